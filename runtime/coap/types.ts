@@ -1,0 +1,99 @@
+// The contract between the CoAP message layer (coap/) and the LwM2M client (client/): messages, peers, endpoints.
+
+/** Request methods LwM2M uses (RFC 7252 and RFC 8132). */
+export type CoapMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'FETCH' | 'PATCH' | 'iPATCH';
+
+/** A response code as "class.detail", e.g. "2.05". */
+export type ResponseCode = `${2 | 4 | 5}.${string}`;
+
+/** Where a message came from or goes to. For stream transports `address`/`port` name the connection's remote end. */
+export interface Peer {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** An option the message layer does not interpret, kept as raw bytes (number as in the IANA registry). */
+export interface RawOption {
+  readonly number: number;
+  readonly value: Uint8Array;
+}
+
+/** A request as the handler sees it: block-wise transfers are already reassembled. */
+export interface IncomingRequest {
+  readonly peer: Peer;
+  readonly method: CoapMethod;
+  /** Uri-Path segments, decoded ("rd", "3", "0"). */
+  readonly path: readonly string[];
+  /** Uri-Query items ("ep=dev1", "lt=300"). */
+  readonly query: readonly string[];
+  readonly token: Uint8Array;
+  readonly confirmable: boolean;
+  readonly contentFormat?: number;
+  readonly accept?: number;
+  /** The Observe option value when present (0 register, 1 deregister). */
+  readonly observe?: number;
+  readonly payload: Uint8Array;
+  readonly options: readonly RawOption[];
+}
+
+/** A response from a request handler; the layer adds token, message id, Block2 as needed. */
+export interface OutgoingResponse {
+  readonly code: ResponseCode;
+  readonly contentFormat?: number;
+  readonly payload?: Uint8Array;
+  /** Observe sequence number for the first response of an observation. */
+  readonly observe?: number;
+  readonly locationPath?: readonly string[];
+  readonly options?: readonly RawOption[];
+}
+
+/** A request this side sends (Register, Update, De-register, or any client request). */
+export interface OutgoingRequest {
+  readonly method: CoapMethod;
+  readonly path?: readonly string[];
+  readonly query?: readonly string[];
+  readonly contentFormat?: number;
+  readonly accept?: number;
+  readonly observe?: number;
+  readonly payload?: Uint8Array;
+  /** CON by default. */
+  readonly confirmable?: boolean;
+  readonly options?: readonly RawOption[];
+}
+
+/** A response this side receives; Block2 transfers are already reassembled. */
+export interface IncomingResponse {
+  readonly peer: Peer;
+  readonly code: ResponseCode;
+  readonly token: Uint8Array;
+  readonly contentFormat?: number;
+  readonly observe?: number;
+  readonly locationPath: readonly string[];
+  readonly payload: Uint8Array;
+  readonly options: readonly RawOption[];
+}
+
+export type RequestHandler = (request: IncomingRequest) => OutgoingResponse | Promise<OutgoingResponse>;
+
+/** How a notification ended: acknowledged, refused with RST (cancel the observation), or never acknowledged. */
+export type NotificationOutcome = 'acked' | 'reset' | 'timeout' | 'sent';
+
+/**
+ * One CoAP endpoint: one socket (or connection) that both sends requests and serves them.
+ * UDP, DTLS, TCP and TLS transports all present this face to the client.
+ */
+export interface CoapEndpoint {
+  /** Sends a request and resolves with its (reassembled) response; rejects with CoapTimeoutError when the peer never answers. */
+  request(peer: Peer, request: OutgoingRequest): Promise<IncomingResponse>;
+  /** Installs the handler for requests from peers; a thrown error becomes 5.00. */
+  serve(handler: RequestHandler): void;
+  /**
+   * Sends an Observe notification: a response carrying the observation's token, as a new CON or NON
+   * message. Resolves when a CON is acknowledged ('acked'), reset ('reset') or given up ('timeout');
+   * a NON resolves 'sent' once written.
+   */
+  notify(peer: Peer, token: Uint8Array, response: OutgoingResponse, confirmable: boolean): Promise<NotificationOutcome>;
+  /** The local address the endpoint is bound to. */
+  address(): Peer;
+  close(): Promise<void>;
+}

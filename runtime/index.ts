@@ -1,0 +1,5 @@
+// lwm2m-gen/runtime: what generated code and device apps import.
+export * from './model.js';
+export * from './errors.js';
+export * from './values/index.js';
+export * from './object/index.js';

@@ -1,0 +1,43 @@
+// Parses LwM2M Execute arguments ("0='3',1") into digit → optional value pairs; anything else is a 4.00.
+import { BadRequestError } from '../errors.js';
+import type { Lwm2mPath } from '../model.js';
+
+export interface ExecuteArguments {
+  /** The payload as the server sent it (empty string when there was none). */
+  readonly raw: string;
+  /** Arguments by digit 0–9; the value is undefined for an argument given without one. */
+  readonly args: ReadonlyMap<number, string | undefined>;
+}
+
+export function parseExecuteArguments(raw: string, path?: Lwm2mPath): ExecuteArguments {
+  const args = new Map<number, string | undefined>();
+  let i = 0;
+  const fail = (why: string): never => {
+    throw new BadRequestError(`bad Execute arguments at character ${i + 1}: ${why}`, path);
+  };
+  while (i < raw.length) {
+    const c = raw[i]!;
+    if (c < '0' || c > '9') fail('expected an argument digit 0-9');
+    const digit = Number(c);
+    if (args.has(digit)) fail(`argument ${digit} given twice`);
+    i++;
+    let value: string | undefined;
+    if (raw[i] === '=') {
+      i++;
+      if (raw[i] !== "'") fail('expected a quoted value');
+      const end = raw.indexOf("'", i + 1);
+      if (end < 0) fail('unterminated quoted value');
+      value = raw.slice(i + 1, end);
+      // The spec's value grammar is printable ASCII without the quote itself.
+      if (!/^[\x20-\x26\x28-\x7e]*$/.test(value)) fail('value has characters outside printable ASCII');
+      i = end + 1;
+    }
+    args.set(digit, value);
+    if (i < raw.length) {
+      if (raw[i] !== ',') fail("expected ',' between arguments");
+      i++;
+      if (i === raw.length) fail('trailing comma');
+    }
+  }
+  return { raw, args };
+}

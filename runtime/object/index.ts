@@ -1,0 +1,3 @@
+// Object instances and their execute arguments.
+export * from './instance.js';
+export * from './execute-args.js';
