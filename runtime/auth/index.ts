@@ -1,0 +1,3 @@
+// Public API of auth/: SAS tokens from a connection string, and their renewal.
+export * from './errors.js';
+export * from './sas.js';
