@@ -1,0 +1,48 @@
+// The codec entry points: encodeRecords/decodeRecords dispatch on the CoAP Content-Format number.
+import { BadRequestError, Lwm2mError, NotAcceptableError, UnsupportedContentFormatError } from '../errors.js';
+import type { Lwm2mPath } from '../model.js';
+import { decodeOpaque, decodeText, encodeOpaque, encodeText } from './text.js';
+import { decodeTlv, encodeTlv } from './tlv.js';
+import { ContentFormat, type Lwm2mRecord, type ResourceLookup } from './types.js';
+
+type Encoder = (basePath: Lwm2mPath, records: readonly Lwm2mRecord[], lookup: ResourceLookup) => Uint8Array;
+type Decoder = (basePath: Lwm2mPath, payload: Uint8Array, lookup: ResourceLookup) => Lwm2mRecord[];
+
+const codecs = new Map<number, { encode: Encoder; decode: Decoder }>([
+  [ContentFormat.TEXT, { encode: encodeText, decode: decodeText }],
+  [ContentFormat.OPAQUE, { encode: encodeOpaque, decode: decodeOpaque }],
+  [ContentFormat.TLV, { encode: encodeTlv, decode: decodeTlv }],
+]);
+
+/** True for the formats encodeRecords/decodeRecords handle (link-format is separate: formatLinks/parseLinks). */
+export function isSupportedFormat(format: number): boolean {
+  return codecs.has(format);
+}
+
+/**
+ * Encodes the records that lie under `basePath` (the request's path); records outside it are left out.
+ * Throws NotAcceptableError (4.06) when the format cannot carry that target (text/opaque for more than one
+ * value, opaque for non-Opaque) or is not supported, ValueError when a value does not fit its resource's type.
+ */
+export function encodeRecords(format: number, basePath: Lwm2mPath, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
+  const codec = codecs.get(format);
+  if (!codec) throw new NotAcceptableError(`content format ${format} is not supported`, basePath);
+  return codec.encode(basePath, records, lookup);
+}
+
+/**
+ * Decodes a payload sent to `basePath`. Throws UnsupportedContentFormatError (4.15) for an unknown format,
+ * BadRequestError/ValueError (4.00) for a malformed payload, a type mismatch, or a record outside basePath,
+ * NotFoundError (4.04) for a resource the lookup does not know. Values come out typed per the resource model.
+ */
+export function decodeRecords(format: number, basePath: Lwm2mPath, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
+  const codec = codecs.get(format);
+  if (!codec) throw new UnsupportedContentFormatError(`content format ${format} is not supported`, basePath);
+  try {
+    return codec.decode(basePath, payload, lookup);
+  } catch (e) {
+    // Decoders check what they read; anything untyped that still escapes is a payload we failed to foresee.
+    if (e instanceof Lwm2mError) throw e;
+    throw new BadRequestError(`malformed payload: ${e instanceof Error ? e.message : String(e)}`, basePath);
+  }
+}

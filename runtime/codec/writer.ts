@@ -1,0 +1,56 @@
+// A growable byte buffer for the binary encoders (TLV, CBOR): one allocation per payload in the common case.
+import { utf8Encoder } from './types.js';
+
+export class ByteWriter {
+  buf: Uint8Array;
+  view: DataView;
+  length = 0;
+
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    const need = this.length + n;
+    if (need <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.length++] = v;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+
+  /** Writes a string as UTF-8 and returns its byte length. */
+  utf8(s: string): number {
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+    this.ensure(s.length * 3);
+    const { written } = utf8Encoder.encodeInto(s, this.buf.subarray(this.length));
+    this.length += written;
+    return written;
+  }
+
+  /** Inserts `n` bytes at `at`, moving what follows; used to prepend a header once a nested length is known. */
+  insertGap(at: number, n: number): void {
+    this.ensure(n);
+    this.buf.copyWithin(at + n, at, this.length);
+    this.length += n;
+  }
+
+  result(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
