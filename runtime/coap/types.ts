@@ -97,3 +97,15 @@ export interface CoapEndpoint {
   address(): Peer;
   close(): Promise<void>;
 }
+
+/**
+ * What the message layer sends datagrams through: plain UDP (udp.ts) or DTLS. The layer owns framing, reliability
+ * and block-wise transfer; a transport only moves whole datagrams to and from peers.
+ */
+export interface DatagramTransport {
+  send(data: Uint8Array, peer: Peer): Promise<void> | void;
+  /** Registers a listener for every datagram received; listeners must not throw. */
+  onMessage(listener: (data: Uint8Array, peer: Peer) => void): void;
+  address(): Peer;
+  close(): Promise<void>;
+}

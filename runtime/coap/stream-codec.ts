@@ -1,0 +1,228 @@
+// RFC 8323 message framing for CoAP over TCP and TLS: option encoding, frame encoding, and an incremental frame decoder.
+import type { RawOption } from './types.js';
+
+/** A CoAP message as it travels over a reliable stream: no type, no message id. */
+export interface StreamMessage {
+  /** The code byte: class << 5 | detail (0x45 is 2.05, 0xE1 is 7.01 CSM). */
+  readonly code: number;
+  readonly token: Uint8Array;
+  /** Sorted by number (encodeStreamMessage sorts stably, keeping repeated options in order). */
+  readonly options: readonly RawOption[];
+  readonly payload: Uint8Array;
+}
+
+export const OPTION = {
+  IfMatch: 1,
+  UriHost: 3,
+  Observe: 6,
+  UriPort: 7,
+  LocationPath: 8,
+  UriPath: 11,
+  ContentFormat: 12,
+  MaxAge: 14,
+  UriQuery: 15,
+  Accept: 17,
+  LocationQuery: 20,
+  Block2: 23,
+  Block1: 27,
+  Size2: 28,
+  Size1: 60,
+} as const;
+
+/** Signaling codes (7.xx) and their options (RFC 8323 §5). */
+export const SIGNAL = {
+  CSM: 0xe1,
+  Ping: 0xe2,
+  Pong: 0xe3,
+  Release: 0xe4,
+  Abort: 0xe5,
+} as const;
+export const CSM_OPTION = { MaxMessageSize: 2, BlockWiseTransfer: 4 } as const;
+export const RELEASE_OPTION = { AlternativeAddress: 2, HoldOff: 4 } as const;
+export const ABORT_OPTION = { BadCsmOption: 2 } as const;
+
+/** Thrown by the decoder for bytes that cannot be a CoAP-over-TCP message; the connection must be aborted. */
+export class StreamFramingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StreamFramingError';
+  }
+}
+
+/** "2.05" → 0x45; accepts any class.detail with class 0..7 and detail 0..31. */
+export function codeFromString(code: string): number {
+  const m = /^([0-7])\.(\d{1,2})$/.exec(code);
+  if (!m) throw new RangeError(`not a CoAP code: ${code}`);
+  const detail = Number(m[2]);
+  if (detail > 31) throw new RangeError(`not a CoAP code: ${code}`);
+  return (Number(m[1]) << 5) | detail;
+}
+
+/** 0x45 → "2.05". */
+export function codeToString(code: number): string {
+  return `${code >> 5}.${String(code & 0x1f).padStart(2, '0')}`;
+}
+
+/** The minimal big-endian unsigned encoding RFC 7252 uses for uint options (0 is the empty string). */
+export function encodeUint(value: number): Uint8Array {
+  if (!Number.isSafeInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`uint option out of range: ${value}`);
+  const bytes: number[] = [];
+  for (let v = value; v > 0; v = Math.floor(v / 256)) bytes.unshift(v % 256);
+  return Uint8Array.from(bytes);
+}
+
+export function decodeUint(bytes: Uint8Array): number {
+  let v = 0;
+  for (const b of bytes) v = v * 256 + b;
+  return v;
+}
+
+function nibble(n: number): [number, number[]] {
+  if (n < 13) return [n, []];
+  if (n < 269) return [13, [n - 13]];
+  if (n < 65805) return [14, [(n - 269) >> 8, (n - 269) & 0xff]];
+  throw new RangeError(`option delta or length too large: ${n}`);
+}
+
+/** Encodes options (delta encoding) followed by the payload marker and payload, the part RFC 8323 counts in Len. */
+function encodeBody(options: readonly RawOption[], payload: Uint8Array): Buffer {
+  const sorted = [...options].sort((a, b) => a.number - b.number);
+  const parts: Uint8Array[] = [];
+  let prev = 0;
+  for (const o of sorted) {
+    const [d, dExt] = nibble(o.number - prev);
+    const [l, lExt] = nibble(o.value.length);
+    parts.push(Uint8Array.from([(d << 4) | l, ...dExt, ...lExt]), o.value);
+    prev = o.number;
+  }
+  if (payload.length > 0) parts.push(Uint8Array.of(0xff), payload);
+  return Buffer.concat(parts);
+}
+
+/** Frames a message as RFC 8323 §3.2 does: Len/TKL byte, extended length, code, token, options, payload. */
+export function encodeStreamMessage(msg: StreamMessage): Buffer {
+  if (msg.token.length > 8) throw new RangeError('token longer than 8 bytes');
+  const body = encodeBody(msg.options, msg.payload);
+  const len = body.length;
+  let head: number[];
+  if (len < 13) head = [(len << 4) | msg.token.length];
+  else if (len < 269) head = [(13 << 4) | msg.token.length, len - 13];
+  else if (len < 65805) head = [(14 << 4) | msg.token.length, (len - 269) >> 8, (len - 269) & 0xff];
+  else {
+    const x = len - 65805;
+    head = [(15 << 4) | msg.token.length, (x >>> 24) & 0xff, (x >>> 16) & 0xff, (x >>> 8) & 0xff, x & 0xff];
+  }
+  return Buffer.concat([Uint8Array.from([...head, msg.code]), msg.token, body]);
+}
+
+/** Total framed size of a message whose options+payload take `bodyLength` bytes; used to respect the peer's Max-Message-Size. */
+export function frameOverhead(bodyLength: number, tokenLength: number): number {
+  const ext = bodyLength < 13 ? 0 : bodyLength < 269 ? 1 : bodyLength < 65805 ? 2 : 4;
+  return 2 + ext + tokenLength;
+}
+
+function parseBody(body: Buffer): { options: RawOption[]; payload: Uint8Array } {
+  const options: RawOption[] = [];
+  let i = 0;
+  let number = 0;
+  const ext = (n: number): number => {
+    if (n < 13) return n;
+    if (n === 13) {
+      if (i + 1 > body.length) throw new StreamFramingError('option header truncated');
+      return body[i++]! + 13;
+    }
+    if (n === 14) {
+      if (i + 2 > body.length) throw new StreamFramingError('option header truncated');
+      const v = body.readUInt16BE(i) + 269;
+      i += 2;
+      return v;
+    }
+    throw new StreamFramingError('reserved option nibble 15');
+  };
+  while (i < body.length) {
+    const b = body[i++]!;
+    if (b === 0xff) {
+      if (i === body.length) throw new StreamFramingError('payload marker followed by an empty payload');
+      return { options, payload: body.subarray(i) };
+    }
+    number += ext(b >> 4);
+    const len = ext(b & 0x0f);
+    if (i + len > body.length) throw new StreamFramingError('option value truncated');
+    options.push({ number, value: body.subarray(i, i + len) });
+    i += len;
+  }
+  return { options, payload: new Uint8Array(0) };
+}
+
+/**
+ * Reassembles frames from stream chunks. push() returns the messages completed by a chunk; a frame whose
+ * declared size exceeds maxMessageSize is refused before it is buffered, so a peer cannot make us hold a huge frame.
+ */
+export class StreamFrameDecoder {
+  #buffer: Buffer = Buffer.alloc(0);
+  readonly #maxMessageSize: number;
+
+  constructor(maxMessageSize: number) {
+    this.#maxMessageSize = maxMessageSize;
+  }
+
+  push(chunk: Uint8Array): StreamMessage[] {
+    this.#buffer = this.#buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#buffer, chunk]);
+    const out: StreamMessage[] = [];
+    for (;;) {
+      const buf = this.#buffer;
+      if (buf.length < 1) break;
+      const first = buf[0]!;
+      const lenNibble = first >> 4;
+      const tkl = first & 0x0f;
+      if (tkl > 8) throw new StreamFramingError(`token length ${tkl} is reserved`);
+      const extLen = lenNibble < 13 ? 0 : lenNibble === 13 ? 1 : lenNibble === 14 ? 2 : 4;
+      if (buf.length < 1 + extLen) break;
+      let len: number;
+      if (extLen === 0) len = lenNibble;
+      else if (extLen === 1) len = buf[1]! + 13;
+      else if (extLen === 2) len = buf.readUInt16BE(1) + 269;
+      else len = buf.readUInt32BE(1) + 65805;
+      const total = 1 + extLen + 1 + tkl + len;
+      if (total > this.#maxMessageSize) {
+        throw new StreamFramingError(`message of ${total} bytes exceeds the Max-Message-Size of ${this.#maxMessageSize}`);
+      }
+      if (buf.length < total) break;
+      const code = buf[1 + extLen]!;
+      const tokenStart = 2 + extLen;
+      // Copy out so later chunks (concat) cannot alias the bytes a handler keeps.
+      const frame = Buffer.from(buf.subarray(0, total));
+      const token = frame.subarray(tokenStart, tokenStart + tkl);
+      const { options, payload } = parseBody(frame.subarray(tokenStart + tkl));
+      out.push({ code, token, options, payload });
+      this.#buffer = buf.subarray(total);
+    }
+    return out;
+  }
+
+  /** Bytes of an incomplete frame still waiting for the rest. */
+  get pending(): number {
+    return this.#buffer.length;
+  }
+}
+
+/** A Block1/Block2 option value (RFC 7959 §2.2; SZX 7 is BERT over TCP, RFC 8323 §6). */
+export interface BlockValue {
+  readonly num: number;
+  readonly more: boolean;
+  readonly szx: number;
+}
+
+export function encodeBlock(b: BlockValue): Uint8Array {
+  return encodeUint((b.num << 4) | (b.more ? 8 : 0) | b.szx);
+}
+
+export function decodeBlock(bytes: Uint8Array): BlockValue {
+  const v = decodeUint(bytes);
+  return { num: Math.floor(v / 16), more: (v & 8) !== 0, szx: v & 7 };
+}
+
+/** Block size in bytes for an SZX of 0..6. */
+export function blockSize(szx: number): number {
+  return 1 << (szx + 4);
+}
