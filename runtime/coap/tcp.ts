@@ -427,7 +427,9 @@ export class StreamCoapEndpoint implements CoapEndpoint {
         this.#write({ code: SIGNAL.Pong, token: msg.token, options: [], payload: EMPTY });
         return;
       case SIGNAL.Pong: {
-        const key = Buffer.from(msg.token).toString('hex');
+        // Some peers (libcoap 4.3) answer with an empty token; Pongs come in order, so fall back to the oldest Ping.
+        let key = Buffer.from(msg.token).toString('hex');
+        if (!this.#pings.has(key)) key = this.#pings.keys().next().value ?? '';
         const p = this.#pings.get(key);
         if (p) {
           this.#pings.delete(key);
