@@ -2,18 +2,7 @@
 import type * as net from 'node:net';
 import { TlsError } from './stream-errors.js';
 import { openTlsSocket, type StreamConnectOptions, type TlsSecurityOptions } from './tls.js';
-import type { Peer } from './types.js';
-
-/**
- * The datagram face the UDP message layer runs on. Same shape as the UDP layer's DatagramTransport
- * (declared here until that module lands, so the two match structurally).
- */
-export interface DatagramTransport {
-  send(data: Uint8Array, peer: Peer): Promise<void> | void;
-  onMessage(listener: (data: Uint8Array, peer: Peer) => void): void;
-  address(): Peer;
-  close(): Promise<void>;
-}
+import type { DatagramTransport, Peer } from './types.js';
 
 const MAX_FRAME = 0xffff;
 

@@ -27,13 +27,6 @@ export class TransportError extends Error {
 /** A TLS or TCP connection that failed or was lost (coap+tcp://, coaps+tcp://, and the length-prefixed Azure framing). */
 export class TlsError extends TransportError {}
 
-/** A request over a stream endpoint that got no response within the configured time. */
-export class StreamTimeoutError extends TransportError {
-  constructor(message: string) {
-    super('timeout', message);
-  }
-}
-
 /** Pulls the error code out of a Node or OpenSSL error without keeping the error (its fields are not ours to vouch for). */
 export function errorCode(err: unknown): string | undefined {
   if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {

@@ -6,7 +6,8 @@ import {
   codeToString, decodeBlock, decodeUint, encodeBlock, encodeStreamMessage, encodeUint, frameOverhead,
   type StreamMessage,
 } from './stream-codec.js';
-import { StreamTimeoutError, TlsError, errorCode, type TransportError } from './stream-errors.js';
+import { CoapClosedError, CoapTimeoutError } from './errors.js';
+import { TlsError, errorCode, type TransportError } from './stream-errors.js';
 import type {
   CoapEndpoint, CoapMethod, IncomingRequest, IncomingResponse, NotificationOutcome, OutgoingRequest, OutgoingResponse,
   Peer, RawOption, RequestHandler, ResponseCode,
@@ -245,7 +246,7 @@ export class StreamCoapEndpoint implements CoapEndpoint {
       const key = Buffer.from(token).toString('hex');
       const timer = setTimeout(() => {
         this.#pings.delete(key);
-        reject(new StreamTimeoutError('no Pong within the timeout'));
+        reject(new CoapTimeoutError('no Pong within the timeout', this.#remote, 1));
       }, timeoutMs);
       this.#pings.set(key, { resolve, reject, timer });
       this.#write({ code: SIGNAL.Ping, token, options: [], payload: EMPTY });
@@ -302,14 +303,14 @@ export class StreamCoapEndpoint implements CoapEndpoint {
 
   #exchange(code: number, options: readonly RawOption[], payload: Uint8Array): Promise<StreamMessage> {
     if (this.#closed || this.#released) {
-      return Promise.reject(this.#closeError ?? new TlsError('closed', 'the connection is closed'));
+      return Promise.reject(new CoapClosedError(`the connection is closed${this.#closeError ? ` (${this.#closeError.failure})` : ''}`, this.#remote));
     }
     const token = this.#nextToken();
     const key = Buffer.from(token).toString('hex');
     return new Promise<StreamMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(key);
-        reject(new StreamTimeoutError(`no response within ${this.#requestTimeoutMs} ms`));
+        reject(new CoapTimeoutError(`no response within ${this.#requestTimeoutMs} ms`, this.#remote, 1));
       }, this.#requestTimeoutMs);
       this.#pending.set(key, { resolve, reject, timer });
       this.#write({ code, token, options, payload });
@@ -574,7 +575,8 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     if (this.#closed) return;
     this.#closed = true;
     if (err !== undefined) this.#closeError = err;
-    const failure = err ?? new TlsError('closed', 'the connection was closed');
+    // Outstanding requests fail as on any other transport (CoapClosedError); the cause goes to onClose listeners.
+    const failure = new CoapClosedError(`the connection was closed${err ? ` (${err.failure})` : ''}`, this.#remote);
     for (const p of [...this.#pending.values(), ...this.#pings.values()]) {
       clearTimeout(p.timer);
       p.reject(failure);
@@ -585,7 +587,7 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     for (const s of this.#block2.values()) clearTimeout(s.timer);
     this.#block1.clear();
     this.#block2.clear();
-    this.#csmWaiter?.reject(failure);
+    this.#csmWaiter?.reject(err ?? failure);
     this.#csmWaiter = undefined;
     for (const l of this.#closeListeners.splice(0)) l(err);
   }
