@@ -37,7 +37,14 @@ export type EnumMember =
  */
 export type Range =
   | { readonly kind: 'interval'; readonly min?: Bound; readonly max?: Bound; readonly text: string }
-  | { readonly kind: 'length'; readonly min: number; readonly max: number; readonly text: string }
+  | {
+    readonly kind: 'length';
+    readonly min: number;
+    readonly max: number;
+    /** The only lengths allowed, when the DDF lists them (`16,32,48`, `0 or 26 bytes`). */
+    readonly values?: readonly number[];
+    readonly text: string;
+  }
   | { readonly kind: 'enum'; readonly members: readonly EnumMember[]; readonly text: string }
   | { readonly kind: 'unparsed'; readonly text: string };
 

@@ -51,7 +51,7 @@ function checkNumericRange(v: Bound, range: Range | undefined, path: Lwm2mPath |
 }
 
 function checkLength(bytes: number, v: unknown, range: Range | undefined, path: Lwm2mPath | undefined): void {
-  if (range?.kind === 'length' && (bytes < range.min || bytes > range.max)) {
+  if (range?.kind === 'length' && (bytes < range.min || bytes > range.max || (range.values && !range.values.includes(bytes)))) {
     throw new ValueError(`value ${describe(v)} is ${bytes} bytes long, outside ${range.text}`, path);
   }
 }

@@ -1,0 +1,7 @@
+// lwm2m-gen/generator: the generator as a library (the CLI is a thin layer over generate()).
+export { generate, loadObjects, type GenerateOptions, type GenerateResult } from './generate.js';
+export { parseDdf, type ParsedObject, type ObjectSource } from './parse.js';
+export { parseRange } from './range.js';
+export { nameObjects, toCamel, toPascal, type NamedObject, type NamedResource } from './names.js';
+export { formatDiagnostic, type Diagnostic } from './diagnostics.js';
+export { main } from './cli.js';

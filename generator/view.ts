@@ -1,0 +1,257 @@
+// Prepares what templates print: every decision about generated code is made here, so templates compute nothing.
+import type { Bound, EnumMember, Range, ResourceModel } from '../runtime/model.js';
+import { commentLines, commentText, jsString, markdownCell } from './escape.js';
+import { literalMembers, type NamedObject, type NamedResource } from './names.js';
+
+/**
+ * Executes whose behaviour the runtime provides (LwM2M Server object: Disable and Registration Update Trigger).
+ * Their handlers stay optional in generated classes, so apps never have to reimplement them.
+ */
+export const RUNTIME_HANDLED_EXECUTES: Readonly<Record<number, readonly number[]>> = { 1: [4, 8] };
+
+export interface GeneratorInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly runtimeImport: string;
+}
+
+function boundCode(b: Bound): string {
+  return typeof b === 'bigint' ? `${b}n` : String(b);
+}
+
+function memberCode(m: EnumMember): string {
+  const parts = [`value: ${typeof m.value === 'string' ? jsString(m.value) : boundCode(m.value)}`];
+  if ('to' in m && m.to !== undefined) parts.push(`to: ${boundCode(m.to)}`);
+  if (m.label !== undefined) parts.push(`label: ${jsString(m.label)}`);
+  return `{ ${parts.join(', ')} }`;
+}
+
+export function rangeCode(r: Range): string {
+  switch (r.kind) {
+    case 'interval': {
+      const parts = [`kind: 'interval'`];
+      if (r.min !== undefined) parts.push(`min: ${boundCode(r.min)}`);
+      if (r.max !== undefined) parts.push(`max: ${boundCode(r.max)}`);
+      return `{ ${parts.join(', ')}, text: ${jsString(r.text)} }`;
+    }
+    case 'length':
+      return `{ kind: 'length', min: ${r.min}, max: ${r.max}${r.values ? `, values: [${r.values.join(', ')}]` : ''}, text: ${jsString(r.text)} }`;
+    case 'enum':
+      return `{ kind: 'enum', members: [${r.members.map(memberCode).join(', ')}], text: ${jsString(r.text)} }`;
+    case 'unparsed':
+      return `{ kind: 'unparsed', text: ${jsString(r.text)} }`;
+  }
+}
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+function fitsSafe(r: ResourceModel): boolean {
+  const range = r.range;
+  if (!range) return false;
+  const inSafe = (b: Bound | undefined) => b !== undefined && typeof b !== 'bigint' && b <= SAFE && b >= -SAFE;
+  if (range.kind === 'interval') return inSafe(range.min) && inSafe(range.max);
+  if (range.kind === 'enum') return range.members.every((m) => typeof m.value !== 'string' && inSafe(m.value) && (!('to' in m) || m.to === undefined || inSafe(m.to)));
+  return false;
+}
+
+/** The TypeScript type of one value of a resource. */
+export function valueType(n: NamedResource): string {
+  const r = n.model;
+  if (n.enumType) return n.enumType;
+  switch (r.type) {
+    case 'String':
+    case 'Corelnk':
+      return 'string';
+    case 'Integer':
+    case 'Unsigned Integer':
+      // Integers are 64-bit: bigint appears only where the declared range reaches beyond 2^53 (or is not declared).
+      return fitsSafe(r) ? 'number' : 'number | bigint';
+    case 'Float':
+      return 'number';
+    case 'Boolean':
+      return 'boolean';
+    case 'Opaque':
+      return 'Uint8Array';
+    case 'Time':
+      return 'Date';
+    case 'Objlnk':
+      return 'ObjectLink';
+    case 'none':
+      return 'never';
+  }
+}
+
+function rangeDoc(r: ResourceModel): string {
+  if (!r.range) return '';
+  if (r.range.kind === 'unparsed') return `${r.range.text} (not enforced)`;
+  if (r.range.kind === 'length') return `${r.range.text} (length in bytes)`;
+  return r.range.text;
+}
+
+const OPERATION_NAMES: Record<string, string> = { R: 'Read', W: 'Write', RW: 'Read/Write', E: 'Execute', '': 'none' };
+
+export interface ResourceView {
+  readonly id: number;
+  readonly member: string;
+  readonly pascal: string;
+  readonly modelCode: string;
+  readonly doc: readonly string[];
+  readonly isValue: boolean;
+  readonly valueType: string;
+  /** Getter type: one value, or the instances of a multiple resource. */
+  readonly getType: string;
+  /** Setter type: as the getter, arrays also accepted for multiple resources, undefined clears an optional one. */
+  readonly setType: string;
+  /** Optional resources can be cleared by setting undefined. */
+  readonly clearable: boolean;
+  readonly onWrite?: string;
+  readonly onRead?: string;
+  readonly isExecute: boolean;
+  readonly abstractExecute: boolean;
+  readonly enumType?: string;
+  readonly enumLiterals?: string;
+  readonly labels?: { readonly constName: string; readonly entries: ReadonlyArray<{ readonly key: string; readonly code: string; readonly doc: string }> };
+  readonly membersEntry: string;
+  readonly md: { readonly name: string; readonly operations: string; readonly instances: string; readonly mandatory: string; readonly type: string; readonly range: string; readonly units: string; readonly description: string };
+}
+
+export interface ObjectView {
+  readonly header: readonly string[];
+  readonly runtimeImport: string;
+  readonly typeImports: string;
+  readonly className: string;
+  readonly baseClass: string;
+  readonly resourceEnum: string;
+  readonly valuesInterface: string;
+  readonly membersConst: string;
+  readonly fileName: string;
+  readonly objectId: number;
+  readonly modelFields: readonly string[];
+  readonly doc: readonly string[];
+  readonly resources: readonly ResourceView[];
+  readonly valueResources: readonly ResourceView[];
+  readonly executeResources: readonly ResourceView[];
+  readonly enumResources: readonly ResourceView[];
+  readonly md: { readonly title: string; readonly rows: readonly string[]; readonly description: string };
+}
+
+function resourceView(n: NamedResource, objectId: number): ResourceView {
+  const r = n.model;
+  const isValue = r.operations !== 'E';
+  const vt = valueType(n);
+  const path = `/${objectId}/{instance}/${r.id}`;
+  const doc = [
+    `${commentText(r.name)} — resource ${r.id}, path \`${path}\`.`,
+    '',
+    `Operations: ${OPERATION_NAMES[r.operations]}. Type: ${r.type === 'none' ? 'none (executable)' : r.type}. ${r.multiple ? 'Multiple instances' : 'Single instance'}, ${r.mandatory ? 'mandatory' : 'optional'}.`,
+    ...(r.range ? [`Range: ${commentText(rangeDoc(r))}.`] : []),
+    ...(r.units ? [`Units: ${commentText(r.units)}.`] : []),
+    ...(r.description ? ['', ...commentLines(r.description)] : []),
+  ];
+  const getType = r.multiple ? `ReadonlyMap<number, ${vt}>` : vt;
+  const setBase = r.multiple ? `ReadonlyMap<number, ${vt}> | readonly (${vt})[]` : vt;
+  const modelParts = [
+    `id: ${r.id}`, `name: ${jsString(r.name)}`, `operations: ${jsString(r.operations)}`, `type: ${jsString(r.type)}`,
+    `multiple: ${r.multiple}`, `mandatory: ${r.mandatory}`,
+  ];
+  if (r.range) modelParts.push(`range: ${rangeCode(r.range)}`);
+  if (r.units) modelParts.push(`units: ${jsString(r.units)}`);
+  const members: string[] = [];
+  if (isValue) members.push(`property: ${jsString(n.member)}`);
+  if (n.onWrite) members.push(`onWrite: ${jsString(n.onWrite)}`);
+  if (n.onRead) members.push(`onRead: ${jsString(n.onRead)}`);
+  if (!isValue) members.push(`execute: ${jsString(n.member)}`);
+  const literals = n.enumType ? literalMembers(r) : undefined;
+  const runtimeHandled = RUNTIME_HANDLED_EXECUTES[objectId]?.includes(r.id) ?? false;
+  const view: {
+    -readonly [K in keyof ResourceView]: ResourceView[K];
+  } = {
+    id: r.id,
+    member: n.member,
+    pascal: n.pascal,
+    modelCode: `{ ${modelParts.join(', ')} }`,
+    doc,
+    isValue,
+    valueType: vt,
+    getType,
+    setType: r.mandatory ? setBase : `${setBase} | undefined`,
+    clearable: !r.mandatory,
+    isExecute: !isValue,
+    abstractExecute: !isValue && r.mandatory && !runtimeHandled,
+    membersEntry: `${r.id}: { ${members.join(', ')} }`,
+    md: {
+      name: markdownCell(r.name),
+      operations: r.operations || '—',
+      instances: r.multiple ? 'Multiple' : 'Single',
+      mandatory: r.mandatory ? 'Mandatory' : 'Optional',
+      type: r.type === 'none' ? '—' : r.type,
+      range: markdownCell(r.range?.text),
+      units: markdownCell(r.units),
+      description: markdownCell(r.description),
+    },
+  };
+  if (n.onWrite) view.onWrite = n.onWrite;
+  if (n.onRead) view.onRead = n.onRead;
+  if (n.enumType && literals) {
+    view.enumType = n.enumType;
+    view.enumLiterals = literals.map((m) => (typeof m.value === 'string' ? jsString(m.value) : typeof m.value === 'bigint' ? `${m.value}n` : String(m.value))).join(' | ');
+  }
+  if (n.labels) {
+    view.labels = {
+      constName: n.labels.constName,
+      entries: n.labels.keys.map((k) => ({
+        key: k.key,
+        code: typeof k.member.value === 'string' ? jsString(k.member.value) : boundCode(k.member.value),
+        doc: commentText(k.member.label ?? ''),
+      })),
+    };
+  }
+  return view;
+}
+
+export function objectView(o: NamedObject, source: string, gen: GeneratorInfo): ObjectView {
+  const m = o.model;
+  const resources = o.resources.map((r) => resourceView(r, m.id));
+  const used = new Set<string>();
+  for (const r of resources) {
+    if (r.valueType.includes('ObjectLink')) used.add('ObjectLink');
+  }
+  if (resources.some((r) => r.isExecute)) used.add('ExecuteArguments');
+  const typeImports = ['MemberTable', ...[...used].sort()].map((t) => `type ${t}`).join(', ');
+  return {
+    header: [
+      `Generated by ${gen.name} ${gen.version} from ${commentText(source)}.`,
+      'Do not edit: change the object definition and run lwm2m-gen again.',
+    ],
+    runtimeImport: jsString(gen.runtimeImport),
+    typeImports,
+    className: o.className,
+    baseClass: o.baseClass,
+    resourceEnum: o.resourceEnum,
+    valuesInterface: o.valuesInterface,
+    membersConst: o.membersConst,
+    fileName: o.fileName,
+    objectId: m.id,
+    modelFields: [
+      `id: ${m.id}`, `name: ${jsString(m.name)}`, `urn: ${jsString(m.urn)}`, `objectVersion: ${jsString(m.objectVersion)}`,
+      `lwm2mVersion: ${jsString(m.lwm2mVersion)}`, `multiple: ${m.multiple}`, `mandatory: ${m.mandatory}`,
+    ],
+    doc: [
+      `${commentText(m.name)} — object ${m.id} (${commentText(m.urn)}), version ${commentText(m.objectVersion)}, LwM2M ${commentText(m.lwm2mVersion)}.`,
+      `${m.multiple ? 'Multiple instances' : 'Single instance'}, ${m.mandatory ? 'mandatory' : 'optional'}.`,
+      ...(m.description ? ['', ...commentLines(m.description)] : []),
+    ],
+    resources,
+    valueResources: resources.filter((r) => r.isValue),
+    executeResources: resources.filter((r) => r.isExecute),
+    enumResources: resources.filter((r) => r.enumType !== undefined || r.labels !== undefined),
+    md: {
+      title: `${markdownCell(m.name)} (/${m.id})`,
+      rows: [
+        `| Object ID | ${m.id} |`, `| URN | ${markdownCell(m.urn)} |`, `| Object version | ${markdownCell(m.objectVersion)} |`,
+        `| LwM2M version | ${markdownCell(m.lwm2mVersion)} |`, `| Instances | ${m.multiple ? 'Multiple' : 'Single'} |`,
+        `| Mandatory | ${m.mandatory ? 'Mandatory' : 'Optional'} |`, `| Generated class | \`${o.baseClass}\` in \`${o.fileName}.ts\` |`,
+      ],
+      description: (m.description ?? '').replace(/\\n/g, '\n').replace(/</g, '&lt;'),
+    },
+  };
+}
