@@ -1,0 +1,6 @@
+// The LwM2M client: registration lifecycle, object registry, request routing, Discover and Write-Attributes.
+export * from './client.js';
+export * from './events.js';
+export * from './links.js';
+export * from './registry.js';
+export * from './router.js';

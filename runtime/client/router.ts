@@ -1,0 +1,415 @@
+// Routes device-management requests (Read, Write, Execute, Discover, Create, Delete, Write-Attributes) to object instances.
+import {
+  BadRequestError, Lwm2mError, MethodNotAllowedError, NotAcceptableError, NotFoundError,
+  UnsupportedContentFormatError, type CoapCode,
+} from '../errors.js';
+import type { IncomingRequest, OutgoingResponse, Peer } from '../coap/types.js';
+import {
+  ContentFormat, decodeRecords, encodeRecords, isSupportedFormat, type Lwm2mRecord,
+} from '../codec/index.js';
+import {
+  formatPath, isExecutable, isWritable, parsePath,
+  type Lwm2mPath, type ResourceContent, type ResourceModel, type ResourceValue,
+} from '../model.js';
+import type { ObjectInstance } from '../object/instance.js';
+import { parseWriteAttributes, type AttributeStore } from '../notify/index.js';
+import { discoverLinks } from './links.js';
+import type { ObjectRegistry } from './registry.js';
+
+const SECURITY_OBJECT = 0;
+const text = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextEncoder();
+
+/** What the router knows about a GET with Observe=0 that it has answered successfully. */
+export interface ObserveRequest {
+  readonly peer: Peer;
+  readonly token: Uint8Array;
+  readonly path: Lwm2mPath;
+  /** The Content-Format of the first response; notifications should use the same. */
+  readonly contentFormat: number;
+  readonly request: IncomingRequest;
+}
+
+/**
+ * The Observe hook: the notify side plugs in here. `onObserve` returns the Observe sequence number of
+ * the first response, or undefined to answer without Observe (the observation was not accepted).
+ */
+export interface ObserveHooks {
+  onObserve?(request: ObserveRequest): number | undefined;
+  onCancelObserve?(peer: Peer, token: Uint8Array, path: Lwm2mPath): void;
+}
+
+/** An Execute the client handles itself (Disable, Registration Update Trigger of its server); true when taken. */
+export type ExecuteInterceptor = (path: Required<Pick<Lwm2mPath, 'objectId' | 'instanceId' | 'resourceId'>>) => boolean;
+
+export interface RouterOptions {
+  readonly registry: ObjectRegistry;
+  /** Content-Format for Reads of more than one value when the server sends no Accept (TLV or SenML CBOR, ...). */
+  readonly preferredFormat: number;
+  /** Where Write-Attributes lands and Discover reads from (one store per server). */
+  readonly attributes: AttributeStore;
+  readonly observe?: ObserveHooks;
+  readonly interceptExecute?: ExecuteInterceptor;
+  /** Executable resources the client serves itself in an instance (they show in Discover and registration). */
+  readonly extraResources?: (instance: ObjectInstance) => readonly number[];
+  /** Instances the server may not delete (its own Server object instance). */
+  readonly protectedInstance?: (objectId: number, instanceId: number) => boolean;
+  /** Called with errors from app code (a throwing hook or handler) that became 5.00. */
+  readonly onInternalError?: (error: Error, request: IncomingRequest) => void;
+}
+
+/** The outcome of routing: the response and the LwM2M path it concerned (for the 'request' event). */
+export interface RoutedResponse {
+  readonly response: OutgoingResponse;
+  readonly path: Lwm2mPath | undefined;
+}
+
+type InstancePath = { objectId: number; instanceId: number };
+
+function fail(code: CoapCode, message: string, path?: Lwm2mPath): never {
+  throw new Lwm2mError(code, message, path);
+}
+
+function diagnostic(message: string): Uint8Array {
+  // A diagnostic payload carries no Content-Format (RFC 7252 5.5.2); keep it short for small MTUs.
+  return utf8.encode(message.length > 120 ? `${message.slice(0, 117)}...` : message);
+}
+
+/** Records of one resource's content, by its path. */
+function contentRecords(instance: ObjectInstance, resourceId: number, content: ResourceContent): Lwm2mRecord[] {
+  if (content instanceof Map) {
+    return [...content.entries()].sort((a, b) => a[0] - b[0])
+      .map(([riid, value]) => ({ path: instance.path(resourceId, riid), value }));
+  }
+  return [{ path: instance.path(resourceId), value: content as ResourceValue }];
+}
+
+export class RequestRouter {
+  readonly #o: RouterOptions;
+
+  constructor(options: RouterOptions) {
+    this.#o = options;
+  }
+
+  /** Routes one request; never throws: every failure becomes an error response. */
+  async handle(request: IncomingRequest): Promise<RoutedResponse> {
+    let path: Lwm2mPath | undefined;
+    try {
+      path = this.#parse(request);
+      const response = await this.#dispatch(request, path);
+      return { response, path };
+    } catch (err) {
+      if (err instanceof Lwm2mError) {
+        return { response: { code: err.code, payload: diagnostic(err.message) }, path };
+      }
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#o.onInternalError?.(error, request);
+      return { response: { code: '5.00', payload: diagnostic('internal error') }, path };
+    }
+  }
+
+  #parse(request: IncomingRequest): Lwm2mPath {
+    if (request.path.length === 0) throw new NotFoundError('no LwM2M path');
+    const path = parsePath(request.path.join('/'));
+    if (!path) throw new NotFoundError(`not an LwM2M path: /${request.path.join('/')}`);
+    return path;
+  }
+
+  async #dispatch(req: IncomingRequest, path: Lwm2mPath): Promise<OutgoingResponse> {
+    const registry = this.#o.registry;
+    const entry = registry.object(path.objectId);
+    if (!entry) throw new NotFoundError('no such object', path);
+    if (path.objectId === SECURITY_OBJECT) {
+      // The Security object holds keys: a management server never reads or changes it.
+      if (req.method === 'DELETE') throw new MethodNotAllowedError('the Security object cannot be deleted', path);
+      fail('4.01', 'the Security object is not accessible to a management server', path);
+    }
+    switch (req.method) {
+      case 'GET':
+        if (req.accept === ContentFormat.LINK_FORMAT) return this.#discover(path);
+        return this.#read(req, path);
+      case 'PUT':
+        if (req.payload.length === 0 && req.contentFormat === undefined) return this.#writeAttributes(req, path);
+        return this.#write(req, path, 'replace');
+      case 'POST':
+        if (path.instanceId === undefined) return this.#create(req, path);
+        if (path.resourceId === undefined) return this.#write(req, path, 'update');
+        if (path.resourceInstanceId !== undefined) throw new MethodNotAllowedError('POST on a resource instance', path);
+        return this.#postResource(req, path);
+      case 'DELETE':
+        return this.#delete(path);
+      default:
+        throw new MethodNotAllowedError(`${req.method} is not a device-management operation here`, path);
+    }
+  }
+
+  #instance(path: Lwm2mPath): ObjectInstance {
+    if (path.instanceId === undefined) throw new MethodNotAllowedError('operation needs an object instance', path);
+    const inst = this.#o.registry.instance(path.objectId, path.instanceId);
+    if (!inst) throw new NotFoundError('no such object instance', path);
+    return inst;
+  }
+
+  #resourceModel(path: Lwm2mPath): ResourceModel {
+    const r = this.#o.registry.object(path.objectId)?.definition.resource(path.resourceId!);
+    if (!r) throw new NotFoundError('no such resource in this object', path);
+    return r;
+  }
+
+  // ---- Read ----
+
+  #read(req: IncomingRequest, path: Lwm2mPath): OutgoingResponse {
+    const records: Lwm2mRecord[] = [];
+    let single: ResourceModel | undefined;
+    if (path.instanceId === undefined) {
+      for (const inst of this.#o.registry.instances(path.objectId)) records.push(...this.#instanceRecords(inst));
+    } else {
+      const inst = this.#instance(path);
+      if (path.resourceId === undefined) {
+        records.push(...this.#instanceRecords(inst));
+      } else {
+        const r = this.#resourceModel(path);
+        if (path.resourceInstanceId !== undefined) {
+          const value = inst.readResourceInstance(path.resourceId, path.resourceInstanceId);
+          records.push({ path: inst.path(path.resourceId, path.resourceInstanceId), value });
+          single = r;
+        } else {
+          const content = inst.readResource(path.resourceId);
+          records.push(...contentRecords(inst, path.resourceId, content));
+          if (!r.multiple) single = r;
+        }
+      }
+    }
+    const format = this.#readFormat(req.accept, path, single);
+    let payload: Uint8Array;
+    try {
+      payload = encodeRecords(format, path, records, this.#o.registry.lookup);
+    } catch (err) {
+      if (err instanceof Lwm2mError) throw err;
+      throw new NotAcceptableError(`cannot encode as Content-Format ${format}: ${(err as Error).message}`, path);
+    }
+    let observe: number | undefined;
+    if (req.observe === 0 && this.#o.observe?.onObserve) {
+      observe = this.#o.observe.onObserve({ peer: req.peer, token: req.token, path, contentFormat: format, request: req });
+    } else if (req.observe === 1) {
+      this.#o.observe?.onCancelObserve?.(req.peer, req.token, path);
+    }
+    return observe === undefined
+      ? { code: '2.05', contentFormat: format, payload }
+      : { code: '2.05', contentFormat: format, payload, observe };
+  }
+
+  #instanceRecords(inst: ObjectInstance): Lwm2mRecord[] {
+    const out: Lwm2mRecord[] = [];
+    for (const [rid, content] of inst.readAll()) out.push(...contentRecords(inst, rid, content));
+    return out;
+  }
+
+  /** The Content-Format of a Read: the Accept when it fits the target, text/plain for one value, else the preferred. */
+  #readFormat(accept: number | undefined, path: Lwm2mPath, single: ResourceModel | undefined): number {
+    if (accept === undefined) {
+      if (single) return single.type === 'Opaque' ? ContentFormat.OPAQUE : ContentFormat.TEXT;
+      return this.#o.preferredFormat;
+    }
+    if (!isSupportedFormat(accept)) throw new NotAcceptableError(`Content-Format ${accept} is not supported`, path);
+    if (accept === ContentFormat.TEXT && !single) {
+      throw new NotAcceptableError('text/plain carries a single value only', path);
+    }
+    if (accept === ContentFormat.OPAQUE && single?.type !== 'Opaque') {
+      throw new NotAcceptableError('application/octet-stream carries a single Opaque value only', path);
+    }
+    return accept;
+  }
+
+  // ---- Write ----
+
+  #decode(req: IncomingRequest, path: Lwm2mPath): Lwm2mRecord[] {
+    if (req.contentFormat === undefined) throw new BadRequestError('a Write needs a Content-Format', path);
+    if (!isSupportedFormat(req.contentFormat) || req.contentFormat === ContentFormat.LINK_FORMAT) {
+      throw new UnsupportedContentFormatError(`Content-Format ${req.contentFormat} is not supported`, path);
+    }
+    try {
+      return decodeRecords(req.contentFormat, path, req.payload, this.#o.registry.lookup);
+    } catch (err) {
+      if (err instanceof Lwm2mError) throw err;
+      throw new BadRequestError(`malformed payload: ${(err as Error).message}`, path);
+    }
+  }
+
+  /**
+   * Groups records into resource contents for one instance. Every record must lie inside the target;
+   * a multiple resource collects its resource instances into a Map.
+   */
+  #group(records: readonly Lwm2mRecord[], target: Lwm2mPath, inst: InstancePath): Map<number, ResourceContent> {
+    const values = new Map<number, ResourceContent>();
+    for (const rec of records) {
+      const p = rec.path;
+      if (p.objectId !== inst.objectId || (p.instanceId !== undefined && p.instanceId !== inst.instanceId)
+        || p.resourceId === undefined
+        || (target.resourceId !== undefined && p.resourceId !== target.resourceId)
+        || (target.resourceInstanceId !== undefined && p.resourceInstanceId !== target.resourceInstanceId)) {
+        throw new BadRequestError(`payload names ${formatPath(p)}, outside the target`, target);
+      }
+      const r = this.#o.registry.lookup(p.objectId, p.resourceId);
+      if (!r) throw new NotFoundError('no such resource in this object', p);
+      if (r.multiple) {
+        if (p.resourceInstanceId === undefined) throw new BadRequestError('a multiple resource needs resource instance ids', p);
+        let m = values.get(p.resourceId);
+        if (!(m instanceof Map)) {
+          m = new Map<number, ResourceValue>();
+          values.set(p.resourceId, m);
+        }
+        if ((m as Map<number, ResourceValue>).has(p.resourceInstanceId)) throw new BadRequestError('resource instance given twice', p);
+        (m as Map<number, ResourceValue>).set(p.resourceInstanceId, rec.value);
+      } else {
+        if (p.resourceInstanceId !== undefined) throw new BadRequestError('a single resource has no resource instances', p);
+        if (values.has(p.resourceId)) throw new BadRequestError('resource given twice', p);
+        values.set(p.resourceId, rec.value);
+      }
+    }
+    return values;
+  }
+
+  async #write(req: IncomingRequest, path: Lwm2mPath, mode: 'replace' | 'update'): Promise<OutgoingResponse> {
+    if (path.instanceId === undefined) throw new MethodNotAllowedError('Write needs an instance or resource path', path);
+    const inst = this.#instance(path);
+    const ipath = { objectId: path.objectId, instanceId: path.instanceId };
+    if (path.resourceId !== undefined) {
+      const r = this.#resourceModel(path);
+      if (isExecutable(r) || !isWritable(r)) {
+        throw new MethodNotAllowedError(`resource is not writable (operations: ${r.operations || 'none'})`, path);
+      }
+    }
+    const values = this.#group(this.#decode(req, path), path, ipath);
+    if (values.size === 0 && path.resourceId !== undefined) {
+      const r = this.#resourceModel(path);
+      // An empty multiple resource is a legitimate Replace (remove all its instances); anything else says nothing.
+      if (!(r.multiple && path.resourceInstanceId === undefined && mode === 'replace')) {
+        throw new BadRequestError('payload holds no value for the target', path);
+      }
+      values.set(path.resourceId, new Map());
+    }
+    if (path.resourceInstanceId !== undefined) {
+      const v = (values.get(path.resourceId!) as Map<number, ResourceValue> | undefined)?.get(path.resourceInstanceId);
+      if (v === undefined) throw new BadRequestError('payload holds no value for the target', path);
+      await inst.writeResourceInstance(path.resourceId!, path.resourceInstanceId, v);
+    } else {
+      // One writeResources call: every value is checked and every hook runs before anything is stored.
+      await inst.writeResources(values, mode);
+    }
+    return { code: '2.04' };
+  }
+
+  async #postResource(req: IncomingRequest, path: Lwm2mPath): Promise<OutgoingResponse> {
+    const inst = this.#instance(path);
+    const r = this.#resourceModel(path);
+    if (isExecutable(r)) {
+      const target = { objectId: path.objectId, instanceId: path.instanceId!, resourceId: path.resourceId! };
+      if (this.#o.interceptExecute?.(target)) return { code: '2.04' };
+      let raw: string;
+      try {
+        raw = text.decode(req.payload);
+      } catch {
+        throw new BadRequestError('Execute arguments are not UTF-8', path);
+      }
+      await inst.execute(path.resourceId!, raw);
+      return { code: '2.04' };
+    }
+    if (r.multiple && isWritable(r)) return this.#write(req, path, 'update');
+    throw new MethodNotAllowedError(`resource is not executable (operations: ${r.operations || 'none'})`, path);
+  }
+
+  // ---- Create, Delete ----
+
+  async #create(req: IncomingRequest, path: Lwm2mPath): Promise<OutgoingResponse> {
+    const registry = this.#o.registry;
+    const entry = registry.object(path.objectId)!;
+    if (!entry.create) throw new MethodNotAllowedError('this object does not support Create', path);
+    const records = this.#decode(req, path);
+    const ids = new Set(records.map((r) => r.path.instanceId));
+    if (ids.size > 1) throw new BadRequestError('Create of more than one instance at once is not supported', path);
+    let instanceId = records[0]?.path.instanceId;
+    if (instanceId === undefined) {
+      if (!entry.definition.multiple && entry.instances.size > 0) {
+        throw new BadRequestError('single-instance object already has its instance', path);
+      }
+      instanceId = registry.freeInstanceId(path.objectId);
+      if (instanceId === undefined) fail('4.00', 'no free instance id', path);
+    }
+    const target = { objectId: path.objectId, instanceId };
+    if (entry.instances.has(instanceId)) throw new BadRequestError('instance already exists', target);
+    if (!entry.definition.multiple && entry.instances.size > 0) {
+      throw new BadRequestError('single-instance object already has its instance', target);
+    }
+    if (instanceId > 65534) throw new BadRequestError('instance id 65535 is reserved', target);
+    const values = this.#group(records, target, target);
+    const inst = entry.create(instanceId, values);
+    if (inst.definition.id !== path.objectId || inst.instanceId !== instanceId) {
+      throw new Error(`the create factory of object ${path.objectId} returned /${inst.definition.id}/${inst.instanceId}`);
+    }
+    // The instance joins the registry only once its values are in: a refused value leaves nothing behind.
+    await inst.writeResources(values, 'replace', { create: true });
+    registry.addInstance(inst);
+    return { code: '2.01', locationPath: [String(path.objectId), String(instanceId)] };
+  }
+
+  #delete(path: Lwm2mPath): OutgoingResponse {
+    if (path.instanceId === undefined || path.resourceId !== undefined) {
+      throw new MethodNotAllowedError('Delete applies to an object instance', path);
+    }
+    this.#instance(path);
+    if (this.#o.protectedInstance?.(path.objectId, path.instanceId)) {
+      throw new MethodNotAllowedError('this instance cannot be deleted', path);
+    }
+    this.#o.registry.removeInstance(path.objectId, path.instanceId);
+    return { code: '2.02' };
+  }
+
+  // ---- Discover, Write-Attributes ----
+
+  #resourcesOf(inst: ObjectInstance): number[] {
+    const extra = this.#o.extraResources?.(inst) ?? [];
+    return [...new Set([...inst.resourceIds(), ...extra])].sort((a, b) => a - b);
+  }
+
+  #discover(path: Lwm2mPath): OutgoingResponse {
+    if (path.resourceInstanceId !== undefined) throw new BadRequestError('Discover does not apply to a resource instance', path);
+    const entry = this.#o.registry.object(path.objectId)!;
+    let instances: ObjectInstance[];
+    if (path.instanceId === undefined) instances = this.#o.registry.instances(path.objectId);
+    else instances = [this.#instance(path)];
+    if (path.resourceId !== undefined) {
+      const inst = instances[0]!;
+      if (!entry.definition.resource(path.resourceId) || !this.#resourcesOf(inst).includes(path.resourceId)) {
+        throw new NotFoundError('resource not present in this instance', path);
+      }
+    }
+    const body = discoverLinks({
+      target: path,
+      definition: entry.definition,
+      instances: instances.map((inst) => ({
+        instance: inst,
+        resourceIds: path.resourceId !== undefined ? [path.resourceId] : this.#resourcesOf(inst),
+      })),
+      attributes: (p) => this.#o.attributes.linkAttributes(p),
+    });
+    return { code: '2.05', contentFormat: ContentFormat.LINK_FORMAT, payload: utf8.encode(body) };
+  }
+
+  #writeAttributes(req: IncomingRequest, path: Lwm2mPath): OutgoingResponse {
+    if (path.resourceInstanceId !== undefined) {
+      throw new BadRequestError('Write-Attributes on a resource instance is not supported', path);
+    }
+    let resource: ResourceModel | undefined;
+    if (path.instanceId !== undefined) {
+      const inst = this.#instance(path);
+      if (path.resourceId !== undefined) {
+        resource = this.#resourceModel(path);
+        if (!inst.hasResource(path.resourceId)) throw new NotFoundError('resource not present in this instance', path);
+      }
+    }
+    // parse and apply both refuse as a whole, so a bad query leaves the stored attributes as they were.
+    this.#o.attributes.apply(path, parseWriteAttributes(req.query, path, resource));
+    return { code: '2.04' };
+  }
+}
