@@ -369,10 +369,17 @@ class Endpoint implements CoapEndpoint {
   }
 
   /** One request message out, its response (piggybacked or separate) back. */
-  private exchange(peer: Peer, type: 'CON' | 'NON', code: string, options: readonly RawOption[], payload: Uint8Array): Promise<CoapMessage> {
+  private exchange(
+    peer: Peer,
+    type: 'CON' | 'NON',
+    code: string,
+    options: readonly RawOption[],
+    payload: Uint8Array,
+    reuseToken?: Uint8Array,
+  ): Promise<CoapMessage> {
     if (this.closed) return Promise.reject(new CoapClosedError('endpoint closed', peer));
     return new Promise<CoapMessage>((resolve, reject) => {
-      const token = this.allocateToken();
+      const token = reuseToken && !this.pending.has(hex(reuseToken)) ? reuseToken : this.allocateToken();
       const key = hex(token);
       const messageId = this.allocateMessageId();
       let data: Uint8Array;
@@ -466,6 +473,8 @@ class Endpoint implements CoapEndpoint {
   private async sendBlock1(peer: Peer, type: 'CON' | 'NON', code: string, options: readonly RawOption[], payload: Uint8Array): Promise<CoapMessage> {
     let szx = this.szx;
     let offset = 0;
+    // One token for the whole transfer: RFC 7959 allows either, and servers that key Block1 by token (node-coap) need it.
+    let token: Uint8Array | undefined;
     for (;;) {
       const size = blockSizeOf(szx);
       const num = offset / size;
@@ -473,7 +482,8 @@ class Endpoint implements CoapEndpoint {
       const more = offset + chunk.length < payload.length;
       const blockOptions: RawOption[] = [{ number: O.Block1, value: encodeBlock({ num, more, szx }) }];
       if (num === 0) blockOptions.push({ number: O.Size1, value: encodeUint(payload.length) });
-      const response = await this.exchange(peer, type, code, [...options, ...blockOptions], chunk);
+      const response = await this.exchange(peer, type, code, [...options, ...blockOptions], chunk, token);
+      token = response.token;
       if (!more || response.code !== '2.31') return response;
       const ack = getOption(response.options, O.Block1);
       const b1 = ack ? decodeBlock(ack) : undefined;
@@ -502,7 +512,7 @@ class Endpoint implements CoapEndpoint {
       const size = blockSizeOf(szx);
       if (total % size !== 0) throw new CoapBlockwiseError('Block2 block of unexpected size', peer);
       const num = total / size;
-      const response = await this.exchange(peer, type, code, [...base, { number: O.Block2, value: encodeBlock({ num, more: false, szx }) }], payload);
+      const response = await this.exchange(peer, type, code, [...base, { number: O.Block2, value: encodeBlock({ num, more: false, szx }) }], payload, first.token);
       if (codeClass(response.code) !== 2) throw new CoapBlockwiseError(`block ${num} answered ${response.code}`, peer);
       const raw = getOption(response.options, O.Block2);
       const got = raw ? decodeBlock(raw) : undefined;
