@@ -142,7 +142,7 @@ export class StreamCoapEndpoint implements CoapEndpoint {
         this.#csmWaiter = undefined;
         const err = new TlsError('protocol', 'the peer sent no CSM in time');
         reject(err);
-        this.abort('no CSM');
+        this.#abort('no CSM', 'protocol');
       }, csmTimeout);
       this.#csmWaiter = {
         resolve: () => { clearTimeout(timer); resolve(); },
@@ -270,13 +270,17 @@ export class StreamCoapEndpoint implements CoapEndpoint {
 
   /** Sends 7.05 Abort with a diagnostic and drops the connection (RFC 8323 §5.6). */
   abort(diagnostic: string, badCsmOption?: number): void {
+    this.#abort(diagnostic, 'aborted', badCsmOption);
+  }
+
+  #abort(diagnostic: string, failure: 'aborted' | 'protocol', badCsmOption?: number): void {
     if (this.#closed) return;
     this.#write({
       code: SIGNAL.Abort, token: EMPTY,
       options: badCsmOption === undefined ? [] : [{ number: ABORT_OPTION.BadCsmOption, value: encodeUint(badCsmOption) }],
       payload: utf8.encode(diagnostic),
     });
-    const err = new TlsError('aborted', `connection aborted: ${diagnostic}`);
+    const err = new TlsError(failure, failure === 'aborted' ? `connection aborted: ${diagnostic}` : `protocol error, connection aborted: ${diagnostic}`);
     this.#closeError = err;
     this.#teardown(err);
     this.#socket.end();
@@ -371,7 +375,7 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     try {
       messages = this.#decoder.push(chunk);
     } catch (err) {
-      this.abort(err instanceof StreamFramingError ? err.message : 'malformed message');
+      this.#abort(err instanceof StreamFramingError ? err.message : 'malformed message', 'protocol');
       return;
     }
     for (const msg of messages) {
@@ -385,8 +389,7 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     if (cls === 7) return this.#onSignal(msg);
     if (!this.#csmSeen) {
       // RFC 8323 §5.3: the CSM must be the first message; anything else first is a protocol error.
-      this.abort('first message was not a CSM');
-      this.#csmWaiter?.reject(new TlsError('protocol', 'the peer did not start with a CSM'));
+      this.#abort('first message was not a CSM', 'protocol');
       return;
     }
     if (msg.code === 0) return; // Empty messages are ignored over reliable transports (RFC 8323 §3.3).
@@ -411,8 +414,7 @@ export class StreamCoapEndpoint implements CoapEndpoint {
           if (o.number === CSM_OPTION.MaxMessageSize) maxMessageSize = decodeUint(o.value);
           else if (o.number === CSM_OPTION.BlockWiseTransfer) blockWise = true;
           else if (o.number % 2 === 1) {
-            this.abort(`unsupported critical CSM option ${o.number}`, o.number);
-            this.#csmWaiter?.reject(new TlsError('protocol', `the peer's CSM carries an unsupported critical option ${o.number}`));
+            this.#abort(`unsupported critical CSM option ${o.number}`, 'protocol', o.number);
             return;
           }
         }

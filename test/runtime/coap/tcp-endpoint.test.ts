@@ -1,0 +1,248 @@
+import * as net from 'node:net';
+import { CoapClosedError, CoapTimeoutError } from '../../../runtime/coap/errors.js';
+import { SIGNAL, StreamFrameDecoder, encodeStreamMessage } from '../../../runtime/coap/stream-codec.js';
+import { TlsError } from '../../../runtime/coap/stream-errors.js';
+import { connectCoapEndpoint } from '../../../runtime/coap/stream-connect.js';
+import { StreamCoapEndpoint, type StreamEndpointOptions } from '../../../runtime/coap/tcp.js';
+import type { IncomingRequest } from '../../../runtime/coap/types.js';
+
+const ANY = { address: '', port: 0 };
+const text = (b: Uint8Array): string => Buffer.from(b).toString();
+
+/** A plain TCP server on 127.0.0.1 whose accepted sockets become endpoints (or raw sockets for protocol tests). */
+async function listen(onSocket: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void>; sockets: Set<net.Socket> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    onSocket(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    sockets,
+    close: () => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    }),
+  };
+}
+
+describe('StreamCoapEndpoint over TCP', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function pair(serverOptions: StreamEndpointOptions = {}, clientOptions: StreamEndpointOptions = {}) {
+    let serverSide!: StreamCoapEndpoint;
+    const accepted = new Promise<void>((resolve) => {
+      void listen((s) => {
+        serverSide = new StreamCoapEndpoint(s, serverOptions);
+        resolve();
+      }).then((srv) => {
+        cleanups.push(() => srv.close());
+        portResolve(srv.port);
+      });
+    });
+    let portResolve!: (p: number) => void;
+    const port = await new Promise<number>((r) => { portResolve = r; });
+    const client = await connectCoapEndpoint(`coap+tcp://127.0.0.1:${port}`, clientOptions);
+    cleanups.push(() => client.close());
+    await accepted;
+    await serverSide.ready;
+    return { client, server: serverSide };
+  }
+
+  it('exchanges CSMs and routes a request to the handler and its response back by token', async () => {
+    const { client, server } = await pair({ maxMessageSize: 4000 }, { maxMessageSize: 3000 });
+    expect(client.peerCapabilities).toEqual({ maxMessageSize: 4000, blockWise: true });
+    expect(server.peerCapabilities).toEqual({ maxMessageSize: 3000, blockWise: true });
+    const seen: IncomingRequest[] = [];
+    server.serve((req) => {
+      seen.push(req);
+      return { code: '2.01', locationPath: ['rd', 'abc'], contentFormat: 40, payload: Buffer.from(`hi ${req.query.join('&')}`) };
+    });
+    const res = await client.request(ANY, {
+      method: 'POST', path: ['rd'], query: ['ep=dev1', 'lt=300'], contentFormat: 40, payload: Buffer.from('</3/0>'),
+      options: [{ number: 65000, value: Uint8Array.of(9) }],
+    });
+    expect(res.code).toBe('2.01');
+    expect(res.locationPath).toEqual(['rd', 'abc']);
+    expect(res.contentFormat).toBe(40);
+    expect(text(res.payload)).toBe('hi ep=dev1&lt=300');
+    expect(seen[0]).toMatchObject({ method: 'POST', path: ['rd'], query: ['ep=dev1', 'lt=300'], contentFormat: 40, confirmable: true });
+    expect(text(seen[0]!.payload)).toBe('</3/0>');
+    expect(seen[0]!.options).toEqual([{ number: 65000, value: Uint8Array.of(9) }]);
+  });
+
+  it('keeps concurrent requests apart by token', async () => {
+    const { client, server } = await pair();
+    server.serve(async (req) => {
+      // Answer in reverse order of arrival so matching cannot rely on order.
+      await new Promise((r) => setImmediate(r));
+      if (req.path[0] === '0') await new Promise((r) => setTimeout(r, 20));
+      return { code: '2.05', payload: Buffer.from(req.path[0]!) };
+    });
+    const results = await Promise.all(['0', '1', '2', '3'].map((p) => client.request(ANY, { method: 'GET', path: [p] })));
+    expect(results.map((r) => text(r.payload))).toEqual(['0', '1', '2', '3']);
+  });
+
+  it('splits a large request (Block1) and a large response (Block2) to fit a small peer Max-Message-Size', async () => {
+    const { client, server } = await pair({ maxMessageSize: 1152 }, { maxMessageSize: 1152 });
+    const body = Buffer.alloc(5000).map((_, i) => (i * 7) & 0xff);
+    let received: Uint8Array | undefined;
+    let calls = 0;
+    server.serve((req) => {
+      calls++;
+      if (req.method === 'PUT') {
+        received = req.payload;
+        return { code: '2.04' };
+      }
+      return { code: '2.05', contentFormat: 42, payload: body };
+    });
+    const put = await client.request(ANY, { method: 'PUT', path: ['fw'], payload: body });
+    expect(put.code).toBe('2.04');
+    expect(Buffer.from(received!).equals(body)).toBe(true);
+    const get = await client.request(ANY, { method: 'GET', path: ['fw'] });
+    expect(get.code).toBe('2.05');
+    expect(get.contentFormat).toBe(42);
+    expect(Buffer.from(get.payload).equals(body)).toBe(true);
+    // The handler runs once per complete request, not once per block.
+    expect(calls).toBe(2);
+  });
+
+  it('answers 5.00 when the handler throws and 4.04 with no handler', async () => {
+    const { client, server } = await pair();
+    expect((await client.request(ANY, { method: 'GET', path: ['x'] })).code).toBe('4.04');
+    server.serve(() => {
+      throw new Error('boom');
+    });
+    expect((await client.request(ANY, { method: 'GET', path: ['x'] })).code).toBe('5.00');
+  });
+
+  it('answers Ping with Pong', async () => {
+    const { client } = await pair();
+    await expect(client.ping()).resolves.toBeGreaterThanOrEqual(0);
+  });
+
+  it('notify resolves sent once written and reset once the connection is gone', async () => {
+    const { client, server } = await pair();
+    let observeToken: Uint8Array | undefined;
+    server.serve((req) => {
+      observeToken = req.token;
+      return { code: '2.05', observe: 0, payload: Buffer.from('v0') };
+    });
+    const first = await client.request(ANY, { method: 'GET', path: ['3', '0', '9'], observe: 0 });
+    expect(first.observe).toBe(0);
+    expect(await server.notify(server.remote(), observeToken!, { code: '2.05', observe: 1, payload: Buffer.from('v1') }, true)).toBe('sent');
+    await client.close();
+    await new Promise<void>((r) => server.onClose(() => r()));
+    expect(await server.notify(server.remote(), observeToken!, { code: '2.05', observe: 2, payload: Buffer.from('v2') }, false)).toBe('reset');
+  });
+
+  it('rejects outstanding requests with CoapClosedError when the peer releases the connection', async () => {
+    const { client, server } = await pair();
+    let release!: () => void;
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => { entered = r; });
+    server.serve(() => new Promise((r) => {
+      release = () => r({ code: '2.05' });
+      entered();
+    }));
+    const pending = client.request(ANY, { method: 'GET', path: ['slow'] }).catch((e: unknown) => e);
+    await inHandler;
+    const closed = new Promise<unknown>((r) => client.onClose((e) => r(e)));
+    await server.close();
+    expect(await pending).toBeInstanceOf(CoapClosedError);
+    await closed;
+    await expect(client.request(ANY, { method: 'GET', path: ['x'] })).rejects.toBeInstanceOf(CoapClosedError);
+    release();
+  });
+
+  it('times out a request the peer never answers with CoapTimeoutError', async () => {
+    const { client, server } = await pair({}, { requestTimeoutMs: 50 });
+    server.serve(() => new Promise(() => undefined));
+    await expect(client.request(ANY, { method: 'GET', path: ['never'] })).rejects.toBeInstanceOf(CoapTimeoutError);
+  });
+});
+
+describe('StreamCoapEndpoint protocol rules', () => {
+  let srv: Awaited<ReturnType<typeof listen>> | undefined;
+  afterEach(async () => {
+    await srv?.close();
+    srv = undefined;
+  });
+
+  /** A raw peer: records the frames our endpoint sends and writes whatever the test tells it to. */
+  async function rawPeer(script: (s: net.Socket, frames: number[]) => void) {
+    const frames: number[] = [];
+    srv = await listen((s) => {
+      const dec = new StreamFrameDecoder(1 << 20);
+      s.on('data', (d) => {
+        try {
+          for (const m of dec.push(d)) frames.push(m.code);
+        } catch {
+          // ignore
+        }
+      });
+      script(s, frames);
+    });
+    return { port: srv.port, frames };
+  }
+
+  it('aborts when the peer starts with something other than a CSM', async () => {
+    const peer = await rawPeer((s) => s.write(encodeStreamMessage({ code: 0x01, token: Uint8Array.of(1), options: [], payload: new Uint8Array(0) })));
+    const err = await connectCoapEndpoint(`coap+tcp://127.0.0.1:${peer.port}`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TlsError);
+    expect((err as TlsError).failure).toBe('protocol');
+  });
+
+  it('aborts on an unknown critical CSM option and reports it with Bad-CSM-Option', async () => {
+    const peer = await rawPeer((s) => s.write(encodeStreamMessage({ code: SIGNAL.CSM, token: new Uint8Array(0), options: [{ number: 9, value: new Uint8Array(0) }], payload: new Uint8Array(0) })));
+    const err = await connectCoapEndpoint(`coap+tcp://127.0.0.1:${peer.port}`).catch((e: unknown) => e);
+    expect((err as TlsError).failure).toBe('protocol');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(peer.frames).toEqual([SIGNAL.CSM, SIGNAL.Abort]);
+  });
+
+  it('aborts on a frame over our Max-Message-Size and on garbage', async () => {
+    let sock!: net.Socket;
+    const peer = await rawPeer((s) => {
+      sock = s;
+      s.write(encodeStreamMessage({ code: SIGNAL.CSM, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) }));
+    });
+    const ep = await connectCoapEndpoint(`coap+tcp://127.0.0.1:${peer.port}`, { maxMessageSize: 1152 });
+    const closed = new Promise<unknown>((r) => ep.onClose((e) => r(e)));
+    sock.write(encodeStreamMessage({ code: 0x45, token: Uint8Array.of(1), options: [], payload: new Uint8Array(3000) }));
+    const err = await closed;
+    expect((err as TlsError).failure).toBe('protocol');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(peer.frames).toEqual([SIGNAL.CSM, SIGNAL.Abort]);
+  });
+
+  it('reports a peer Abort with its diagnostic and a refused port as refused', async () => {
+    let sock!: net.Socket;
+    const peer = await rawPeer((s) => {
+      sock = s;
+      s.write(encodeStreamMessage({ code: SIGNAL.CSM, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) }));
+    });
+    const ep = await connectCoapEndpoint(`coap+tcp://127.0.0.1:${peer.port}`);
+    expect(ep.peerCapabilities).toEqual({ maxMessageSize: 1152, blockWise: false });
+    const closed = new Promise<unknown>((r) => ep.onClose((e) => r(e)));
+    sock.write(encodeStreamMessage({ code: SIGNAL.Abort, token: new Uint8Array(0), options: [], payload: Buffer.from('going away') }));
+    const err = (await closed) as TlsError;
+    expect(err.failure).toBe('aborted');
+    expect(err.message).toContain('going away');
+    const port = peer.port;
+    await srv!.close();
+    srv = undefined;
+    const refused = await connectCoapEndpoint(`coap+tcp://127.0.0.1:${port}`).catch((e: unknown) => e);
+    expect((refused as TlsError).failure).toBe('refused');
+  });
+
+  it('refuses URIs it does not serve', async () => {
+    await expect(connectCoapEndpoint('coap://127.0.0.1')).rejects.toThrow(TypeError);
+    await expect(connectCoapEndpoint('nonsense')).rejects.toThrow(TypeError);
+  });
+});
