@@ -89,8 +89,10 @@ export class TestLwm2mServer {
   readonly endpoint: CoapEndpoint;
   readonly registrations = new Map<string, Registration>();
   readonly log: RegistrationLogEntry[] = [];
-  /** Returns a response to send instead of the normal handling, 'drop' to send none, or undefined to handle normally. */
-  intercept: ((req: IncomingRequest) => OutgoingResponse | 'drop' | undefined) | undefined;
+  /** Returns a response to send instead of the normal handling, or undefined to handle normally. */
+  intercept: ((req: IncomingRequest) => OutgoingResponse | undefined) | undefined;
+  /** While true every incoming datagram is dropped unanswered: the server looks down. */
+  down = false;
   readonly #root: string;
   readonly #transport: DatagramTransport;
   readonly #observations = new Map<string, ObservationState>();
@@ -110,6 +112,7 @@ export class TestLwm2mServer {
     const listeners: Array<(data: Uint8Array, peer: Peer) => void> = [];
     let server: TestLwm2mServer | undefined;
     udp.onMessage((data, peer) => {
+      if (server?.down) return;
       if (server && server.#takeNotification(data, peer)) return;
       for (const l of listeners) l(data, peer);
     });
@@ -165,7 +168,6 @@ export class TestLwm2mServer {
 
   #serve(req: IncomingRequest): OutgoingResponse | Promise<OutgoingResponse> {
     const intercepted = this.intercept?.(req);
-    if (intercepted === 'drop') return new Promise<OutgoingResponse>(() => undefined);
     const response = intercepted ?? this.#handle(req);
     const kind: RegistrationLogEntry['kind'] = req.path[0] !== this.#root ? 'other'
       : req.path.length === 1 && req.method === 'POST' ? 'register'
