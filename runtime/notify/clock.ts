@@ -1,0 +1,104 @@
+// The scheduler's clock: the time and one re-armable timer, real (performance.now + setTimeout) or manual for tests.
+
+/**
+ * What the notify scheduler needs from time: a monotonic millisecond clock and one timer. `arm`
+ * replaces whatever was armed before, so the scheduler never holds more than one timer.
+ */
+export interface SchedulerClock {
+  /** Milliseconds on a monotonic clock (wall-clock jumps must not fire or stall notifications). */
+  now(): number;
+  /** Calls `fire` once after `delayMs` (0 = as soon as possible), replacing any armed call. */
+  arm(delayMs: number, fire: () => void): void;
+  /** Cancels the armed call, if any. */
+  disarm(): void;
+}
+
+/** setTimeout cannot wait longer than 2^31-1 ms; a longer wait is taken in steps (the scheduler re-arms on wake). */
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
+export interface SystemClockOptions {
+  /**
+   * Keep the process alive while notifications are pending (default false: the CoAP sockets are what
+   * keep a device process alive, and a pending pmax alone should not stop it from exiting).
+   */
+  readonly ref?: boolean;
+}
+
+/** The real clock: performance.now() and a single setTimeout. */
+export function systemClock(options: SystemClockOptions = {}): SchedulerClock {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return {
+    now: () => performance.now(),
+    arm(delayMs, fire) {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        fire();
+      }, Math.min(Math.max(0, delayMs), MAX_TIMEOUT));
+      if (!options.ref) timer.unref();
+    },
+    disarm() {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/**
+ * A clock that moves only when told to: tests advance it and the armed call fires at exactly its
+ * time, so scheduling is checked without sleeping and without depending on the machine's speed.
+ */
+export class ManualClock implements SchedulerClock {
+  #now: number;
+  #at = Infinity;
+  #fire: (() => void) | undefined;
+  /** How many times a timer was armed; tests use it to see that work is batched onto one timer. */
+  armCount = 0;
+
+  constructor(start = 0) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  arm(delayMs: number, fire: () => void): void {
+    this.#at = this.#now + Math.max(0, delayMs);
+    this.#fire = fire;
+    this.armCount++;
+  }
+
+  disarm(): void {
+    this.#at = Infinity;
+    this.#fire = undefined;
+  }
+
+  /** When the armed call will fire (Infinity when nothing is armed). */
+  get armedAt(): number {
+    return this.#at;
+  }
+
+  /** Moves time forward by `ms`, firing the armed call at its exact time, as often as it is re-armed on the way. */
+  advance(ms: number): void {
+    this.advanceTo(this.#now + ms);
+  }
+
+  advanceTo(target: number): void {
+    // A bound on firings at one instant: a scheduler that re-arms at "now" forever is a bug to surface, not to hang on.
+    let sameInstant = 0;
+    while (this.#fire && this.#at <= target) {
+      const fire = this.#fire;
+      if (this.#at === this.#now) {
+        if (++sameInstant > 10_000) throw new Error(`ManualClock: timer re-armed at ${this.#now} more than 10000 times`);
+      } else {
+        sameInstant = 0;
+      }
+      this.#now = Math.max(this.#now, this.#at);
+      this.#fire = undefined;
+      this.#at = Infinity;
+      fire();
+    }
+    this.#now = Math.max(this.#now, target);
+  }
+}
