@@ -2,6 +2,8 @@
 import { BadRequestError, Lwm2mError, NotAcceptableError, UnsupportedContentFormatError } from '../errors.js';
 import type { Lwm2mPath } from '../model.js';
 import { decodeOpaque, decodeText, encodeOpaque, encodeText } from './text.js';
+import { decodeLwm2mCbor, encodeLwm2mCbor } from './lwm2m-cbor.js';
+import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson } from './senml.js';
 import { decodeTlv, encodeTlv } from './tlv.js';
 import { ContentFormat, type Lwm2mRecord, type ResourceLookup } from './types.js';
 
@@ -12,6 +14,9 @@ const codecs = new Map<number, { encode: Encoder; decode: Decoder }>([
   [ContentFormat.TEXT, { encode: encodeText, decode: decodeText }],
   [ContentFormat.OPAQUE, { encode: encodeOpaque, decode: decodeOpaque }],
   [ContentFormat.TLV, { encode: encodeTlv, decode: decodeTlv }],
+  [ContentFormat.SENML_JSON, { encode: encodeSenmlJson, decode: decodeSenmlJson }],
+  [ContentFormat.SENML_CBOR, { encode: encodeSenmlCbor, decode: decodeSenmlCbor }],
+  [ContentFormat.LWM2M_CBOR, { encode: encodeLwm2mCbor, decode: decodeLwm2mCbor }],
 ]);
 
 /** True for the formats encodeRecords/decodeRecords handle (link-format is separate: formatLinks/parseLinks). */

@@ -1,0 +1,273 @@
+// SenML JSON (110) and SenML CBOR (112), RFC 8428 as LwM2M 1.1 uses it: one record per resource (instance), named by path.
+import { BadRequestError, ValueError } from '../errors.js';
+import { formatPath, parsePath, type Lwm2mPath, type ResourceModel, type ResourceValue } from '../model.js';
+import { CborWriter, decodeCbor } from './cbor.js';
+import { JsonNumber, parseJson, type JsonValue } from './json.js';
+import {
+  checkMultiplicity, encodeType, formatObjlnk, fromBase64, inInteger, inTime, isUnder, outBoolean, outFloat,
+  outIntegerFast, outObjlnk, outOpaque, outString, outTime, parseObjlnk, pathDepth, requireModel, toBase64,
+  utf8Decoder, utf8Encoder, type Lwm2mRecord, type ResourceLookup,
+} from './types.js';
+
+/** RFC 8428 section 6 integer labels for SenML CBOR; LwM2M's vlo has no integer label and stays "vlo". */
+export const SenmlLabel = { bver: -1, bn: -2, bt: -3, bu: -4, bv: -5, bs: -6, n: 0, u: 1, v: 2, vs: 3, vb: 4, s: 5, t: 6, ut: 7, vd: 8 } as const;
+const LABEL_NAMES = new Map<number, string>(Object.entries(SenmlLabel).map(([k, v]) => [v, k]));
+
+type ValueField = 'v' | 'vs' | 'vb' | 'vd' | 'vlo';
+/** A value as a SenML field: numbers keep bigint for 64-bit integers, vd keeps bytes (base64url only in JSON). */
+type SenmlOut = { field: ValueField; value: number | bigint | string | boolean | Uint8Array; float?: boolean };
+
+function senmlValue(lookup: ResourceLookup, r: Lwm2mRecord): SenmlOut {
+  const { path, value } = r;
+  const type = encodeType(lookup, path, value);
+  switch (type) {
+    case 'String':
+    case 'Corelnk':
+      return { field: 'vs', value: outString(value, path) };
+    case 'Integer':
+    case 'Unsigned Integer':
+      return { field: 'v', value: outIntegerFast(value, type === 'Unsigned Integer', path) };
+    case 'Float':
+      return { field: 'v', value: outFloat(value, path), float: true };
+    case 'Time':
+      return { field: 'v', value: outTime(value, path) };
+    case 'Boolean':
+      return { field: 'vb', value: outBoolean(value, path) };
+    case 'Opaque':
+      return { field: 'vd', value: outOpaque(value, path) };
+    case 'Objlnk':
+      return { field: 'vlo', value: formatObjlnk(outObjlnk(value, path)) };
+    case 'none':
+      throw new ValueError('an executable resource has no value', path);
+  }
+}
+
+/** The base name for a payload at basePath, and each record's name relative to it. */
+function names(basePath: Lwm2mPath, records: readonly Lwm2mRecord[]): { bn: string; n: Array<string | undefined> } {
+  const base = formatPath(basePath);
+  if (records.length === 1 && pathDepth(records[0]!.path) === pathDepth(basePath)) return { bn: base, n: [undefined] };
+  const prefix = base.length + 1;
+  return { bn: `${base}/`, n: records.map((r) => formatPath(r.path).slice(prefix)) };
+}
+
+function inside(basePath: Lwm2mPath, records: readonly Lwm2mRecord[]): readonly Lwm2mRecord[] {
+  const rs = records.every((r) => isUnder(basePath, r.path)) ? records : records.filter((r) => isUnder(basePath, r.path));
+  for (const r of rs) {
+    if (r.path.resourceId === undefined) throw new ValueError('a record needs a resource path', r.path);
+  }
+  return rs;
+}
+
+export function encodeSenmlJson(basePath: Lwm2mPath, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
+  const rs = inside(basePath, records);
+  const { bn, n } = names(basePath, rs);
+  const parts: string[] = [];
+  rs.forEach((r, i) => {
+    const { field, value } = senmlValue(lookup, r);
+    let s = i === 0 ? `{"bn":${JSON.stringify(bn)}` : '{';
+    const name = n[i];
+    if (name !== undefined) s += `${i === 0 ? ',' : ''}"n":${JSON.stringify(name)}`;
+    const sep = s.length > 1 ? ',' : '';
+    if (value instanceof Uint8Array) s += `${sep}"vd":"${toBase64(value, true)}"`;
+    else if (typeof value === 'string') s += `${sep}"${field}":${JSON.stringify(value)}`;
+    else s += `${sep}"${field}":${String(value)}`;
+    parts.push(`${s}}`);
+  });
+  return utf8Encoder.encode(`[${parts.join(',')}]`);
+}
+
+export function encodeSenmlCbor(basePath: Lwm2mPath, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
+  const rs = inside(basePath, records);
+  const { bn, n } = names(basePath, rs);
+  const w = new CborWriter(64 + rs.length * 24);
+  w.head(4, rs.length);
+  rs.forEach((r, i) => {
+    const out = senmlValue(lookup, r);
+    const name = n[i];
+    w.head(5, 1 + (i === 0 ? 1 : 0) + (name !== undefined ? 1 : 0));
+    if (i === 0) {
+      w.int(SenmlLabel.bn);
+      w.text(bn);
+    }
+    if (name !== undefined) {
+      w.int(SenmlLabel.n);
+      w.text(name);
+    }
+    if (out.field === 'vlo') w.text('vlo');
+    else w.int(SenmlLabel[out.field]);
+    const v = out.value;
+    if (v instanceof Uint8Array) w.byteString(v);
+    else if (typeof v === 'string') w.text(v);
+    else if (typeof v === 'boolean') w.bool(v);
+    else if (out.float) w.float(v as number);
+    else w.int(v);
+  });
+  return w.result();
+}
+
+// ---------------------------------------------------------------- decoding
+
+/** A raw SenML field value from either encoding: JSON numbers keep their text, CBOR ones come as number or bigint. */
+type RawField = JsonValue | number | bigint | Uint8Array;
+type RawRecord = ReadonlyMap<string, RawField>;
+
+function describeField(v: RawField | undefined): string {
+  if (v instanceof JsonNumber) return v.text;
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 40));
+  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return v === null ? 'null' : typeof v;
+}
+
+/** A numeric field as an exact integer (number or bigint), or undefined when it is not an integer. */
+function exactInteger(v: RawField): number | bigint | undefined {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return Number.isInteger(v) ? (Number.isSafeInteger(v) ? v : BigInt(v)) : undefined;
+  if (v instanceof JsonNumber) {
+    if (/^-?\d+$/.test(v.text)) return BigInt(v.text);
+    const n = Number(v.text);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function numeric(v: RawField): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof JsonNumber) return Number(v.text);
+  return undefined;
+}
+
+function sumIntegers(a: number | bigint, b: number | bigint): number | bigint {
+  return typeof a === 'number' && typeof b === 'number' && Number.isSafeInteger(a + b) ? a + b : BigInt(a) + BigInt(b);
+}
+
+function typedValue(model: ResourceModel, r: RawRecord, baseValue: RawField | undefined, path: Lwm2mPath, json: boolean): ResourceValue {
+  const want = (field: ValueField): RawField => {
+    const v = r.get(field);
+    if (v === undefined) {
+      const got = (['v', 'vs', 'vb', 'vd', 'vlo'] as const).find((f) => r.has(f));
+      throw new BadRequestError(got ? `a ${model.type} value must be in "${field}", not "${got}"` : 'record has no value', path);
+    }
+    return v;
+  };
+  const mismatch = (v: RawField): never => {
+    throw new BadRequestError(`${describeField(v)} is not a valid ${model.type} value`, path);
+  };
+  switch (model.type) {
+    case 'String':
+    case 'Corelnk': {
+      const v = want('vs');
+      return typeof v === 'string' ? v : mismatch(v);
+    }
+    case 'Integer':
+    case 'Unsigned Integer':
+    case 'Time': {
+      const v = want('v');
+      let n = exactInteger(v);
+      if (n === undefined) return mismatch(v);
+      if (baseValue !== undefined) {
+        const b = exactInteger(baseValue);
+        if (b === undefined) return mismatch(baseValue);
+        n = sumIntegers(n, b);
+      }
+      return model.type === 'Time' ? inTime(n, path) : inInteger(n, model.type === 'Unsigned Integer', path);
+    }
+    case 'Float': {
+      const v = want('v');
+      let f = numeric(v);
+      if (f === undefined) return mismatch(v);
+      if (baseValue !== undefined) f += numeric(baseValue) ?? NaN;
+      if (!Number.isFinite(f)) throw new ValueError(`${describeField(v)} is not a finite number`, path);
+      return f;
+    }
+    case 'Boolean': {
+      const v = want('vb');
+      return typeof v === 'boolean' ? v : mismatch(v);
+    }
+    case 'Opaque': {
+      const v = want('vd');
+      if (json) return typeof v === 'string' ? fromBase64(v, path) : mismatch(v);
+      return v instanceof Uint8Array ? new Uint8Array(v) : mismatch(v);
+    }
+    case 'Objlnk': {
+      const v = want('vlo');
+      return typeof v === 'string' ? parseObjlnk(v, path) : mismatch(v);
+    }
+    case 'none':
+      throw new ValueError('an executable resource has no value', path);
+  }
+}
+
+/** Resolves names (bn + n) and types values per the model: the part both SenML encodings share. */
+function decodeSenml(basePath: Lwm2mPath, records: readonly RawRecord[], lookup: ResourceLookup, json: boolean): Lwm2mRecord[] {
+  const out: Lwm2mRecord[] = [];
+  let bn = '';
+  let bv: RawField | undefined;
+  for (const r of records) {
+    for (const key of r.keys()) {
+      // RFC 8428 section 4.4: a label ending in "_" must be understood, and we understand none.
+      if (key.endsWith('_')) throw new BadRequestError(`SenML field "${key}" must be understood and is not supported`, basePath);
+    }
+    const rbn = r.get('bn');
+    if (rbn !== undefined) {
+      if (typeof rbn !== 'string') throw new BadRequestError('SenML base name is not a string', basePath);
+      bn = rbn;
+    }
+    const rbv = r.get('bv');
+    if (rbv !== undefined) bv = rbv;
+    const n = r.get('n') ?? '';
+    if (typeof n !== 'string') throw new BadRequestError('SenML name is not a string', basePath);
+    const name = bn + n;
+    const path = parsePath(name);
+    if (!path || name === '') throw new BadRequestError(`SenML name ${JSON.stringify(name.slice(0, 40))} is not an LwM2M path`, basePath);
+    if (!isUnder(basePath, path)) throw new BadRequestError(`SenML record ${name} lies outside the request path`, basePath);
+    if (path.resourceId === undefined) throw new BadRequestError(`SenML record ${name} names no resource`, basePath);
+    const model = requireModel(lookup, path);
+    checkMultiplicity(model, path);
+    out.push({ path, value: typedValue(model, r, bv, path, json) });
+  }
+  return out;
+}
+
+export function decodeSenmlJson(basePath: Lwm2mPath, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
+  let text: string;
+  try {
+    text = utf8Decoder.decode(payload);
+  } catch {
+    throw new BadRequestError('SenML JSON payload is not valid UTF-8', basePath);
+  }
+  const doc = parseJson(text, basePath);
+  if (!Array.isArray(doc)) throw new BadRequestError('SenML JSON must be an array of records', basePath);
+  const records = doc.map((r) => {
+    if (r === null || typeof r !== 'object' || Array.isArray(r) || r instanceof JsonNumber) {
+      throw new BadRequestError('SenML JSON record is not an object', basePath);
+    }
+    return new Map(Object.entries(r));
+  });
+  return decodeSenml(basePath, records, lookup, true);
+}
+
+export function decodeSenmlCbor(basePath: Lwm2mPath, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
+  const doc = decodeCbor(payload, basePath);
+  if (!Array.isArray(doc)) throw new BadRequestError('SenML CBOR must be an array of records', basePath);
+  const records = doc.map((r: unknown) => {
+    if (!(r instanceof Map)) throw new BadRequestError('SenML CBOR record is not a map', basePath);
+    const named = new Map<string, RawField>();
+    for (const [k, v] of r as Map<unknown, unknown>) {
+      const name = typeof k === 'number' ? LABEL_NAMES.get(k) ?? `label ${k}` : typeof k === 'string' ? k : undefined;
+      if (name === undefined) throw new BadRequestError('SenML CBOR label is neither an integer nor a text', basePath);
+      if (named.has(name)) throw new BadRequestError(`SenML CBOR record repeats "${name}"`, basePath);
+      named.set(name, toRawField(v, basePath));
+    }
+    return named;
+  });
+  return decodeSenml(basePath, records, lookup, false);
+}
+
+function toRawField(v: unknown, path: Lwm2mPath): RawField {
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' || typeof v === 'boolean' || v instanceof Uint8Array) return v;
+  if (v === null || v === undefined) return null;
+  // Arrays, maps, tags: no SenML field carries them; keep the record checkable and let the value check refuse them.
+  throw new BadRequestError('SenML CBOR field holds a structure where a value belongs', path);
+}
