@@ -408,15 +408,15 @@ class Endpoint implements CoapEndpoint {
         p.transmission = this.sendConfirmable(peer, messageId, data, {
           onAck: (m) => {
             p.transmission = undefined;
-            if (m.code === '0.00') {
-              // Empty ACK: the response comes separately (RFC 7252 §5.2.2).
-              p.timer = this.clock.setTimeout(
-                () => p.reject(new CoapTimeoutError('no separate response after the empty ACK', peer, 1)),
-                this.separateResponseTimeout,
-              );
-            } else if (bytesEqual(m.token, token)) {
+            if (m.code !== '0.00' && bytesEqual(m.token, token)) {
               p.resolve(m);
+              return;
             }
+            // Empty ACK (or one whose token is not ours): the response comes separately (RFC 7252 §5.2.2).
+            p.timer = this.clock.setTimeout(
+              () => p.reject(new CoapTimeoutError('no separate response after the empty ACK', peer, 1)),
+              this.separateResponseTimeout,
+            );
           },
           onReset: () => p.reject(new CoapResetError('request refused with RST', peer)),
           onTimeout: (sent) => p.reject(new CoapTimeoutError(`no ACK after ${sent} transmissions`, peer, sent)),
@@ -463,7 +463,9 @@ class Endpoint implements CoapEndpoint {
     let body = response.payload;
     const b2raw = getOption(response.options, O.Block2);
     const b2 = b2raw ? decodeBlock(b2raw) : undefined;
-    if (b2 && b2.more && codeClass(response.code) === 2) {
+    // A caller that sets Block2 itself asked for one particular block and gets just that.
+    const callerBlock2 = (request.options ?? []).some((o) => o.number === O.Block2);
+    if (b2 && b2.more && codeClass(response.code) === 2 && !callerBlock2) {
       body = await this.fetchBlock2(peer, type, code, base, request.method === 'FETCH' ? payload : EMPTY, response, b2);
     }
     return this.toIncomingResponse(peer, response, body);
@@ -715,7 +717,7 @@ class Endpoint implements CoapEndpoint {
       this.sendConfirmable(peer, messageId, data, {
         onAck: () => undefined,
         onReset: () => undefined,
-        onTimeout: (sent) => this.reportError(new CoapTimeoutError(`separate response not acknowledged after ${sent} transmissions`, peer, sent)),
+        onTimeout: (sent) => this.closed || this.reportError(new CoapTimeoutError(`separate response not acknowledged after ${sent} transmissions`, peer, sent)),
       });
     } else {
       const data = encode('NON', this.allocateMessageId());

@@ -1,0 +1,88 @@
+// Framing checks: what counts as a malformed datagram, and round trips of options, uints and Block values.
+import {
+  OptionNumber,
+  decodeBlock,
+  decodeMessage,
+  decodeUint,
+  encodeBlock,
+  encodeMessage,
+  encodeUint,
+  isWellFormed,
+} from '../../../runtime/coap/index.js';
+
+const te = new TextEncoder();
+
+describe('isWellFormed / decodeMessage', () => {
+  const ok = encodeMessage({
+    type: 'CON',
+    code: '0.01',
+    messageId: 0x1234,
+    token: Uint8Array.of(1, 2, 3),
+    options: [
+      { number: OptionNumber.UriQuery, value: te.encode('b') },
+      { number: OptionNumber.UriPath, value: te.encode('3') },
+      { number: OptionNumber.UriPath, value: te.encode('0') },
+      { number: 2048, value: new Uint8Array(300) },
+    ],
+    payload: te.encode('hi'),
+  });
+
+  test('a valid message round-trips; repeated options keep their order', () => {
+    const m = decodeMessage(ok)!;
+    expect(m).toMatchObject({ type: 'CON', code: '0.01', messageId: 0x1234 });
+    expect(Array.from(m.token)).toEqual([1, 2, 3]);
+    expect(m.options.map((o) => o.number)).toEqual([11, 11, 15, 2048]);
+    expect(new TextDecoder().decode(m.options[0]!.value)).toBe('3');
+    expect(new TextDecoder().decode(m.options[1]!.value)).toBe('0');
+    expect(m.options[3]!.value).toHaveLength(300);
+    expect(new TextDecoder().decode(m.payload)).toBe('hi');
+  });
+
+  test.each([
+    ['shorter than a header', Uint8Array.of(0x40, 0x01, 0x00)],
+    ['version 2', Uint8Array.of(0x80, 0x01, 0x00, 0x01)],
+    ['token length 9', Uint8Array.of(0x49, 0x01, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9)],
+    ['token cut short', Uint8Array.of(0x44, 0x01, 0, 1, 1, 2)],
+    ['empty message with a token', Uint8Array.of(0x41, 0x00, 0, 1, 7)],
+    ['empty message with bytes after the header', Uint8Array.of(0x40, 0x00, 0, 1, 0xff)],
+    ['payload marker and no payload', Uint8Array.of(0x40, 0x01, 0, 1, 0xff)],
+    ['option value cut short', Uint8Array.of(0x40, 0x01, 0, 1, 0xb5, 0x61)],
+    ['option delta 15', Uint8Array.of(0x40, 0x01, 0, 1, 0xf1, 0x61)],
+    ['option length 15', Uint8Array.of(0x40, 0x01, 0, 1, 0x1f, 0x61)],
+    ['extended delta missing', Uint8Array.of(0x40, 0x01, 0, 1, 0xd0)],
+    ['extended length missing', Uint8Array.of(0x40, 0x01, 0, 1, 0x1e, 0x01)],
+    ['reserved code class 1', Uint8Array.of(0x40, 0x20, 0, 1)],
+    ['reserved code class 7', Uint8Array.of(0x40, 0xe0, 0, 1)],
+  ])('malformed: %s', (_name, data) => {
+    expect(isWellFormed(data)).toBe(false);
+    expect(decodeMessage(data)).toBeUndefined();
+  });
+
+  test('every truncation of a valid message is malformed or still parses without throwing', () => {
+    for (let n = 0; n < ok.length; n++) expect(() => decodeMessage(ok.subarray(0, n))).not.toThrow();
+    expect(decodeMessage(ok.subarray(0, 10))).toBeUndefined();
+  });
+
+  test('the empty ping is well formed', () => {
+    expect(decodeMessage(Uint8Array.of(0x40, 0x00, 0xab, 0xcd))).toMatchObject({ type: 'CON', code: '0.00', messageId: 0xabcd });
+  });
+});
+
+describe('option values', () => {
+  test('uints use the fewest bytes, 0 is empty', () => {
+    expect(encodeUint(0)).toHaveLength(0);
+    expect(Array.from(encodeUint(255))).toEqual([255]);
+    expect(Array.from(encodeUint(256))).toEqual([1, 0]);
+    expect(Array.from(encodeUint(0xffffff))).toEqual([255, 255, 255]);
+    expect(decodeUint(encodeUint(123456789))).toBe(123456789);
+    expect(() => encodeUint(-1)).toThrow(RangeError);
+  });
+
+  test('Block values (RFC 7959 §2.2)', () => {
+    expect(Array.from(encodeBlock({ num: 0, more: true, szx: 6 }))).toEqual([0x0e]);
+    expect(Array.from(encodeBlock({ num: 0, more: false, szx: 0 }))).toEqual([]);
+    expect(decodeBlock(encodeBlock({ num: 1000, more: false, szx: 2 }))).toEqual({ num: 1000, more: false, szx: 2 });
+    expect(decodeBlock(encodeBlock({ num: 0xfffff, more: true, szx: 6 }))).toEqual({ num: 0xfffff, more: true, szx: 6 });
+    expect(decodeBlock(Uint8Array.of(1, 2, 3, 4))).toBeUndefined();
+  });
+});
