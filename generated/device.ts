@@ -125,17 +125,17 @@ export interface DeviceValues {
   /** Firmware Version — resource 3, path `/3/{instance}/3`. */
   firmwareVersion?: string;
   /** Available Power Sources — resource 6, path `/3/{instance}/6`. */
-  availablePowerSources?: ReadonlyMap<number, DeviceAvailablePowerSources>;
+  availablePowerSources?: ReadonlyMap<number, DeviceAvailablePowerSources> | readonly (DeviceAvailablePowerSources)[];
   /** Power Source Voltage — resource 7, path `/3/{instance}/7`. */
-  powerSourceVoltage?: ReadonlyMap<number, number | bigint>;
+  powerSourceVoltage?: ReadonlyMap<number, number | bigint> | readonly (number | bigint)[];
   /** Power Source Current — resource 8, path `/3/{instance}/8`. */
-  powerSourceCurrent?: ReadonlyMap<number, number | bigint>;
+  powerSourceCurrent?: ReadonlyMap<number, number | bigint> | readonly (number | bigint)[];
   /** Battery Level — resource 9, path `/3/{instance}/9`. */
   batteryLevel?: number;
   /** Memory Free — resource 10, path `/3/{instance}/10`. */
   memoryFree?: number | bigint;
   /** Error Code — resource 11, path `/3/{instance}/11`. */
-  errorCode?: ReadonlyMap<number, number>;
+  errorCode?: ReadonlyMap<number, number> | readonly (number)[];
   /** Current Time — resource 13, path `/3/{instance}/13`. */
   currentTime?: Date;
   /** UTC Offset — resource 14, path `/3/{instance}/14`. */
@@ -155,7 +155,7 @@ export interface DeviceValues {
   /** Memory Total — resource 21, path `/3/{instance}/21`. */
   memoryTotal?: number | bigint;
   /** ExtDevInfo — resource 22, path `/3/{instance}/22`. */
-  extDevInfo?: ReadonlyMap<number, ObjectLink>;
+  extDevInfo?: ReadonlyMap<number, ObjectLink> | readonly (ObjectLink)[];
 }
 
 const DeviceMembers: MemberTable = {

@@ -158,7 +158,7 @@ export interface FirmwareUpdateValues {
   /** PkgVersion — resource 7, path `/5/{instance}/7`. */
   pkgVersion?: string;
   /** Firmware Update Protocol Support — resource 8, path `/5/{instance}/8`. */
-  firmwareUpdateProtocolSupport?: ReadonlyMap<number, FirmwareUpdateFirmwareUpdateProtocolSupport>;
+  firmwareUpdateProtocolSupport?: ReadonlyMap<number, FirmwareUpdateFirmwareUpdateProtocolSupport> | readonly (FirmwareUpdateFirmwareUpdateProtocolSupport)[];
   /** Firmware Update Delivery Method — resource 9, path `/5/{instance}/9`. */
   firmwareUpdateDeliveryMethod?: FirmwareUpdateFirmwareUpdateDeliveryMethod;
   /** Severity — resource 11, path `/5/{instance}/11`. */

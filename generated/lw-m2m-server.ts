@@ -141,9 +141,9 @@ export interface LwM2MServerValues {
   /** Mute Send — resource 23, path `/1/{instance}/23`. */
   muteSend?: boolean;
   /** Alternate APN Links — resource 24, path `/1/{instance}/24`. */
-  alternateApnLinks?: ReadonlyMap<number, ObjectLink>;
+  alternateApnLinks?: ReadonlyMap<number, ObjectLink> | readonly (ObjectLink)[];
   /** Supported Server Versions — resource 25, path `/1/{instance}/25`. */
-  supportedServerVersions?: ReadonlyMap<number, string>;
+  supportedServerVersions?: ReadonlyMap<number, string> | readonly (string)[];
   /** Default Notification Mode — resource 26, path `/1/{instance}/26`. */
   defaultNotificationMode?: LwM2MServerDefaultNotificationMode;
   /** Profile ID Hash Algorithm — resource 27, path `/1/{instance}/27`. */

@@ -101,6 +101,8 @@ export interface ResourceView {
   readonly getType: string;
   /** Setter type: as the getter, arrays also accepted for multiple resources, undefined clears an optional one. */
   readonly setType: string;
+  /** Type in the values interface the constructor takes (arrays accepted for multiple resources). */
+  readonly initType: string;
   /** Optional resources can be cleared by setting undefined. */
   readonly clearable: boolean;
   readonly onWrite?: string;
@@ -175,6 +177,7 @@ function resourceView(n: NamedResource, objectId: number): ResourceView {
     getType,
     setType: r.mandatory ? setBase : `${setBase} | undefined`,
     clearable: !r.mandatory,
+    initType: setBase,
     isExecute: !isValue,
     abstractExecute: !isValue && r.mandatory && !runtimeHandled,
     membersEntry: `${r.id}: { ${members.join(', ')} }`,

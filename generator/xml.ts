@@ -104,6 +104,19 @@ export function parseXml(source: string, sink: DiagnosticSink): XmlElement | und
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
     const e = valid.err;
+    const open = /^Invalid '(\[.*\])' found\.$/s.exec(e.msg);
+    if (open) {
+      // The validator reports elements still open at the end of input at line 1; the problem is at the end.
+      let names: string[] = [];
+      try {
+        names = JSON.parse(open[1]!) as string[];
+      } catch {
+        names = [];
+      }
+      const last = names[names.length - 1] ?? '?';
+      sink.error('xml-malformed', `malformed XML: the file ends while <${last}> is still open (open: ${names.join(' > ')}); is it truncated?`, lines.at(text.trimEnd().length));
+      return undefined;
+    }
     sink.error('xml-malformed', `malformed XML: ${e.msg}`, { line: e.line || 1, col: e.col || 1 });
     return undefined;
   }

@@ -1,0 +1,95 @@
+// A device app's view of generated code: extend the generated classes, use typed setters, hooks and handlers.
+import { ValueError, MethodNotAllowedError, NotFoundError, type ExecuteArguments } from 'lwm2m-gen/runtime';
+import { DeviceBase, Device, DeviceResource, DeviceBatteryStatusValues } from '../../generated/device.js';
+import { FirmwareUpdateBase, FirmwareUpdateStateValues } from '../../generated/firmware-update.js';
+import { ConfigBase } from '../../generated/config.js';
+import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
+import { allObjects } from '../../generated/index.js';
+
+class MyDevice extends DeviceBase {
+  reboots: string[] = [];
+  written: Array<[Date, Date | undefined]> = [];
+  reboot(args: ExecuteArguments): void {
+    this.reboots.push(args.raw);
+  }
+  protected override onWriteCurrentTime(value: Date, previous: Date | undefined): void {
+    if (value.getTime() < 0) throw new ValueError('time before 1970', this.path(DeviceResource.CurrentTime));
+    this.written.push([value, previous]);
+  }
+  protected override onReadMemoryFree(): number {
+    return 1234;
+  }
+}
+
+describe('generated Device class', () => {
+  it('embeds the model and exports typed constants', () => {
+    expect(Device.id).toBe(3);
+    expect(Device.resource(DeviceResource.BatteryLevel)?.range).toMatchObject({ kind: 'interval', min: 0, max: 100 });
+    expect(DeviceBatteryStatusValues.Charging).toBe(1);
+    expect(FirmwareUpdateStateValues.Downloaded).toBe(2);
+    expect(allObjects.map((o) => o.id)).toEqual([1, 3, 5, 26241]);
+  });
+
+  it('setters check the model and throw a typed error naming the path', () => {
+    const d = new MyDevice(0, { manufacturer: 'ACME', errorCode: [0], supportedBindingAndModes: 'U' });
+    d.batteryLevel = 80;
+    expect(d.batteryLevel).toBe(80);
+    expect(() => (d.batteryLevel = 101)).toThrow(ValueError);
+    expect(() => (d.batteryLevel = 101)).toThrow('/3/0/9: value 101 is outside the range 0..100');
+    expect(d.batteryLevel).toBe(80);
+    d.batteryStatus = DeviceBatteryStatusValues.Charging;
+    // @ts-expect-error 7 is not a Battery Status value, and the runtime agrees
+    expect(() => (d.batteryStatus = 7)).toThrow(ValueError);
+    d.batteryLevel = undefined;
+    expect(d.batteryLevel).toBeUndefined();
+    expect(d.errorCode).toEqual(new Map([[0, 0]]));
+    expect(() => new MyDevice(0, { errorCode: [33] })).toThrow('/3/0/11/0');
+  });
+
+  it('records changes for observers, once per real change', () => {
+    const d = new MyDevice();
+    const seen: number[] = [];
+    d.onChange((_i, rid) => seen.push(rid));
+    d.batteryLevel = 50;
+    d.batteryLevel = 50;
+    d.manufacturer = 'ACME';
+    expect(seen).toEqual([9, 0]);
+  });
+
+  it('runs write hooks on server writes, and a refused write changes nothing', async () => {
+    const d = new MyDevice(0, { timezone: 'Europe/Paris' });
+    const t = new Date(1_700_000_000_000);
+    await d.writeResources(new Map([[13, t]]), 'replace');
+    expect(d.currentTime).toEqual(t);
+    expect(d.written).toEqual([[t, undefined]]);
+    await expect(d.writeResources(new Map<number, unknown>([[15, 'UTC'], [13, new Date(-5000)]]) as never, 'replace')).rejects.toThrow(ValueError);
+    expect(d.timezone).toBe('Europe/Paris');
+    expect(d.currentTime).toEqual(t);
+    await expect(d.writeResources(new Map([[0, 'x']]), 'replace')).rejects.toThrow(MethodNotAllowedError);
+  });
+
+  it('read hooks compute values; executes reach handlers with parsed arguments', async () => {
+    const d = new MyDevice();
+    expect(d.memoryFree).toBe(1234);
+    expect(d.readResource(10)).toBe(1234);
+    await d.execute(4, "0='now',1");
+    expect(d.reboots).toEqual(["0='now',1"]);
+    await expect(d.execute(5)).rejects.toThrow(NotFoundError);
+    await expect(d.execute(9)).rejects.toThrow(MethodNotAllowedError);
+    await expect(d.execute(4, '0=now')).rejects.toThrow(/bad Execute arguments/);
+  });
+
+  it('mandatory executes are abstract; runtime-handled Server executes are not', () => {
+    const make = () =>
+      // @ts-expect-error FirmwareUpdateBase is abstract: update() must be implemented (checked by npm run lint)
+      new FirmwareUpdateBase();
+    expect(make()).toBeInstanceOf(FirmwareUpdateBase);
+    class Server extends LwM2MServerBase {}
+    const s = new Server(0, { shortServerId: 1, lifetime: 300, binding: 'U', notificationStoringWhenDisabledOrOffline: false });
+    expect(s.lifetime).toBe(300);
+    class Config extends ConfigBase {
+      apply(): void {}
+    }
+    expect(() => new Config(0, { name: 'x'.repeat(256) })).toThrow(/256 bytes long, outside 0..255 bytes/);
+  });
+});
