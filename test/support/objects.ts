@@ -1,5 +1,5 @@
 // Hand-written object classes for client tests, shaped exactly like generated code: a model constant, a member table, a subclass.
-import { defineObject, type ExecuteArguments, type ResourceModel } from '../../runtime/index.js';
+import { defineObject, type ExecuteArguments, type ObjectDefinition, type ResourceModel } from '../../runtime/index.js';
 import { BadRequestError } from '../../runtime/errors.js';
 import { ObjectInstance, type MemberTable } from '../../runtime/object/instance.js';
 
@@ -49,7 +49,7 @@ export class TestServer extends ObjectInstance {
   }
 }
 
-export const DeviceDef = defineObject({
+const deviceModel = {
   id: 3, name: 'Device', urn: 'urn:oma:lwm2m:oma:3', objectVersion: '1.1', lwm2mVersion: '1.1',
   multiple: false, mandatory: true,
   resources: [
@@ -62,7 +62,10 @@ export const DeviceDef = defineObject({
     r({ id: 14, name: 'UTC Offset', operations: 'RW' }),
     r({ id: 16, name: 'Supported Binding and Modes', mandatory: true }),
   ],
-});
+} as const;
+export const DeviceDef = defineObject(deviceModel);
+/** The same Device as object version 1.0, for LwM2M 1.0 servers that do not read `ver`. */
+export const DeviceDef10 = defineObject({ ...deviceModel, objectVersion: '1.0', lwm2mVersion: '1.0' });
 const DEVICE_MEMBERS: MemberTable = {
   0: { property: 'manufacturer' }, 1: { property: 'modelNumber' }, 4: { execute: 'reboot' },
   6: { property: 'availablePowerSources' }, 9: { property: 'batteryLevel' }, 13: { property: 'currentTime' },
@@ -71,8 +74,8 @@ const DEVICE_MEMBERS: MemberTable = {
 
 export class TestDevice extends ObjectInstance {
   readonly reboots: ExecuteArguments[] = [];
-  constructor() {
-    super(DeviceDef, 0, DEVICE_MEMBERS);
+  constructor(definition: ObjectDefinition = DeviceDef) {
+    super(definition, 0, DEVICE_MEMBERS);
     this.assignValues({
       manufacturer: 'ACME', modelNumber: 'X-1', availablePowerSources: [1, 5], batteryLevel: 87,
       currentTime: new Date(1_700_000_000_000), utcOffset: '+01:00', supportedBinding: 'U',
