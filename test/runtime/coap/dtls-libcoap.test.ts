@@ -1,0 +1,143 @@
+// coaps:// (DTLS 1.2 PSK, CCM_8) against libcoap's coap-server and coap-rd, with the UDP message layer on top.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import { inspect } from 'node:util';
+import { DtlsError, createDtlsTransport } from '../../../runtime/coap/dtls.js';
+import { createCoapEndpoint } from '../../../runtime/coap/endpoint.js';
+import { CoapTimeoutError } from '../../../runtime/coap/errors.js';
+
+const PSK_KEY = 'libcoap-dtls-key-1';
+const haveLibcoap = spawnSync('which', ['coap-server-gnutls']).status === 0;
+const describeLibcoap = haveLibcoap ? describe : describe.skip;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Starts libcoap on PORT/PORT+1; its TCP listeners tell us when it is up (UDP has no handshake to probe). */
+async function startLibcoap(binary: string, args: (port: number) => string[], fixedPort?: number): Promise<{ proc: ChildProcess; port: number }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = fixedPort ?? (await freePort());
+    if (port >= 65535) continue;
+    const proc = spawn(binary, args(port), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let exited = false;
+    proc.once('exit', () => { exited = true; });
+    proc.stderr?.resume();
+    for (let i = 0; i < 100 && !exited; i++) {
+      if ((await canConnect(port)) && (await canConnect(port + 1))) return { proc, port };
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    proc.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${binary} did not start`);
+}
+
+function stop(proc: ChildProcess | undefined): Promise<void> {
+  if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    proc.once('exit', () => resolve());
+    proc.kill('SIGTERM');
+  });
+}
+
+const serverArgs = (port: number): string[] => ['-A', '127.0.0.1', '-p', String(port), '-k', PSK_KEY, '-h', 'hint'];
+
+describeLibcoap('DTLS-PSK against coap-server-gnutls', () => {
+  let server: { proc: ChildProcess; port: number } | undefined;
+  beforeAll(async () => {
+    server = await startLibcoap('coap-server-gnutls', serverArgs);
+  });
+  afterAll(async () => {
+    await stop(server?.proc);
+  });
+
+  it('handshakes with TLS_PSK_WITH_AES_128_CCM_8 and carries the UDP layer: GET /time and /.well-known/core', async () => {
+    const transport = await createDtlsTransport({ host: '127.0.0.1', port: server!.port + 1, pskIdentity: 'dev-dtls', pskKey: Buffer.from(PSK_KEY), timeoutMs: 3000 });
+    const ep = createCoapEndpoint(transport);
+    try {
+      expect(transport.connected).toBe(true);
+      expect(transport.address().port).toBeGreaterThan(0);
+      const time = await ep.request(transport.remote, { method: 'GET', path: ['time'] });
+      expect(time.code).toBe('2.05');
+      const core = await ep.request(transport.remote, { method: 'GET', path: ['.well-known', 'core'] });
+      expect(Buffer.from(core.payload).toString()).toContain('</time>');
+    } finally {
+      await ep.close();
+    }
+  });
+
+  it('a wrong key fails with a DtlsError that never contains the key', async () => {
+    const wrong = 'this-key-is-wrong-and-secret';
+    const err = await createDtlsTransport({ host: '127.0.0.1', port: server!.port + 1, pskIdentity: 'dev-dtls', pskKey: Buffer.from(wrong), timeoutMs: 1000 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DtlsError);
+    // GnuTLS drops a Finished it cannot decrypt, so the client sees a handshake timeout (or an alert on other servers).
+    expect(['timeout', 'handshake']).toContain((err as DtlsError).failure);
+    const dump = inspect(err) + String((err as Error).stack);
+    expect(dump).not.toContain(wrong);
+    expect(dump).not.toContain(Buffer.from(wrong).toString('hex'));
+  });
+
+  it('refuses an empty key before touching the network', async () => {
+    await expect(createDtlsTransport({ host: '127.0.0.1', port: 9, pskIdentity: 'x', pskKey: new Uint8Array(0) })).rejects.toBeInstanceOf(DtlsError);
+  });
+
+  it('reconnect() performs a new handshake after the server restarted', async () => {
+    const port = server!.port;
+    const transport = await createDtlsTransport({ host: '127.0.0.1', port: port + 1, pskIdentity: 'dev-dtls', pskKey: Buffer.from(PSK_KEY), timeoutMs: 3000 });
+    // Short retransmission so the request into the dead session gives up quickly.
+    const ep = createCoapEndpoint(transport, { ackTimeout: 100, ackRandomFactor: 1, maxRetransmit: 1 });
+    try {
+      expect((await ep.request(transport.remote, { method: 'GET', path: ['time'] })).code).toBe('2.05');
+      await stop(server!.proc);
+      server = await startLibcoap('coap-server-gnutls', serverArgs, port);
+      // The new server process knows nothing of the old session: requests over it go unanswered.
+      await expect(ep.request(transport.remote, { method: 'GET', path: ['time'] })).rejects.toBeInstanceOf(CoapTimeoutError);
+      await transport.reconnect();
+      expect(transport.connected).toBe(true);
+      expect((await ep.request(transport.remote, { method: 'GET', path: ['time'] })).code).toBe('2.05');
+    } finally {
+      await ep.close();
+    }
+  });
+});
+
+describeLibcoap('registration with coap-rd-gnutls over DTLS-PSK', () => {
+  let rd: { proc: ChildProcess; port: number } | undefined;
+  beforeAll(async () => {
+    rd = await startLibcoap('coap-rd-gnutls', (port) => ['-A', '127.0.0.1', '-p', String(port), '-k', PSK_KEY]);
+  });
+  afterAll(async () => {
+    await stop(rd?.proc);
+  });
+
+  it('POST /rd?ep=… over coaps:// answers 2.01 with a Location-Path', async () => {
+    const transport = await createDtlsTransport({ host: '127.0.0.1', port: rd!.port + 1, pskIdentity: 'node-dtls', pskKey: Buffer.from(PSK_KEY), timeoutMs: 3000 });
+    const ep = createCoapEndpoint(transport);
+    try {
+      const res = await ep.request(transport.remote, {
+        method: 'POST', path: ['rd'], query: ['ep=node-dtls', 'lt=60'], contentFormat: 40, payload: Buffer.from('</3/0>'),
+      });
+      expect(res.code).toBe('2.01');
+      expect(res.locationPath.length).toBeGreaterThan(0);
+    } finally {
+      await ep.close();
+    }
+  });
+});
