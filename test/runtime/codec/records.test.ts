@@ -84,6 +84,13 @@ describe.each(STRUCTURED)('format %s', (format) => {
 });
 
 describe('SenML JSON layout', () => {
+  it('writes the Device instance as the LwM2M TS SenML JSON example', () => {
+    const text = new TextDecoder().decode(encodeRecords(ContentFormat.SENML_JSON, { objectId: 3, instanceId: 0 }, DEVICE_RECORDS, lookup));
+    expect(text).toBe('[{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"1","vs":"Lightweight M2M Client"},'
+      + '{"n":"2","vs":"345000123"},{"n":"3","vs":"1.0"},{"n":"6/0","v":1},{"n":"6/1","v":5},{"n":"7/0","v":3800},'
+      + '{"n":"7/1","v":5000},{"n":"8/0","v":125},{"n":"8/1","v":900},{"n":"9","v":100},{"n":"10","v":15},{"n":"11/0","v":0},'
+      + '{"n":"13","v":1367491215},{"n":"14","vs":"+02:00"},{"n":"16","vs":"U"}]');
+  });
   it('names records with a base name and relative names, values in the field of their type', () => {
     const recs: Lwm2mRecord[] = [
       { path: { objectId: 9999, instanceId: 0, resourceId: 0 }, value: 'a"b' },
