@@ -753,10 +753,11 @@ class Endpoint implements CoapEndpoint {
       extra.push({ number: O.Block1, value: encodeBlock({ num: block1.num, more: false, szx: block1.szx }) });
     }
 
-    const b2key = JSON.stringify([peerKey(peer), method, path, query, accept ?? null, method === 'FETCH' ? hex(payload) : '']);
+    // Built only when a block-wise response is in play: most requests never need it.
+    const b2key = (): string => JSON.stringify([peerKey(peer), method, path, query, accept ?? null, method === 'FETCH' ? hex(payload) : '']);
     const szx = Math.min(this.szx, block2 ? block2.szx : this.szx);
     if (block2 && block2.num > 0) {
-      const cached = this.block2.get(b2key);
+      const cached = this.block2.get(b2key());
       if (cached && cached.expires > this.clock.now()) return this.sliceBlock(cached.reply, block2.num, szx, extra);
       // Without a cached body only safe methods may run again to produce the block.
       if (method !== 'GET' && method !== 'FETCH') return diagnostic('4.08', 'no block-wise transfer of this response in progress');
@@ -799,7 +800,7 @@ class Endpoint implements CoapEndpoint {
       this.observations.set(okey, { key: getKey, expires: this.clock.now() + 24 * 3600_000 });
     }
     if (reply.payload.length > blockSizeOf(szx) || (block2 && block2.num > 0)) {
-      if (!block2 || block2.num === 0) return this.firstBlock(b2key, { ...reply, options: [...reply.options, ...extra] }, szx);
+      if (!block2 || block2.num === 0) return this.firstBlock(b2key(), { ...reply, options: [...reply.options, ...extra] }, szx);
       return this.sliceBlock(reply, block2.num, szx, extra);
     }
     return { ...reply, options: [...reply.options, ...extra] };
