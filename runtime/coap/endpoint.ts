@@ -746,6 +746,7 @@ class Endpoint implements CoapEndpoint {
 
     let payload = m.payload;
     const extra: RawOption[] = [];
+    if (!block1 && payload.length > this.maxBodySize) return this.tooLarge();
     if (block1) {
       const r = this.receiveBlock1(peer, method, path, query, block1, m);
       if ('code' in r) return r;
@@ -837,6 +838,15 @@ class Endpoint implements CoapEndpoint {
     return { code: reply.code, options, payload: reply.payload.subarray(offset, offset + size) };
   }
 
+  /** 4.13 with the largest body this side takes in Size1 (RFC 7959 §2.9.3). */
+  private tooLarge(): Reply {
+    return {
+      code: '4.13',
+      options: [{ number: O.Size1, value: encodeUint(this.maxBodySize) }],
+      payload: utf8.encode(`request body exceeds ${this.maxBodySize} bytes`),
+    };
+  }
+
   /** Reassembles a Block1 upload keyed by (peer, method, path, query): servers see a new token per block (RFC 7959 §2.5). */
   private receiveBlock1(
     peer: Peer,
@@ -851,11 +861,7 @@ class Endpoint implements CoapEndpoint {
     const key = JSON.stringify([peerKey(peer), method, path, query]);
     const size = blockSizeOf(block.szx);
     const offset = block.num * size;
-    const tooLarge = (): Reply => ({
-      code: '4.13',
-      options: [{ number: O.Size1, value: encodeUint(this.maxBodySize) }],
-      payload: utf8.encode(`request body exceeds ${this.maxBodySize} bytes`),
-    });
+    const tooLarge = (): Reply => this.tooLarge();
     let t = this.block1.get(key);
     if (block.num === 0) {
       const size1 = getUintOption(m.options, O.Size1);

@@ -241,6 +241,21 @@ describe('retransmission', () => {
     expect(calls).toBe(1);
   });
 
+  test('a piggybacked ACK carrying a foreign token only acknowledges; the real response may follow separately', async () => {
+    const { net, client } = setup();
+    const raw = rawPeer(net);
+    const p = client.request(raw.transport.address(), { method: 'GET' });
+    await tick();
+    const req = raw.inbox[0]!;
+    raw.send(client.address(), { type: 'ACK', code: '2.05', messageId: req.messageId, token: Uint8Array.of(0xee), payload: te.encode('wrong') });
+    await tick();
+    raw.send(client.address(), { type: 'CON', code: '2.05', messageId: 4242, token: req.token, payload: te.encode('right') });
+    const res = await p;
+    expect(td.decode(res.payload)).toBe('right');
+    await tick();
+    expect(raw.inbox.at(-1)).toMatchObject({ type: 'ACK', code: '0.00', messageId: 4242 });
+  });
+
   test('RST to a request rejects with CoapResetError', async () => {
     const { net, client } = setup();
     const raw = rawPeer(net);
@@ -627,6 +642,15 @@ describe('Block1 reassembly on the serving side', () => {
     }
     await tick();
     expect(raw.inbox.map((m) => m.code)).toEqual(['2.31', '2.31', '4.13', '4.08']);
+    expect(calls).toBe(0);
+  });
+
+  test('a single-datagram body over the limit answers 4.13 too', async () => {
+    const { server, client, serverPeer } = setup({ maxBodySize: 100 });
+    let calls = 0;
+    server.serve(() => (calls++, { code: '2.04' }));
+    const res = await client.request(serverPeer, { method: 'PUT', path: ['a'], payload: new Uint8Array(101) });
+    expect(res.code).toBe('4.13');
     expect(calls).toBe(0);
   });
 

@@ -173,6 +173,20 @@ describe('libcoap coap-client against our endpoint', () => {
   });
 });
 
+describe('our endpoint against itself', () => {
+  test('IPv6 on ::1: request, Block1 upload and Block2 download', async () => {
+    const a = await createUdpEndpoint({ address: '::1' });
+    const b = await createUdpEndpoint({ address: '::1', blockSize: 256 });
+    closers.push(() => a.close(), () => b.close());
+    b.serve((req) => ({ code: '2.05', payload: Uint8Array.from([...req.payload, ...req.payload]) }));
+    const body = te.encode(pattern(3000));
+    const res = await a.request(b.address(), { method: 'POST', path: ['echo'], payload: body });
+    expect(b.address().address).toBe('::1');
+    expect(res.payload).toHaveLength(6000);
+    expect(td.decode(res.payload)).toBe(pattern(3000) + pattern(3000));
+  });
+});
+
 describe('node-coap as a peer', () => {
   function nodeCoapRequest(params: coap.CoapRequestParams, payload?: Buffer): Promise<coap.IncomingMessage> {
     return new Promise((resolve, reject) => {
