@@ -420,7 +420,8 @@ class Checker {
     if (!problem) return;
     this.add(valueNode, { ...common, kind: 'value-out-of-range', resourceId: r.id,
       message: `${how === 'set' ? `${member} is set to` : `${member} is given`} ${valueNode.getText()}, which ${r.name} (/${base.model.id}/x/${r.id}) refuses: ${problem}`,
-      fix: r.range ? `use a value within ${r.range.text}${r.units ? ` ${r.units}` : ''}` : 'use a value of the resource\'s type' });
+      fix: !r.range ? 'use a value of the resource\'s type'
+        : r.range.kind === 'enum' ? `use one of ${r.range.text}` : `use a value within ${r.range.text}${r.units ? ` (${r.units})` : ''}` });
   }
 }
 
