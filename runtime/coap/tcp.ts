@@ -6,7 +6,7 @@ import {
   codeToString, decodeBlock, decodeUint, encodeBlock, encodeStreamMessage, encodeUint, frameOverhead,
   type StreamMessage,
 } from './stream-codec.js';
-import { CoapClosedError, CoapTimeoutError } from './errors.js';
+import { CoapBlockwiseError, CoapClosedError, CoapTimeoutError } from './errors.js';
 import { TlsError, errorCode, type TransportError } from './stream-errors.js';
 import type {
   CoapEndpoint, CoapMethod, IncomingRequest, IncomingResponse, NotificationOutcome, OutgoingRequest, OutgoingResponse,
@@ -26,6 +26,12 @@ export interface StreamEndpointOptions {
   readonly csmTimeoutMs?: number;
   /** How long a large response stays cached for the peer's follow-up Block2 requests. Default 60 000 ms. */
   readonly blockCacheMs?: number;
+  /** Largest body reassembled from blocks, in either direction. Default 1 MiB; a larger Block1 upload gets 4.13. */
+  readonly maxBodySize?: number;
+  /** Concurrent incoming Block1 transfers; a new one beyond this gets 5.03. Default 8. */
+  readonly maxBlock1Transfers?: number;
+  /** Large responses kept for follow-up Block2 requests; the oldest is dropped beyond this. Default 32. */
+  readonly maxBlock2Entries?: number;
 }
 
 /** What the peer announced in its CSM (RFC 8323 §5.3), with the defaults that apply before it arrives. */
@@ -54,6 +60,7 @@ interface Pending {
 
 interface Block1State {
   readonly chunks: Uint8Array[];
+  size: number;
   next: number;
   timer: NodeJS.Timeout;
 }
@@ -107,6 +114,9 @@ export class StreamCoapEndpoint implements CoapEndpoint {
   readonly #blockSzx: number;
   readonly #requestTimeoutMs: number;
   readonly #blockCacheMs: number;
+  readonly #maxBodySize: number;
+  readonly #maxBlock1: number;
+  readonly #maxBlock2: number;
   readonly #pending = new Map<string, Pending>();
   readonly #pings = new Map<string, Pending>();
   readonly #block1 = new Map<string, Block1State>();
@@ -130,6 +140,9 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     this.#blockSzx = Math.min(6, Math.max(0, options.blockSzx ?? 6));
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#blockCacheMs = options.blockCacheMs ?? 60_000;
+    this.#maxBodySize = options.maxBodySize ?? 1 << 20;
+    this.#maxBlock1 = options.maxBlock1Transfers ?? 8;
+    this.#maxBlock2 = options.maxBlock2Entries ?? 32;
     this.#decoder = new StreamFrameDecoder(this.#maxMessageSize);
     this.#tokenCounter = randomBytes(4).readUInt32BE(0);
     this.#local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
@@ -209,6 +222,7 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     let block = find(res, OPTION.Block2);
     if (block !== undefined && decodeBlock(block).more) {
       const chunks: Uint8Array[] = [res.payload];
+      let total = res.payload.length;
       const first = res;
       const follow = base.filter((o) => o.number !== OPTION.Observe && o.number !== OPTION.ContentFormat);
       while (block !== undefined && decodeBlock(block).more) {
@@ -217,6 +231,10 @@ export class StreamCoapEndpoint implements CoapEndpoint {
           ...follow, { number: OPTION.Block2, value: encodeBlock({ num: b.num + 1, more: false, szx: b.szx }) },
         ], code === METHOD_CODE.FETCH ? payload : EMPTY);
         if (next.code >> 5 !== 2) return this.#incomingResponse(next, next.payload);
+        total += next.payload.length;
+        if (total > this.#maxBodySize) {
+          throw new CoapBlockwiseError(`Block2 response exceeds maxBodySize (${this.#maxBodySize} bytes)`, this.#remote);
+        }
         chunks.push(next.payload);
         block = find(next, OPTION.Block2);
       }
@@ -479,12 +497,23 @@ export class StreamCoapEndpoint implements CoapEndpoint {
       let st = this.#block1.get(key);
       if (b1.num === 0) {
         if (st) clearTimeout(st.timer);
-        st = { chunks: [], next: 0, timer: setTimeout(() => this.#block1.delete(key), this.#blockCacheMs) };
+        else if (this.#block1.size >= this.#maxBlock1) {
+          this.#respond(msg.token, { code: '5.03' });
+          return;
+        }
+        st = { chunks: [], size: 0, next: 0, timer: setTimeout(() => this.#block1.delete(key), this.#blockCacheMs) };
         st.timer.unref();
         this.#block1.set(key, st);
       }
       if (st === undefined || b1.num !== st.next) {
         this.#respond(msg.token, { code: '4.08' });
+        return;
+      }
+      st.size += msg.payload.length;
+      if (st.size > this.#maxBodySize) {
+        clearTimeout(st.timer);
+        this.#block1.delete(key);
+        this.#respond(msg.token, { code: '4.13', options: [{ number: OPTION.Size1, value: encodeUint(this.#maxBodySize) }] });
         return;
       }
       st.chunks.push(msg.payload);
@@ -555,7 +584,17 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     const more = (num + 1) * size < body.length;
     if (cacheKey !== '' && num === 0 && more) {
       const old = this.#block2.get(cacheKey);
-      if (old) clearTimeout(old.timer);
+      if (old) {
+        clearTimeout(old.timer);
+        this.#block2.delete(cacheKey);
+      } else if (this.#block2.size >= this.#maxBlock2) {
+        // Maps iterate in insertion order: the first key is the oldest entry.
+        const oldest = this.#block2.keys().next().value;
+        if (oldest !== undefined) {
+          clearTimeout(this.#block2.get(oldest)!.timer);
+          this.#block2.delete(oldest);
+        }
+      }
       const timer = setTimeout(() => this.#block2.delete(cacheKey), this.#blockCacheMs);
       timer.unref();
       this.#block2.set(cacheKey, { response, payload: body, timer });

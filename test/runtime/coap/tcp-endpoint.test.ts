@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { CoapClosedError, CoapTimeoutError } from '../../../runtime/coap/errors.js';
+import { CoapBlockwiseError, CoapClosedError, CoapTimeoutError } from '../../../runtime/coap/errors.js';
 import { SIGNAL, StreamFrameDecoder, encodeStreamMessage } from '../../../runtime/coap/stream-codec.js';
 import { TlsError } from '../../../runtime/coap/stream-errors.js';
 import { connectCoapEndpoint } from '../../../runtime/coap/stream-connect.js';
@@ -110,6 +110,19 @@ describe('StreamCoapEndpoint over TCP', () => {
     expect(Buffer.from(get.payload).equals(body)).toBe(true);
     // The handler runs once per complete request, not once per block.
     expect(calls).toBe(2);
+  });
+
+  it('caps reassembly: an oversized Block1 upload gets 4.13, an oversized Block2 response a CoapBlockwiseError', async () => {
+    const { client, server } = await pair({ maxMessageSize: 1152, maxBodySize: 3000 }, { maxMessageSize: 1152, maxBodySize: 3000 });
+    let calls = 0;
+    server.serve(() => {
+      calls++;
+      return { code: '2.05', payload: Buffer.alloc(5000, 1) };
+    });
+    const put = await client.request(ANY, { method: 'PUT', path: ['big'], payload: Buffer.alloc(5000, 2) });
+    expect(put.code).toBe('4.13');
+    expect(calls).toBe(0);
+    await expect(client.request(ANY, { method: 'GET', path: ['big'] })).rejects.toBeInstanceOf(CoapBlockwiseError);
   });
 
   it('answers 5.00 when the handler throws and 4.04 with no handler', async () => {
