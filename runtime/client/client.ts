@@ -3,12 +3,13 @@ import { systemClock, type Clock, type TimerHandle } from '../coap/clock.js';
 import type { CoapEndpoint, IncomingRequest, IncomingResponse, OutgoingResponse, Peer } from '../coap/types.js';
 import { ContentFormat } from '../codec/index.js';
 import type { ObjectDefinition, ResourceContent } from '../model.js';
-import { AttributeStore } from '../notify/index.js';
+import { AttributeStore, type NotifyPolicy, type NotifyScheduler } from '../notify/index.js';
 import type { ObjectInstance } from '../object/instance.js';
 import { TypedEmitter, type ClientEvents } from './events.js';
 import { registrationLinks } from './links.js';
 import { ObjectRegistry, ClientUsageError, type ObjectOptions, type RegistryEvent } from './registry.js';
-import { RequestRouter, type ObserveHooks } from './router.js';
+import { ClientObservations } from './observe.js';
+import { RequestRouter } from './router.js';
 
 /** The LwM2M Server object and the resources of it whose behaviour the client owns. */
 export const SERVER_OBJECT = 1;
@@ -63,6 +64,12 @@ export interface Lwm2mClientOptions {
   readonly retry?: RetryOptions;
   /** Timers (a manual clock in tests); default the system clock. */
   readonly clock?: Clock;
+  /** The notify scheduler; share one across the clients of a process. A private one by default. */
+  readonly scheduler?: NotifyScheduler;
+  /** Notification defaults where neither Write-Attributes nor the Server object say (notify's DEFAULT_NOTIFY_POLICY). */
+  readonly notifyPolicy?: NotifyPolicy;
+  /** Notifications as CON (default false: NON, with a CON at least daily). */
+  readonly confirmableNotifications?: boolean;
 }
 
 export type RegistrationState = 'idle' | 'registering' | 'registered' | 'waiting' | 'disabled' | 'stopped';
@@ -99,7 +106,8 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   readonly #o: Lwm2mClientOptions;
   readonly #clock: Clock;
   readonly #router: RequestRouter;
-  #observe: ObserveHooks = {};
+  /** The client's observations (Observe on its server's requests), for inspection and tests. */
+  readonly observations: ClientObservations;
   #state: RegistrationState = 'idle';
   #location: readonly string[] | undefined;
   #sent: Sent | undefined;
@@ -113,14 +121,23 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     if (!options.endpointName) throw new ClientUsageError('endpointName is required');
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    this.observations = new ClientObservations({
+      registry: this.registry,
+      transport: options.transport,
+      attributes: this.attributes,
+      serverDefaults: () => this.serverDefaults(),
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      ...(options.notifyPolicy ? { policy: options.notifyPolicy } : {}),
+      ...(options.confirmableNotifications !== undefined ? { confirmable: options.confirmableNotifications } : {}),
+      onError: (error) => this.emit('error', error),
+    });
     this.#router = new RequestRouter({
       registry: this.registry,
       preferredFormat: options.preferredFormat ?? ContentFormat.SENML_CBOR,
       attributes: this.attributes,
-      observe: {
-        onObserve: (r) => this.#observe.onObserve?.(r),
-        onCancelObserve: (peer, token, path) => this.#observe.onCancelObserve?.(peer, token, path),
-      },
+      // ---- the Observe hook: GET Observe=0/1 go to the notify module's registry and scheduler ----
+      observe: this.observations.hooks(),
+      onAttributesWritten: (path) => this.observations.refresh(path),
       interceptExecute: (p) => this.#interceptExecute(p.objectId, p.instanceId, p.resourceId),
       extraResources: (inst) => this.#serverExtraResources(inst),
       protectedInstance: (objectId, instanceId) =>
@@ -147,11 +164,11 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   }
 
   /**
-   * The Observe hook: the notify side installs its handlers here. onSessionEnd runs when observations
-   * must all end (De-register, a new Register).
+   * Tells the client that its server answered a NON notification with RST (the observation is cancelled).
+   * Wire it to the endpoint: `createUdpEndpoint({ onNotificationReset: (p, t) => client.notificationReset(p, t) })`.
    */
-  setObserveHooks(hooks: ObserveHooks & { onSessionEnd?: () => void }): void {
-    this.#observe = hooks;
+  notificationReset(peer: Peer, token: Uint8Array): void {
+    this.observations.reset(peer, token);
   }
 
   // ---- state ----
@@ -213,6 +230,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     await this.#enqueue(async () => {
       if (this.#location) await this.#deregister('stop');
     });
+    this.#endSession();
     this.#cancelTimers();
   }
 
@@ -309,8 +327,12 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
 
   #onRegistryEvent(e: RegistryEvent): void {
     if (e.kind === 'instance-removed') this.attributes.clearInstance(e.objectId, e.instanceId);
+    this.observations.onRegistryEvent(e);
     if (e.kind === 'resource-changed') {
       if (e.objectId !== SERVER_OBJECT || e.instance !== this.#serverInstance()) return;
+      if (e.resourceId === ServerResource.DEFAULT_PMIN || e.resourceId === ServerResource.DEFAULT_PMAX) {
+        this.observations.refresh();
+      }
       if (e.resourceId !== ServerResource.LIFETIME && e.resourceId !== ServerResource.BINDING) return;
     }
     this.#requestUpdate();
@@ -352,12 +374,9 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     return typeof q === 'function' ? q() : q ?? [];
   }
 
+  /** Observations belong to a registration: they all end when it does (De-register) or is replaced (Register). */
   #endSession(): void {
-    try {
-      (this.#observe as { onSessionEnd?: () => void }).onSessionEnd?.();
-    } catch (err) {
-      this.emit('error', err instanceof Error ? err : new Error(String(err)));
-    }
+    this.observations.endAll();
   }
 
   async #register(): Promise<void> {

@@ -48,7 +48,10 @@ export interface RouterOptions {
   readonly preferredFormat: number;
   /** Where Write-Attributes lands and Discover reads from (one store per server). */
   readonly attributes: AttributeStore;
+  /** THE OBSERVE HOOK: where GET with Observe=0 registers and Observe=1 cancels (the client wires notify here). */
   readonly observe?: ObserveHooks;
+  /** Told after a Write-Attributes changed the attributes at a path, so observations re-read them. */
+  readonly onAttributesWritten?: (path: Lwm2mPath) => void;
   readonly interceptExecute?: ExecuteInterceptor;
   /** Executable resources the client serves itself in an instance (they show in Discover and registration). */
   readonly extraResources?: (instance: ObjectInstance) => readonly number[];
@@ -410,6 +413,7 @@ export class RequestRouter {
     }
     // parse and apply both refuse as a whole, so a bad query leaves the stored attributes as they were.
     this.#o.attributes.apply(path, parseWriteAttributes(req.query, path, resource));
+    this.#o.onAttributesWritten?.(path);
     return { code: '2.04' };
   }
 }

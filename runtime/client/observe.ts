@@ -1,0 +1,152 @@
+// Observe for the client: the router's Observe hook wired to the notify module's registry and scheduler, notifications out through the endpoint.
+import { ContentFormat, encodeRecords, type Lwm2mRecord } from '../codec/index.js';
+import type { CoapEndpoint, NotificationOutcome, Peer } from '../coap/types.js';
+import { NotFoundError } from '../errors.js';
+import type { Lwm2mPath, ResourceContent, ResourceValue } from '../model.js';
+import {
+  attributeSource, NotifyScheduler, ObservationRegistry,
+  type AttributeStore, type NotifyPolicy, type Observation, type ObservationHandlers, type ServerDefaults,
+} from '../notify/index.js';
+import type { ObjectInstance } from '../object/instance.js';
+import { sameContent, sameValue } from '../values/check.js';
+import type { ObjectRegistry, RegistryEvent } from './registry.js';
+import type { ObserveHooks, ObserveRequest } from './router.js';
+
+/** What an observation carries: a resource's content, or the records of an instance or object. */
+export type ObservedValue = ResourceContent | readonly Lwm2mRecord[];
+
+export interface ClientObservationsOptions {
+  readonly registry: ObjectRegistry;
+  readonly transport: CoapEndpoint;
+  readonly attributes: AttributeStore;
+  readonly serverDefaults: () => ServerDefaults;
+  /** Shared by every client of the process (one timer, one heap); a private one is made when absent. */
+  readonly scheduler?: NotifyScheduler;
+  readonly policy?: NotifyPolicy;
+  /** Send notifications as CON (default false: NON, with a CON at least every 24 h as RFC 7641 wants). */
+  readonly confirmable?: boolean;
+  readonly onError?: (error: Error) => void;
+}
+
+function recordsOf(inst: ObjectInstance, resourceId: number, content: ResourceContent): Lwm2mRecord[] {
+  if (content instanceof Map) {
+    return [...content.entries()].sort((a, b) => a[0] - b[0]).map(([ri, value]) => ({ path: inst.path(resourceId, ri), value }));
+  }
+  return [{ path: inst.path(resourceId), value: content as ResourceValue }];
+}
+
+function samePath(a: Lwm2mPath, b: Lwm2mPath): boolean {
+  return a.objectId === b.objectId && a.instanceId === b.instanceId && a.resourceId === b.resourceId
+    && a.resourceInstanceId === b.resourceInstanceId;
+}
+
+function equalValues(a: ObservedValue, b: ObservedValue): boolean {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    const ra = a as readonly Lwm2mRecord[];
+    const rb = b as readonly Lwm2mRecord[];
+    return ra.every((r, i) => samePath(r.path, rb[i]!.path) && sameValue(r.value, rb[i]!.value));
+  }
+  return sameContent(a as ResourceContent, b as ResourceContent);
+}
+
+/** The observations one client holds for its server. */
+export class ClientObservations {
+  readonly observations: ObservationRegistry;
+  readonly #o: ClientObservationsOptions;
+  readonly #handlers: ObservationHandlers<ObservedValue>;
+
+  constructor(options: ClientObservationsOptions) {
+    this.#o = options;
+    this.observations = new ObservationRegistry(options.scheduler ?? new NotifyScheduler());
+    const attributes = attributeSource(options.attributes, options.serverDefaults, options.policy);
+    this.#handlers = {
+      read: (obs) => this.read(obs.path),
+      attributes,
+      send: (obs, value, sequence, confirmable) => this.#send(obs, value, sequence, confirmable),
+      ended: (obs, reason, error) => this.#ended(obs, reason, error),
+      equals: equalValues,
+    };
+  }
+
+  /** The current value at an observed path; NotFoundError when it is gone. */
+  read(path: Lwm2mPath): ObservedValue {
+    const registry = this.#o.registry;
+    if (path.instanceId === undefined) {
+      if (!registry.object(path.objectId)) throw new NotFoundError('no such object', path);
+      return registry.instances(path.objectId).flatMap((inst) => this.#instanceRecords(inst));
+    }
+    const inst = registry.instance(path.objectId, path.instanceId);
+    if (!inst) throw new NotFoundError('no such object instance', path);
+    if (path.resourceId === undefined) return this.#instanceRecords(inst);
+    if (path.resourceInstanceId !== undefined) return inst.readResourceInstance(path.resourceId, path.resourceInstanceId);
+    return inst.readResource(path.resourceId);
+  }
+
+  #instanceRecords(inst: ObjectInstance): Lwm2mRecord[] {
+    const out: Lwm2mRecord[] = [];
+    for (const [rid, content] of inst.readAll()) out.push(...recordsOf(inst, rid, content));
+    return out;
+  }
+
+  #records(path: Lwm2mPath, value: ObservedValue): readonly Lwm2mRecord[] {
+    if (Array.isArray(value)) return value as readonly Lwm2mRecord[];
+    const inst = this.#o.registry.instance(path.objectId, path.instanceId!);
+    if (!inst) throw new NotFoundError('no such object instance', path);
+    if (path.resourceInstanceId !== undefined) return [{ path, value: value as ResourceValue }];
+    return recordsOf(inst, path.resourceId!, value as ResourceContent);
+  }
+
+  async #send(obs: Observation<ObservedValue>, value: ObservedValue, sequence: number, confirmable: boolean): Promise<NotificationOutcome> {
+    const format = obs.accept ?? ContentFormat.TEXT;
+    const payload = encodeRecords(format, obs.path, this.#records(obs.path, value), this.#o.registry.lookup);
+    return this.#o.transport.notify(obs.peer, obs.token, { code: '2.05', contentFormat: format, payload, observe: sequence }, confirmable);
+  }
+
+  #ended(obs: Observation<ObservedValue>, reason: string, error: unknown): void {
+    if (reason !== 'error') return;
+    // The observed thing is gone (or could not be encoded): an error notification ends it at the server too (RFC 7641 3.2).
+    const code = error instanceof NotFoundError ? '4.04' : '5.00';
+    this.#o.transport.notify(obs.peer, obs.token, { code }, false).catch((err: unknown) => {
+      this.#o.onError?.(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  /** The router's Observe hook. */
+  hooks(): ObserveHooks {
+    return {
+      onObserve: (r: ObserveRequest) => {
+        const first = this.read(r.path);
+        const obs = this.observations.add(
+          { peer: r.peer, token: r.token, path: r.path, confirmable: this.#o.confirmable ?? false, accept: r.contentFormat },
+          this.#handlers, first,
+        );
+        return obs.sequence;
+      },
+      onCancelObserve: (peer: Peer, token: Uint8Array) => {
+        this.observations.cancel(peer, token);
+      },
+    };
+  }
+
+  /** Routes a registry event to the observations it concerns. */
+  onRegistryEvent(e: RegistryEvent): void {
+    if (e.kind === 'resource-changed') this.observations.changed(e.objectId, e.instanceId, e.resourceId);
+    else if (e.kind === 'instance-added' || e.kind === 'instance-removed') this.observations.changed(e.objectId, e.instanceId);
+  }
+
+  /** Attributes changed at `path` (Write-Attributes), or the server's default periods changed (no path). */
+  refresh(path?: Lwm2mPath): void {
+    this.observations.refresh(path);
+  }
+
+  /** An RST answered a NON notification: the observer cancelled. */
+  reset(peer: Peer, token: Uint8Array): void {
+    this.observations.cancel(peer, token);
+  }
+
+  /** Ends every observation (De-register, re-Register, stop). */
+  endAll(): number {
+    return this.observations.cancelAll();
+  }
+}
