@@ -76,6 +76,11 @@ export interface CoapEndpointOptions {
   readonly maxBlock2Entries?: number;
   /** Length of the tokens this side generates, 1..8; 8. */
   readonly tokenLength?: number;
+  /**
+   * Requests this side may have outstanding per peer (NSTART, RFC 7252 §4.7); more wait their turn.
+   * Unlimited by default; 1 is the RFC's default. Block-wise transfers count one block exchange at a time.
+   */
+  readonly nstart?: number;
   /** Critical options (odd numbers) the handler understands beyond the ones the layer does; others get 4.02. */
   readonly knownOptions?: readonly number[];
   readonly clock?: Clock;
@@ -224,6 +229,8 @@ class Endpoint implements CoapEndpoint {
   private readonly separateResponseDelay: number;
   private readonly separateResponseTimeout: number;
   private readonly knownCritical: ReadonlySet<number>;
+  private readonly nstart: number;
+  private readonly slots = new Map<string, { active: number; waiters: Array<{ go(): void; fail(e: Error): void }> }>();
 
   private handler: RequestHandler | undefined;
   private nextMessageId: number;
@@ -252,6 +259,8 @@ class Endpoint implements CoapEndpoint {
     this.maxDedupEntries = options.maxDedupEntries ?? 4096;
     this.maxBlock2Entries = options.maxBlock2Entries ?? 32;
     this.tokenLength = options.tokenLength ?? 8;
+    this.nstart = options.nstart ?? Infinity;
+    if (!(this.nstart >= 1)) throw new RangeError(`nstart must be at least 1, got ${this.nstart}`);
     if (!Number.isInteger(this.tokenLength) || this.tokenLength < 1 || this.tokenLength > 8) {
       throw new RangeError(`tokenLength must be 1..8, got ${this.tokenLength}`);
     }
@@ -286,6 +295,7 @@ class Endpoint implements CoapEndpoint {
       p.reject(new CoapClosedError('endpoint closed', p.peer));
     }
     this.pending.clear();
+    for (const slot of this.slots.values()) for (const w of slot.waiters.splice(0)) w.fail(new CoapClosedError('endpoint closed'));
     // Notifications still waiting for an ACK end as 'timeout': nobody will acknowledge them now.
     for (const t of transmissions) t.onTimeout(t.sent);
     await this.transport.close();
@@ -369,7 +379,46 @@ class Endpoint implements CoapEndpoint {
   }
 
   /** One request message out, its response (piggybacked or separate) back. */
-  private exchange(
+  private async exchange(
+    peer: Peer,
+    type: 'CON' | 'NON',
+    code: string,
+    options: readonly RawOption[],
+    payload: Uint8Array,
+    reuseToken?: Uint8Array,
+  ): Promise<CoapMessage> {
+    if (this.nstart === Infinity) return this.exchangeNow(peer, type, code, options, payload, reuseToken);
+    const key = peerKey(peer);
+    await this.acquireSlot(key, peer);
+    try {
+      return await this.exchangeNow(peer, type, code, options, payload, reuseToken);
+    } finally {
+      this.releaseSlot(key);
+    }
+  }
+
+  private acquireSlot(key: string, peer: Peer): Promise<void> {
+    if (this.closed) return Promise.reject(new CoapClosedError('endpoint closed', peer));
+    let slot = this.slots.get(key);
+    if (!slot) this.slots.set(key, (slot = { active: 0, waiters: [] }));
+    if (slot.active < this.nstart) {
+      slot.active++;
+      return Promise.resolve();
+    }
+    const s = slot;
+    return new Promise<void>((go, fail) => s.waiters.push({ go: () => (s.active++, go()), fail }));
+  }
+
+  private releaseSlot(key: string): void {
+    const slot = this.slots.get(key);
+    if (!slot) return;
+    slot.active--;
+    const next = slot.waiters.shift();
+    if (next) next.go();
+    else if (slot.active === 0) this.slots.delete(key);
+  }
+
+  private exchangeNow(
     peer: Peer,
     type: 'CON' | 'NON',
     code: string,

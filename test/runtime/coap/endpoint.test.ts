@@ -256,6 +256,27 @@ describe('retransmission', () => {
     expect(raw.inbox.at(-1)).toMatchObject({ type: 'ACK', code: '0.00', messageId: 4242 });
   });
 
+  test('nstart limits outstanding requests per peer; the rest wait their turn', async () => {
+    const { clock, net, server, serverPeer } = setup();
+    const client = createCoapEndpoint(net.createTransport('10.0.0.4', 1), { clock, nstart: 1 });
+    let active = 0;
+    let peak = 0;
+    server.serve(
+      () =>
+        new Promise((resolve) => {
+          peak = Math.max(peak, ++active);
+          clock.setTimeout(() => (active--, resolve({ code: '2.05' })), 10);
+        }),
+    );
+    const all = Promise.all([1, 2, 3].map(() => client.request(serverPeer, { method: 'GET' })));
+    for (let i = 0; i < 6; i++) {
+      await tick();
+      clock.advance(10);
+    }
+    expect((await all).map((r) => r.code)).toEqual(['2.05', '2.05', '2.05']);
+    expect(peak).toBe(1);
+  });
+
   test('RST to a request rejects with CoapResetError', async () => {
     const { net, client } = setup();
     const raw = rawPeer(net);
