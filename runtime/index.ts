@@ -3,3 +3,6 @@ export * from './model.js';
 export * from './errors.js';
 export * from './values/index.js';
 export * from './object/index.js';
+export * from './codec/index.js';
+export * from './coap/index.js';
+export * from './auth/index.js';

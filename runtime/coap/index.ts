@@ -18,3 +18,4 @@ export {
   type MessageType,
   type BlockOption,
 } from './message.js';
+export * from './stream.js';
