@@ -5,6 +5,7 @@ import type { CoapMethod, IncomingRequest } from '../../../runtime/coap/types.js
 import { AttributeStore } from '../../../runtime/notify/index.js';
 import { ObjectRegistry } from '../../../runtime/client/registry.js';
 import { RequestRouter, type ObserveHooks } from '../../../runtime/client/router.js';
+import { registrationLinks } from '../../../runtime/client/links.js';
 import { ConfigDef, DeviceDef, ServerDef, TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 import { defineObject } from '../../../runtime/model.js';
 
@@ -300,5 +301,44 @@ describe('Discover and Write-Attributes', () => {
     const { router } = setup();
     expect(await code(router, req('FETCH', '/3/0'))).toBe('4.05');
     expect(await code(router, req('iPATCH', '/3/0'))).toBe('4.05');
+  });
+});
+
+describe('SenML and registration links', () => {
+  it('reads in SenML CBOR by default when preferred, and takes SenML JSON writes and creates', async () => {
+    const registry = new ObjectRegistry();
+    registry.addInstance(new TestDevice());
+    registry.addObject(ConfigDef, { create: (id) => new TestConfig(id) });
+    const router = new RequestRouter({ registry, attributes: new AttributeStore(), preferredFormat: ContentFormat.SENML_CBOR });
+    const inst = (await router.handle(req('GET', '/3/0'))).response;
+    expect(inst.contentFormat).toBe(ContentFormat.SENML_CBOR);
+    const records = decodeRecords(ContentFormat.SENML_CBOR, { objectId: 3, instanceId: 0 }, inst.payload!, registry.lookup);
+    expect(records.find((r) => r.path.resourceId === 0)?.value).toBe('ACME');
+
+    const senml = utf8.encode(JSON.stringify([{ bn: '/10250/2/', n: '0', vs: 'two' }, { n: '1', v: 6 }]));
+    const created = (await router.handle(req('POST', '/10250', { contentFormat: ContentFormat.SENML_JSON, payload: senml }))).response;
+    expect(created).toMatchObject({ code: '2.01', locationPath: ['10250', '2'] });
+    expect((registry.instance(10250, 2) as TestConfig).level).toBe(6);
+    const write = utf8.encode(JSON.stringify([{ n: '/10250/2/1', v: 8 }]));
+    expect(await code(router, req('POST', '/10250/2', { contentFormat: ContentFormat.SENML_JSON, payload: write }))).toBe('2.04');
+    expect((registry.instance(10250, 2) as TestConfig).level).toBe(8);
+    // a record outside the target is refused
+    expect(await code(router, req('POST', '/10250/2', { contentFormat: ContentFormat.SENML_JSON,
+      payload: utf8.encode(JSON.stringify([{ n: '/3/0/14', vs: 'x' }])) }))).toBe('4.00');
+  });
+
+  it('lists objects without instances bare, versions on their own link, and never the Security object', async () => {
+    const { registry } = setup();
+    registry.addObject(defineObject({
+      id: 0, name: 'LwM2M Security', urn: 'urn:oma:lwm2m:oma:0', objectVersion: '1.0', lwm2mVersion: '1.0',
+      multiple: true, mandatory: true, resources: [],
+    }));
+    registry.addObject(defineObject({
+      id: 5, name: 'Firmware Update', urn: 'urn:oma:lwm2m:oma:5', objectVersion: '1.0', lwm2mVersion: '1.0',
+      multiple: false, mandatory: false, resources: [],
+    }));
+    expect(registrationLinks(registry, { contentFormat: 112 })).toBe(
+      '</>;rt="oma.lwm2m";ct=112,</1/0>,</3>;ver=1.1,</3/0>,</5>,</10250/0>',
+    );
   });
 });
