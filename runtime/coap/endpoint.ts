@@ -152,6 +152,8 @@ interface Transmission {
   timeout: number;
   sent: number;
   timer: TimerHandle;
+  /** When the timer fires (clock time). */
+  dueAt: number;
   onAck(message: CoapMessage): void;
   onReset(): void;
   onTimeout(sent: number): void;
@@ -244,6 +246,8 @@ class Endpoint implements CoapEndpoint {
   /** Observation token (peer|token) → Block2 cache key of the observed resource, so large notifications can be fetched. */
   private readonly observations = new Map<string, { key: string; expires: number }>();
   private readonly nonNotifications = new Map<number, NonNotification>();
+  /** The CON notification in flight per observation (peer|token), to be replaced by a newer one. */
+  private readonly conNotifications = new Map<string, { transmission: Transmission; resolve(o: NotificationOutcome): void }>();
 
   constructor(
     private readonly transport: DatagramTransport,
@@ -344,15 +348,21 @@ class Endpoint implements CoapEndpoint {
     messageId: number,
     data: Uint8Array,
     handlers: Pick<Transmission, 'onAck' | 'onReset' | 'onTimeout'>,
+    /**
+     * A transmission this one replaces: the new message goes out when the old one's retransmission was due, with
+     * its count and timeout, so replacing adds no datagrams (RFC 7641 §4.5.2).
+     */
+    inherit?: Transmission,
   ): Transmission {
     const { ackTimeout, ackRandomFactor } = this.params;
     const t: Transmission = {
       messageId,
       peer,
       data,
-      timeout: ackTimeout * (1 + this.random() * (ackRandomFactor - 1)),
-      sent: 1,
+      timeout: inherit ? inherit.timeout : ackTimeout * (1 + this.random() * (ackRandomFactor - 1)),
+      sent: inherit ? inherit.sent : 1,
       timer: undefined,
+      dueAt: 0,
       ...handlers,
     };
     const fire = (): void => {
@@ -360,6 +370,7 @@ class Endpoint implements CoapEndpoint {
       if (t.sent - 1 < this.params.maxRetransmit) {
         t.sent++;
         t.timeout *= 2;
+        t.dueAt = this.clock.now() + t.timeout;
         t.timer = this.clock.setTimeout(fire, t.timeout);
         this.send(data, peer);
       } else {
@@ -367,9 +378,16 @@ class Endpoint implements CoapEndpoint {
         t.onTimeout(t.sent);
       }
     };
-    t.timer = this.clock.setTimeout(fire, t.timeout);
     this.transmissions.set(messageId, t);
-    this.send(data, peer);
+    if (inherit) {
+      const wait = Math.max(0, inherit.dueAt - this.clock.now());
+      t.dueAt = this.clock.now() + wait;
+      t.timer = this.clock.setTimeout(fire, wait);
+    } else {
+      t.dueAt = this.clock.now() + t.timeout;
+      t.timer = this.clock.setTimeout(fire, t.timeout);
+      this.send(data, peer);
+    }
     return t;
   }
 
@@ -619,12 +637,32 @@ class Endpoint implements CoapEndpoint {
       this.send(data, peer);
       return Promise.resolve('sent');
     }
+    // RFC 7641 §4.5.2: a newer CON notification replaces one still in flight for the same observation and
+    // carries on its retransmission count and timeout; the replaced one ends as the newer one does.
+    const okey = `${peerKey(peer)}|${hex(token)}`;
+    let previous = this.conNotifications.get(okey);
+    if (previous && this.transmissions.get(previous.transmission.messageId) === previous.transmission) {
+      this.stopTransmission(previous.transmission);
+    } else {
+      previous = undefined;
+    }
     return new Promise<NotificationOutcome>((resolve) => {
-      this.sendConfirmable(peer, messageId, data, {
-        onAck: () => resolve('acked'),
-        onReset: () => resolve('reset'),
-        onTimeout: () => resolve('timeout'),
-      });
+      const done = (outcome: NotificationOutcome): void => {
+        if (this.conNotifications.get(okey) === entry) this.conNotifications.delete(okey);
+        resolve(outcome);
+        previous?.resolve(outcome);
+      };
+      const entry: { transmission: Transmission; resolve(o: NotificationOutcome): void } = {
+        transmission: this.sendConfirmable(
+          peer,
+          messageId,
+          data,
+          { onAck: () => done('acked'), onReset: () => done('reset'), onTimeout: () => done('timeout') },
+          previous?.transmission,
+        ),
+        resolve: done,
+      };
+      this.conNotifications.set(okey, entry);
     });
   }
 

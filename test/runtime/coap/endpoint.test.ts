@@ -457,6 +457,29 @@ describe('notifications', () => {
     expect(new Set(raw.inbox.map((m) => m.messageId)).size).toBe(1);
   });
 
+  test('a newer CON notification replaces one in flight at its next retransmission; both end as the newer one does', async () => {
+    const { clock, net, server } = setup();
+    const raw = rawPeer(net);
+    const times: number[] = [];
+    net.filter = (_d, from) => (from.address === '10.0.0.1' && times.push(clock.now()), true);
+    const token = Uint8Array.of(3);
+    const first = server.notify(raw.transport.address(), token, { code: '2.05', observe: 1, payload: te.encode('old') }, true);
+    await tick();
+    clock.advance(500);
+    const second = server.notify(raw.transport.address(), token, { code: '2.05', observe: 2, payload: te.encode('new') }, true);
+    await tick();
+    expect(times).toEqual([0]); // replacing sends nothing extra
+    clock.advance(1500);
+    await tick();
+    expect(times).toEqual([0, 2000]);
+    const latest = raw.inbox.at(-1)!;
+    expect(td.decode(latest.payload)).toBe('new');
+    expect(opt(latest, OptionNumber.Observe)).toEqual(encodeUint(2));
+    raw.send(server.address(), { type: 'ACK', code: '0.00', messageId: latest.messageId, token: new Uint8Array(0) });
+    await expect(second).resolves.toBe('acked');
+    await expect(first).resolves.toBe('acked');
+  });
+
   test('NON notification resolves sent; a RST to it reports the cancelled observation', async () => {
     const resets: Array<[Peer, Uint8Array]> = [];
     const { net, server } = setup({ onNotificationReset: (peer, token) => resets.push([peer, token]) });
