@@ -43,6 +43,7 @@ let dbDir: string;
 let shepherd: Shepherd;
 let endpoint: CoapEndpoint | undefined;
 let client: Lwm2mClient | undefined;
+let requireTimeAgents: Array<{ _doClose(): void }> = [];
 
 beforeAll(async () => {
   dbDir = mkdtempSync(join(tmpdir(), 'shepherd-'));
@@ -51,7 +52,9 @@ beforeAll(async () => {
   config.defaultDbPath = join(dbDir, 'coap.db');
   config.ip = '127.0.0.1';
   // Bind the shepherd's socket to 127.0.0.1 on an ephemeral port (it would take 0.0.0.0:5683), then tell it the port.
-  const coap = shepherdRequire('coap') as { createServer: (opts: unknown) => CoapServer };
+  const coap = shepherdRequire('coap') as { createServer: (opts: unknown) => CoapServer } & Record<string, unknown>;
+  // node-coap opens two unbound sockets for its default agents at require time; the shepherd replaces them.
+  requireTimeAgents = [coap.globalAgent, coap.globalAgentIPv6] as Array<{ _doClose(): void }>;
   const createServer = coap.createServer;
   shepherd = shepherdRequire('coap-shepherd') as Shepherd;
   coap.createServer = (opts: unknown) => {
@@ -71,6 +74,7 @@ beforeAll(async () => {
 afterAll(async () => {
   shepherd.permitJoin(0);
   await shepherd.stop();
+  for (const agent of requireTimeAgents) agent._doClose();
   rmSync(dbDir, { recursive: true, force: true });
 });
 
