@@ -311,6 +311,16 @@ class Checker {
         fix: `delete ${name} from ${common.className}${now.property && prev.role === 'onWrite' ? `; the app can still set ${now.property}` : ''}` });
       return;
     }
+    // onWriteCurrentTime with a currentTime still there: the resource stays, only the operation went.
+    const hooked = /^on(?:Write|Read)(.+)$/.exec(name)?.[1];
+    const still = hooked ? base.byMember.get(hooked.charAt(0).toLowerCase() + hooked.slice(1)) : undefined;
+    if (hooked && still && still.role === 'property' && (role === 'onWrite' || role === 'onRead')) {
+      const r = base.model.resources.find((x) => x.id === still.resourceId);
+      this.add(node, { ...common, kind: 'member-removed', member: name, resourceId: still.resourceId,
+        message: `${name} is not a ${what} of ${base.name} any more: ${this.resourceLabel(base, still.resourceId)} is no longer ${role === 'onWrite' ? 'writable' : 'readable'} (operations ${r?.operations || 'none'})`,
+        fix: `delete ${name} from ${common.className}` });
+      return;
+    }
     const guess = closest(name, role, base);
     this.add(node, { ...common, kind: 'member-removed', member: name, ...(guess ? { suggestion: guess, resourceId: base.byMember.get(guess)!.resourceId } : {}),
       message: `${name} is not a ${what} of ${base.name} any more`,
