@@ -1,7 +1,7 @@
 // The observations of one LwM2M client: found by (peer, token) for cancels and by path for change routing.
 import type { Lwm2mPath } from '../model.js';
 import type { Peer } from '../coap/types.js';
-import type { NotifyScheduler, Observation, ObservationBase, ObservationHandlers, ObservationOwner } from './scheduler.js';
+import { tokenHash, type EndReason, type NotifyScheduler, type Observation, type ObservationHandlers } from './scheduler.js';
 
 /** An Observe registration (GET with Observe = 0) as the client hands it over. */
 export interface ObserveRequest {
@@ -17,50 +17,66 @@ export interface ObserveRequest {
 
 type AnyObservation = Observation<unknown>;
 
-/** One level of the path tree; `obs` is a single observation or a list, since most paths have exactly one. */
-interface PathNode {
-  obs: AnyObservation | AnyObservation[] | undefined;
-  kids: Map<number, PathNode> | undefined;
-}
+/** The observations on one path key: a single one, or a list, since most paths have exactly one. */
+type Bucket = AnyObservation | AnyObservation[];
 
 interface PeerBucket {
   /** The one Peer object every observation of this peer shares. */
   readonly peer: Peer;
-  readonly byToken: Map<string, AnyObservation>;
+  /** By tokenHash; a bucket holds more than one observation only when two tokens share a hash. */
+  readonly byToken: Map<number, Bucket>;
+  count: number;
 }
 
 function peerKey(p: Peer): string {
   return `${p.address}|${p.port}`;
 }
 
-function tokenKey(token: Uint8Array): string {
-  let s = '';
-  for (const b of token) s += (b < 16 ? '0' : '') + b.toString(16);
-  return s;
+
+/**
+ * Map keys for (o, i) and (o, i, r): a 30-bit hash, which V8 keeps as a small integer inside the map
+ * (an exact 48-bit key would be a separate 16-byte heap number per observation). Different paths may
+ * share a key, so whoever reads a bucket checks each observation's path.
+ */
+const instanceKey = (o: number, i: number): number => (Math.imul(o, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) & 0x3fffffff;
+const resourceKey = (o: number, i: number, r: number): number =>
+  (Math.imul(o, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b) ^ Math.imul(r + 1, 0xc2b2ae35)) & 0x3fffffff;
+
+function each(b: Bucket | undefined, fn: (o: AnyObservation) => void): void {
+  if (b === undefined) return;
+  if (Array.isArray(b)) for (const x of b.slice()) fn(x);
+  else fn(b);
 }
 
-function ids(path: Lwm2mPath): number[] {
-  const out = [path.objectId];
-  if (path.instanceId === undefined) return out;
-  out.push(path.instanceId);
-  if (path.resourceId === undefined) return out;
-  out.push(path.resourceId);
-  if (path.resourceInstanceId !== undefined) out.push(path.resourceInstanceId);
-  return out;
+function put(map: Map<number, Bucket>, key: number, o: AnyObservation): void {
+  const b = map.get(key);
+  if (b === undefined) map.set(key, o);
+  else if (Array.isArray(b)) b.push(o);
+  else map.set(key, [b, o]);
 }
 
-function each(node: PathNode | undefined, fn: (o: AnyObservation) => void): void {
-  const o = node?.obs;
-  if (o === undefined) return;
-  if (Array.isArray(o)) for (const x of o.slice()) fn(x);
-  else fn(o);
+function take(map: Map<number, Bucket>, key: number, o: AnyObservation): void {
+  const b = map.get(key);
+  if (b === o) map.delete(key);
+  else if (Array.isArray(b)) {
+    const i = b.indexOf(o);
+    if (i >= 0) b.splice(i, 1);
+    if (b.length === 1) map.set(key, b[0]!);
+  }
 }
 
-/** Everything at `node` and below it. */
-function eachUnder(node: PathNode | undefined, fn: (o: AnyObservation) => void): void {
-  if (!node) return;
-  each(node, fn);
-  if (node.kids) for (const k of node.kids.values()) eachUnder(k, fn);
+/** True when `inner` is `outer` or below it. */
+function covers(outer: Lwm2mPath, inner: Lwm2mPath): boolean {
+  if (outer.objectId !== inner.objectId) return false;
+  if (outer.instanceId === undefined) return true;
+  if (outer.instanceId !== inner.instanceId) return false;
+  if (outer.resourceId === undefined) return true;
+  if (outer.resourceId !== inner.resourceId) return false;
+  return outer.resourceInstanceId === undefined || outer.resourceInstanceId === inner.resourceInstanceId;
+}
+
+function samePath(a: Lwm2mPath, b: Lwm2mPath): boolean {
+  return a.objectId === b.objectId && a.instanceId === b.instanceId && a.resourceId === b.resourceId && a.resourceInstanceId === b.resourceInstanceId;
 }
 
 /**
@@ -71,9 +87,18 @@ function eachUnder(node: PathNode | undefined, fn: (o: AnyObservation) => void):
 export class ObservationRegistry {
   readonly scheduler: NotifyScheduler;
   readonly #peers = new Map<string, PeerBucket>();
-  readonly #root = new Map<number, PathNode>();
+  /** Observations on /o. */
+  readonly #byObject = new Map<number, Bucket>();
+  /** Observations on /o/i. */
+  readonly #byInstance = new Map<number, Bucket>();
+  /** Observations on /o/i/r and on /o/i/r/ri: a resource change concerns both, and a resource-instance observation checks its own value. */
+  readonly #byResource = new Map<number, Bucket>();
   #size = 0;
-  readonly #owner: ObservationOwner = { detached: (o) => this.#drop(o as AnyObservation) };
+  /**
+   * The client's handlers wrapped so that an observation the scheduler ends leaves this registry too;
+   * one wrapper per handlers object (per server), not a back-pointer in each of 100 000 observations.
+   */
+  readonly #wrapped = new WeakMap<object, ObservationHandlers<unknown>>();
 
   constructor(scheduler: NotifyScheduler) {
     this.scheduler = scheduler;
@@ -90,8 +115,7 @@ export class ObservationRegistry {
    */
   add<V>(request: ObserveRequest, handlers: ObservationHandlers<V>, firstValue: V): Observation<V> {
     const pk = peerKey(request.peer);
-    const tk = tokenKey(request.token);
-    const old = this.#peers.get(pk)?.byToken.get(tk);
+    const old = this.get(request.peer, request.token);
     let sequence = 0;
     if (old) {
       sequence = (old.sequence + 1) & 0xffffff;
@@ -100,7 +124,7 @@ export class ObservationRegistry {
     }
     let bucket = this.#peers.get(pk);
     if (!bucket) {
-      bucket = { peer: { address: request.peer.address, port: request.peer.port }, byToken: new Map() };
+      bucket = { peer: { address: request.peer.address, port: request.peer.port }, byToken: new Map(), count: 0 };
       this.#peers.set(pk, bucket);
     }
     const obs = this.scheduler.start(
@@ -110,20 +134,23 @@ export class ObservationRegistry {
         token: request.token,
         confirmable: request.confirmable,
         ...(request.accept !== undefined ? { accept: request.accept } : {}),
-        handlers,
+        handlers: this.#wrap(handlers),
         sequence,
       },
       firstValue,
-      this.#owner,
     );
-    bucket.byToken.set(tk, obs as AnyObservation);
+    put(bucket.byToken, obs.tokenHash, obs as AnyObservation);
+    bucket.count++;
     this.#index(obs as AnyObservation);
     this.#size++;
     return obs;
   }
 
   get(peer: Peer, token: Uint8Array): AnyObservation | undefined {
-    return this.#peers.get(peerKey(peer))?.byToken.get(tokenKey(token));
+    const b = this.#peers.get(peerKey(peer))?.byToken.get(tokenHash(token));
+    if (b === undefined) return undefined;
+    if (!Array.isArray(b)) return b.hasToken(token) ? b : undefined;
+    return b.find((o) => o.hasToken(token));
   }
 
   /** Cancels one observation: GET with Observe = 1, or an RST answering a notification. False when there was none. */
@@ -139,7 +166,7 @@ export class ObservationRegistry {
   cancelPeer(peer: Peer): number {
     const bucket = this.#peers.get(peerKey(peer));
     if (!bucket) return 0;
-    const all = [...bucket.byToken.values()];
+    const all = this.forPeer(peer);
     for (const o of all) {
       this.scheduler.stop(o);
       this.#drop(o);
@@ -156,20 +183,26 @@ export class ObservationRegistry {
 
   /** The observations of one peer. */
   forPeer(peer: Peer): AnyObservation[] {
-    return [...(this.#peers.get(peerKey(peer))?.byToken.values() ?? [])];
+    const out: AnyObservation[] = [];
+    for (const b of this.#peers.get(peerKey(peer))?.byToken.values() ?? []) each(b, (o) => out.push(o));
+    return out;
   }
 
   /** The observations on exactly this path. */
   at(path: Lwm2mPath): AnyObservation[] {
     const out: AnyObservation[] = [];
-    each(this.#node(path), (o) => out.push(o));
+    each(this.#bucketOf(path), (o) => {
+      if (samePath(o.path, path)) out.push(o);
+    });
     return out;
   }
 
   /**
    * Routes a change to the observations it concerns and returns how many were told:
-   * - (o, i, r): a resource changed (ObjectInstance.onChange) → observations on /o, /o/i, /o/i/r and /o/i/r/*;
-   * - (o, i): an instance was created, deleted or rewritten → /o, and /o/i with everything under it;
+   * - (o, i, r): a resource changed (ObjectInstance.onChange) → observations on /o, /o/i, /o/i/r and /o/i/r/*,
+   *   found by three map lookups, whatever else is observed;
+   * - (o, i): an instance was created, deleted or rewritten → /o, and /o/i with everything under it
+   *   (this rare case looks through the client's observations);
    * - (o): the set of instances changed → /o.
    */
   changed(objectId: number, instanceId?: number, resourceId?: number): number {
@@ -178,18 +211,18 @@ export class ObservationRegistry {
       this.scheduler.changed(o);
       n++;
     };
-    const on = this.#root.get(objectId);
-    if (!on) return 0;
-    each(on, tell);
+    each(this.#byObject.get(objectId), tell);
     if (instanceId === undefined) return n;
-    const inode = on.kids?.get(instanceId);
-    if (!inode) return n;
     if (resourceId === undefined) {
-      eachUnder(inode, tell);
+      this.#eachUnder({ objectId, instanceId }, tell);
       return n;
     }
-    each(inode, tell);
-    eachUnder(inode.kids?.get(resourceId), tell);
+    each(this.#byInstance.get(instanceKey(objectId, instanceId)), (o) => {
+      if (o.path.objectId === objectId && o.path.instanceId === instanceId) tell(o);
+    });
+    each(this.#byResource.get(resourceKey(objectId, instanceId, resourceId)), (o) => {
+      if (o.path.objectId === objectId && o.path.instanceId === instanceId && o.path.resourceId === resourceId) tell(o);
+    });
     return n;
   }
 
@@ -203,8 +236,8 @@ export class ObservationRegistry {
       this.scheduler.refresh(o);
       n++;
     };
-    if (path) eachUnder(this.#node(path), again);
-    else for (const on of this.#root.values()) eachUnder(on, again);
+    if (path) this.#eachUnder(path, again);
+    else for (const o of this.#all()) again(o);
     return n;
   }
 
@@ -215,67 +248,73 @@ export class ObservationRegistry {
     return all.length;
   }
 
+  #wrap<V>(h: ObservationHandlers<V>): ObservationHandlers<V> {
+    let w = this.#wrapped.get(h);
+    if (!w) {
+      const u = h as ObservationHandlers<unknown>;
+      w = {
+        read: (o) => u.read(o),
+        attributes: (o) => u.attributes(o),
+        send: (o, value, sequence, confirmable) => u.send(o, value, sequence, confirmable),
+        ended: (o: Observation<unknown>, reason: EndReason, error?: unknown) => {
+          this.#drop(o);
+          u.ended?.(o, reason, error);
+        },
+        ...(u.equals ? { equals: (a: unknown, b: unknown) => u.equals!(a, b) } : {}),
+      };
+      this.#wrapped.set(h, w);
+    }
+    return w as ObservationHandlers<V>;
+  }
+
   // ---- indexes ----
 
-  #node(path: Lwm2mPath): PathNode | undefined {
-    let node: PathNode | undefined;
-    let kids: Map<number, PathNode> | undefined = this.#root;
-    for (const id of ids(path)) {
-      node = kids?.get(id);
-      if (!node) return undefined;
-      kids = node.kids;
+  #eachUnder(path: Lwm2mPath, fn: (o: AnyObservation) => void): void {
+    if (path.resourceId !== undefined) {
+      each(this.#bucketOf(path), (o) => {
+        if (covers(path, o.path)) fn(o);
+      });
+      return;
     }
-    return node;
+    for (const o of this.#all()) if (covers(path, o.path)) fn(o);
+  }
+
+  #all(): AnyObservation[] {
+    const out: AnyObservation[] = [];
+    for (const p of this.#peers.values()) for (const b of p.byToken.values()) each(b, (o) => out.push(o));
+    return out;
+  }
+
+  #mapOf(path: Lwm2mPath): [Map<number, Bucket>, number] {
+    const { objectId: o, instanceId: i, resourceId: r } = path;
+    if (i === undefined) return [this.#byObject, o];
+    if (r === undefined) return [this.#byInstance, instanceKey(o, i)];
+    return [this.#byResource, resourceKey(o, i, r)];
+  }
+
+  #bucketOf(path: Lwm2mPath): Bucket | undefined {
+    const [map, key] = this.#mapOf(path);
+    return map.get(key);
   }
 
   #index(o: AnyObservation): void {
-    let node: PathNode | undefined;
-    for (const id of ids(o.path)) {
-      const kids: Map<number, PathNode> = node ? (node.kids ??= new Map()) : this.#root;
-      let next = kids.get(id);
-      if (!next) {
-        next = { obs: undefined, kids: undefined };
-        kids.set(id, next);
-      }
-      node = next;
-    }
-    const n = node!;
-    if (n.obs === undefined) n.obs = o;
-    else if (Array.isArray(n.obs)) n.obs.push(o);
-    else n.obs = [n.obs, o];
+    const [map, key] = this.#mapOf(o.path);
+    put(map, key, o);
   }
 
   #unindex(o: AnyObservation): void {
-    const trail: Array<[Map<number, PathNode>, number, PathNode]> = [];
-    let kids: Map<number, PathNode> | undefined = this.#root;
-    for (const id of ids(o.path)) {
-      const node: PathNode | undefined = kids?.get(id);
-      if (!node) return;
-      trail.push([kids!, id, node]);
-      kids = node.kids;
-    }
-    const last = trail[trail.length - 1]![2];
-    if (last.obs === o) last.obs = undefined;
-    else if (Array.isArray(last.obs)) {
-      const i = last.obs.indexOf(o);
-      if (i >= 0) last.obs.splice(i, 1);
-      if (last.obs.length === 1) last.obs = last.obs[0];
-      else if (last.obs.length === 0) last.obs = undefined;
-    }
-    // Prune empty levels bottom-up so a client that observes and cancels for months does not grow.
-    for (let i = trail.length - 1; i >= 0; i--) {
-      const [map, id, node] = trail[i]!;
-      if (node.obs !== undefined || (node.kids && node.kids.size > 0)) break;
-      map.delete(id);
-    }
+    const [map, key] = this.#mapOf(o.path);
+    take(map, key, o);
   }
 
   #drop(o: AnyObservation): void {
     const pk = peerKey(o.peer);
     const bucket = this.#peers.get(pk);
-    if (!bucket || bucket.byToken.get(o.tokenKey) !== o) return;
-    bucket.byToken.delete(o.tokenKey);
-    if (bucket.byToken.size === 0) this.#peers.delete(pk);
+    if (!bucket) return;
+    const b = bucket.byToken.get(o.tokenHash);
+    if (b !== o && !(Array.isArray(b) && b.includes(o))) return;
+    take(bucket.byToken, o.tokenHash, o);
+    if (--bucket.count === 0) this.#peers.delete(pk);
     this.#unindex(o);
     this.#size--;
   }

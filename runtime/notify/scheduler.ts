@@ -1,4 +1,5 @@
 // The notify scheduler: one timer and one binary heap for every observation in the process, applying pmin/pmax/gt/lt/st/epmin/epmax.
+import { BadRequestError } from '../errors.js';
 import type { Lwm2mPath, ResourceContent } from '../model.js';
 import { sameContent } from '../values/check.js';
 import type { NotificationOutcome, Peer } from '../coap/types.js';
@@ -42,8 +43,12 @@ export interface ObservationBase {
   readonly path: Lwm2mPath;
   /** The observation's token (a fresh copy). */
   readonly token: Uint8Array;
-  /** The token as lowercase hex: the registry's key. */
+  /** The token as lowercase hex, for logs. */
   readonly tokenKey: string;
+  /** The registry's map key for the token (see tokenHash). */
+  readonly tokenHash: number;
+  /** True when this observation's token is exactly `token`. */
+  hasToken(token: Uint8Array): boolean;
   readonly confirmable: boolean;
   /** The Accept of the Observe request, for encoding notifications the same way. */
   readonly accept: number | undefined;
@@ -51,7 +56,10 @@ export interface ObservationBase {
   readonly sequence: number;
   /** Clock time of the last notification (or the first response). */
   readonly lastSentAt: number;
-  /** Clock time the scheduler will next look at this observation (Infinity when nothing is due). */
+  /**
+   * Clock time the scheduler will next look at this observation (Infinity when nothing is due); while
+   * a notification is being sent, the time it was due.
+   */
   readonly dueAt: number;
   /** False once cancelled or ended. */
   readonly active: boolean;
@@ -79,14 +87,9 @@ export interface ObservationInit<V = unknown> {
   readonly sequence?: number;
 }
 
-/** Told when the scheduler ends an observation, so the registry that holds it can drop it. */
-export interface ObservationOwner {
-  detached(observation: ObservationBase): void;
-}
-
 const SEQ_MASK = 0xffffff;
 /** RFC 7641 §4.5: a NON notification must be sent as CON at least every 24 hours, to find out whether the observer is still there. */
-const CON_AT_LEAST_EVERY_MS = 24 * 3600 * 1000;
+const CON_AT_LEAST_EVERY_S = 24 * 3600;
 
 // Flags kept in one small integer: a handful of booleans on 100 000 objects is memory worth saving.
 const ACTIVE = 1;
@@ -98,16 +101,33 @@ const PENDING = 8;
 /** A CON notification is waiting for its ACK. */
 const IN_FLIGHT = 16;
 
-function hex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
-  return s;
+// The rest of the small integer: the token's length (bits 5-8) and the Accept + 1 (bits 9-25, 0 = none).
+const LEN_SHIFT = 5;
+const ACCEPT_SHIFT = 9;
+
+/**
+ * A token (0-8 bytes, RFC 7252 §5.3.1) as two 32-bit integers: V8 keeps them inside the observation,
+ * where a Uint8Array would cost over 100 bytes and a hex string 40.
+ */
+function packToken(token: Uint8Array): [number, number] {
+  if (token.length > 8) throw new BadRequestError(`token of ${token.length} bytes (at most 8)`);
+  let hi = 0;
+  let lo = 0;
+  for (let i = 0; i < token.length; i++) {
+    if (i < 4) hi |= token[i]! << (24 - 8 * i);
+    else lo |= token[i]! << (56 - 8 * i);
+  }
+  return [hi | 0, lo | 0];
 }
 
-function unhex(s: string): Uint8Array {
-  const out = new Uint8Array(s.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
+function mixToken(hi: number, lo: number, length: number): number {
+  return (Math.imul(hi, 0x9e3779b1) ^ Math.imul(lo ^ length, 0x85ebca6b)) & 0x3fffffff;
+}
+
+/** A 30-bit hash of a token, the registry's map key (different tokens may share one: compare with hasToken). */
+export function tokenHash(token: Uint8Array): number {
+  const [hi, lo] = packToken(token);
+  return mixToken(hi, lo, token.length);
 }
 
 function numeric(v: unknown): number | undefined {
@@ -123,37 +143,60 @@ function defaultEquals(a: unknown, b: unknown): boolean {
 class Entry<V> implements Observation<V> {
   readonly peer: Peer;
   readonly path: Lwm2mPath;
-  readonly tokenKey: string;
-  readonly accept: number | undefined;
   readonly handlers: ObservationHandlers<V>;
-  readonly owner: ObservationOwner | undefined;
+  readonly tokenHi: number;
+  readonly tokenLo: number;
+  /** Flags (ACTIVE, DIRTY, ...), token length and Accept packed in one small integer. */
   flags: number;
   sequence: number;
   lastValue: V | undefined;
   lastSentAt: number;
   lastEvalAt: number;
-  lastConAt: number;
-  dueAt = Infinity;
+  /** Whole seconds, not ms: it needs no more precision, and a small integer takes no extra memory. */
+  lastConAtS: number;
+  /** Due time while queued or being processed, -1 otherwise (a small integer, never Infinity: see #now). */
+  due = -1;
   heapIndex = -1;
 
-  constructor(init: ObservationInit<V>, value: V, now: number, owner: ObservationOwner | undefined) {
+  constructor(init: ObservationInit<V>, value: V, now: number) {
     this.peer = init.peer;
     this.path = init.path;
-    this.tokenKey = hex(init.token);
-    this.accept = init.accept;
     this.handlers = init.handlers;
-    this.owner = owner;
-    this.flags = ACTIVE | (init.confirmable ? CONFIRMABLE : 0);
+    [this.tokenHi, this.tokenLo] = packToken(init.token);
+    const accept = init.accept === undefined ? 0 : (init.accept & 0xffff) + 1;
+    this.flags = ACTIVE | (init.confirmable ? CONFIRMABLE : 0) | (init.token.length << LEN_SHIFT) | (accept << ACCEPT_SHIFT);
     this.sequence = (init.sequence ?? 0) & SEQ_MASK;
     this.lastValue = value;
     this.lastSentAt = now;
     this.lastEvalAt = now;
     // The first response counts as a check that the observer is there.
-    this.lastConAt = now;
+    this.lastConAtS = Math.floor(now / 1000);
   }
 
+  get dueAt(): number {
+    return this.due < 0 ? Infinity : this.due;
+  }
   get token(): Uint8Array {
-    return unhex(this.tokenKey);
+    const out = new Uint8Array((this.flags >> LEN_SHIFT) & 0xf);
+    for (let i = 0; i < out.length; i++) out[i] = i < 4 ? this.tokenHi >>> (24 - 8 * i) : this.tokenLo >>> (56 - 8 * i);
+    return out;
+  }
+  get tokenKey(): string {
+    let s = '';
+    for (const b of this.token) s += (b < 16 ? '0' : '') + b.toString(16);
+    return s;
+  }
+  get tokenHash(): number {
+    return mixToken(this.tokenHi, this.tokenLo, (this.flags >> LEN_SHIFT) & 0xf);
+  }
+  hasToken(token: Uint8Array): boolean {
+    if (token.length !== ((this.flags >> LEN_SHIFT) & 0xf)) return false;
+    const [hi, lo] = packToken(token);
+    return hi === this.tokenHi && lo === this.tokenLo;
+  }
+  get accept(): number | undefined {
+    const a = (this.flags >> ACCEPT_SHIFT) & 0x1ffff;
+    return a === 0 ? undefined : a - 1;
   }
   get confirmable(): boolean {
     return (this.flags & CONFIRMABLE) !== 0;
@@ -174,14 +217,20 @@ interface Plan {
   st: number | undefined;
 }
 
-function plan(a: Readonly<NotificationAttributes>): Plan {
+/** Fills `p` from attributes; one Plan is reused for every evaluation, since evaluations never nest. */
+function plan(a: Readonly<NotificationAttributes>, p: Plan): Plan {
   const pmin = a.pmin !== undefined && a.pmin > 0 ? a.pmin * 1000 : 0;
+  p.pmin = pmin;
   // pmax 0 means "no maximum period" (the Server object's default when /1/x/3 is absent); a pmax below
   // pmin can arise from inheritance across levels and is ignored, as LwM2M 1.1 says.
-  const pmax = a.pmax !== undefined && a.pmax > 0 && a.pmax * 1000 >= pmin ? a.pmax * 1000 : undefined;
+  p.pmax = a.pmax !== undefined && a.pmax > 0 && a.pmax * 1000 >= pmin ? a.pmax * 1000 : undefined;
   const epmin = a.epmin !== undefined && a.epmin > 0 ? a.epmin * 1000 : 0;
-  const epmax = a.epmax !== undefined && a.epmax > 0 && a.epmax * 1000 > epmin ? a.epmax * 1000 : undefined;
-  return { pmin, pmax, epmin, epmax, gt: a.gt, lt: a.lt, st: a.st };
+  p.epmin = epmin;
+  p.epmax = a.epmax !== undefined && a.epmax > 0 && a.epmax * 1000 > epmin ? a.epmax * 1000 : undefined;
+  p.gt = a.gt;
+  p.lt = a.lt;
+  p.st = a.st;
+  return p;
 }
 
 /**
@@ -209,6 +258,12 @@ export class NotifyScheduler {
   #count = 0;
   #notifications = 0;
   readonly #fire = (): void => this.#onTimer();
+  /**
+   * Reused Plans, one per nesting depth: evaluating allocates nothing, yet a send callback that
+   * refreshes another observation (re-entering the scheduler) cannot overwrite the plan in use.
+   */
+  readonly #plans: Plan[] = [];
+  #depth = 0;
 
   constructor(clock: SchedulerClock = systemClock()) {
     this.clock = clock;
@@ -231,10 +286,10 @@ export class NotifyScheduler {
    * Starts an observation whose first response, carrying `firstValue` and Observe = `sequence` of the
    * returned observation, is being sent now. pmin and pmax count from now.
    */
-  start<V>(init: ObservationInit<V>, firstValue: V, owner?: ObservationOwner): Observation<V> {
-    const e = new Entry<V>(init, firstValue, this.clock.now(), owner);
+  start<V>(init: ObservationInit<V>, firstValue: V): Observation<V> {
+    const e = new Entry<V>(init, firstValue, this.#now());
     this.#count++;
-    this.#reschedule(e as Entry<unknown>, this.clock.now());
+    this.#reschedule(e as Entry<unknown>, this.#now());
     return e;
   }
 
@@ -247,15 +302,16 @@ export class NotifyScheduler {
     const e = observation as unknown as Entry<unknown>;
     if (!(e.flags & ACTIVE) || e.flags & DIRTY) return;
     e.flags |= DIRTY;
-    const now = this.clock.now();
-    // The earliest moment the change could matter is now; epmin is checked when the timer fires.
-    if (e.dueAt > now) this.#queue(e, now);
+    const now = this.#now();
+    // The earliest moment the change could matter is now; epmin is checked when the timer fires. An
+    // observation taken out of the heap and about to be processed (due <= now) will see the flag anyway.
+    if (e.due < 0 || e.due > now) this.#queue(e, now);
   }
 
   /** Re-reads the attributes of an observation now: call after a Write-Attributes or a change of /1/x/2 or /1/x/3. */
   refresh(observation: ObservationBase): void {
     const e = observation as unknown as Entry<unknown>;
-    if (e.flags & ACTIVE) this.#reschedule(e, this.clock.now());
+    if (e.flags & ACTIVE) this.#reschedule(e, this.#now());
   }
 
   /** Ends an observation without telling anyone (the caller cancelled it). */
@@ -274,13 +330,13 @@ export class NotifyScheduler {
   #end(e: Entry<unknown>, reason: EndReason, error?: unknown): void {
     if (!(e.flags & ACTIVE)) return;
     this.stop(e);
-    e.owner?.detached(e);
     e.handlers.ended?.(e, reason, error);
   }
 
   #attributes(e: Entry<unknown>): Plan | undefined {
     try {
-      return plan(e.handlers.attributes(e));
+      const p = (this.#plans[this.#depth] ??= { pmin: 0, pmax: undefined, epmin: 0, epmax: undefined, gt: undefined, lt: undefined, st: undefined });
+      return plan(e.handlers.attributes(e), p);
     } catch (err) {
       this.#end(e, 'error', err);
       return undefined;
@@ -289,8 +345,13 @@ export class NotifyScheduler {
 
   /** Recomputes when the observation next needs looking at, without acting. */
   #reschedule(e: Entry<unknown>, now: number): void {
-    const p = this.#attributes(e);
-    if (p) this.#queue(e, this.#next(e, p, now));
+    this.#depth++;
+    try {
+      const p = this.#attributes(e);
+      if (p) this.#queue(e, this.#next(e, p, now));
+    } finally {
+      this.#depth--;
+    }
   }
 
   #next(e: Entry<unknown>, p: Plan, now: number): number {
@@ -305,6 +366,15 @@ export class NotifyScheduler {
   }
 
   #process(e: Entry<unknown>, now: number): void {
+    this.#depth++;
+    try {
+      this.#evaluate(e, now);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #evaluate(e: Entry<unknown>, now: number): void {
     const p = this.#attributes(e);
     if (!p) return;
     const h = e.handlers;
@@ -362,9 +432,10 @@ export class NotifyScheduler {
     e.lastSentAt = now;
     e.lastValue = value;
     e.flags &= ~PENDING;
-    const con = (e.flags & CONFIRMABLE) !== 0 || now - e.lastConAt >= CON_AT_LEAST_EVERY_MS;
+    const nowS = Math.floor(now / 1000);
+    const con = (e.flags & CONFIRMABLE) !== 0 || nowS - e.lastConAtS >= CON_AT_LEAST_EVERY_S;
     if (con) {
-      e.lastConAt = now;
+      e.lastConAtS = nowS;
       e.flags |= IN_FLIGHT;
     }
     this.#notifications++;
@@ -388,20 +459,30 @@ export class NotifyScheduler {
     if (con) {
       e.flags &= ~IN_FLIGHT;
       // Sends were held while the CON was out; a change that came meanwhile may be due now.
-      this.#reschedule(e, this.clock.now());
+      this.#reschedule(e, this.#now());
     }
   }
 
   // ---- the timer ----
 
+  /**
+   * The clock in whole milliseconds. Integers below 2^31 are small integers to V8, stored inside the
+   * observation; fractional times would each be a separate heap number (16 bytes apiece, three per
+   * observation). performance.now() stays below 2^31 for the first 24 days of a process; after that the
+   * times are doubles, which costs memory, not correctness. Sub-millisecond precision means nothing for periods in seconds.
+   */
+  #now(): number {
+    return Math.round(this.clock.now());
+  }
+
   #onTimer(): void {
     this.#armedAt = Infinity;
-    const now = this.clock.now();
+    const now = this.#now();
     // Take out everything due first, then process: an observation re-queued at "now" while processing
     // (a send callback that reports a change) waits for the next turn instead of looping here.
     const heap = this.#heap;
     const due: Array<Entry<unknown>> = [];
-    while (heap.length > 0 && heap[0]!.dueAt <= now) {
+    while (heap.length > 0 && heap[0]!.due <= now) {
       const e = this.#pop();
       due.push(e);
     }
@@ -418,9 +499,9 @@ export class NotifyScheduler {
     }
     // Re-arm only for something earlier than what is armed: a later wake-up finds nothing and re-arms, which is cheaper
     // than clearing and setting a timer on every change.
-    if (top.dueAt < this.#armedAt) {
-      this.#armedAt = top.dueAt;
-      this.clock.arm(top.dueAt - this.clock.now(), this.#fire);
+    if (top.due < this.#armedAt) {
+      this.#armedAt = top.due;
+      this.clock.arm(top.due - this.clock.now(), this.#fire);
     }
   }
 
@@ -432,15 +513,16 @@ export class NotifyScheduler {
       this.#arm();
       return;
     }
+    at = Math.round(at);
     const heap = this.#heap;
     if (e.heapIndex < 0) {
-      e.dueAt = at;
+      e.due = at;
       e.heapIndex = heap.length;
       heap.push(e);
       this.#up(e.heapIndex);
     } else {
-      const before = e.dueAt;
-      e.dueAt = at;
+      const before = e.due;
+      e.due = at;
       if (at < before) this.#up(e.heapIndex);
       else this.#down(e.heapIndex);
     }
@@ -449,7 +531,7 @@ export class NotifyScheduler {
 
   #remove(e: Entry<unknown>): void {
     const i = e.heapIndex;
-    e.dueAt = Infinity;
+    e.due = -1;
     if (i < 0) return;
     const heap = this.#heap;
     const last = heap.pop()!;
@@ -481,7 +563,7 @@ export class NotifyScheduler {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const p = heap[parent]!;
-      if (p.dueAt <= e.dueAt) break;
+      if (p.due <= e.due) break;
       heap[i] = p;
       p.heapIndex = i;
       i = parent;
@@ -498,9 +580,9 @@ export class NotifyScheduler {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && heap[r]!.dueAt < heap[l]!.dueAt ? r : l;
+      const c = r < n && heap[r]!.due < heap[l]!.due ? r : l;
       const child = heap[c]!;
-      if (child.dueAt >= e.dueAt) break;
+      if (child.due >= e.due) break;
       heap[i] = child;
       child.heapIndex = i;
       i = c;
@@ -515,7 +597,7 @@ export class NotifyScheduler {
     for (let i = 0; i < heap.length; i++) {
       const e = heap[i]!;
       if (e.heapIndex !== i) return false;
-      if (i > 0 && heap[(i - 1) >> 1]!.dueAt > e.dueAt) return false;
+      if (i > 0 && heap[(i - 1) >> 1]!.due > e.due) return false;
     }
     return true;
   }

@@ -145,3 +145,54 @@ describe('ObservationRegistry', () => {
     expect(reg.changed(3, 0, 1)).toBe(0);
   });
 });
+
+describe('tokens', () => {
+  it('keeps tokens of 0 to 8 bytes exactly, telling apart tokens that differ only in length', () => {
+    const t = setup();
+    const tokens = [[], [0], [0, 0], [1, 2, 3, 4], [0xff, 0xfe, 0xfd, 0xfc, 0xfb], [1, 2, 3, 4, 5, 6, 7, 8], [0x80, 0, 0, 0, 0, 0, 0, 0x80]].map((a) =>
+      Uint8Array.from(a),
+    );
+    const obs = tokens.map((tok, i) =>
+      t.registry.add({ peer: A, token: tok, path: { objectId: 3, instanceId: 0, resourceId: i }, confirmable: false, accept: 11542 + i }, { read: () => 0, attributes: () => ({}), send: () => 'sent' }, 0),
+    );
+    expect(t.registry.size).toBe(tokens.length);
+    tokens.forEach((tok, i) => {
+      expect(obs[i]!.token).toEqual(tok);
+      expect(obs[i]!.tokenKey).toBe(Buffer.from(tok).toString('hex'));
+      expect(obs[i]!.accept).toBe(11542 + i);
+      expect(t.registry.get(A, tok)).toBe(obs[i]);
+    });
+    const nine = { peer: A, token: new Uint8Array(9), path: { objectId: 1 }, confirmable: false };
+    expect(() => t.registry.add(nine, { read: () => 0, attributes: () => ({}), send: () => 'sent' }, 0)).toThrow(/at most 8/);
+    expect(t.registry.size).toBe(tokens.length);
+  });
+
+  it('keeps apart two tokens whose hashes collide', async () => {
+    const { tokenHash } = await import('../../../runtime/notify/scheduler.js');
+    // 8-byte tokens from a counter; with a 30-bit hash a collision turns up after some 2^15 of them.
+    const tok = (i: number) => {
+      const lo = Math.imul(i, 0x27d4eb2d);
+      return Uint8Array.of(0, 0, i >>> 8, i & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255);
+    };
+    const seen = new Map<number, number>();
+    let pair: [number, number] | undefined;
+    for (let i = 0; !pair && i < 1 << 16; i++) {
+      const h = tokenHash(tok(i));
+      const j = seen.get(h);
+      if (j !== undefined) pair = [j, i];
+      else seen.set(h, i);
+    }
+    expect(pair).toBeDefined();
+    const t = setup();
+    const h = { read: () => 0, attributes: () => ({}), send: () => 'sent' as const };
+    const o1 = t.registry.add({ peer: A, token: tok(pair![0]), path: { objectId: 3 }, confirmable: false }, h, 0);
+    const o2 = t.registry.add({ peer: A, token: tok(pair![1]), path: { objectId: 4 }, confirmable: false }, h, 0);
+    expect(o1.tokenHash).toBe(o2.tokenHash);
+    expect(t.registry.size).toBe(2);
+    expect(t.registry.get(A, tok(pair![1]))).toBe(o2);
+    expect(t.registry.cancel(A, tok(pair![0]))).toBe(true);
+    expect(t.registry.get(A, tok(pair![0]))).toBeUndefined();
+    expect(t.registry.get(A, tok(pair![1]))).toBe(o2);
+    expect(o2.active).toBe(true);
+  });
+});
