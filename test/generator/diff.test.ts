@@ -1,5 +1,5 @@
 // lwm2m-gen diff on real version pairs (Device, LwM2M Server, Firmware Update 1.0 → 1.1 → 1.2) and on inline breaking edits.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareRanges, diffObjects, formatChange, type Change } from '../../generator/diff.js';
 import { diffMain } from '../../generator/diff-cli.js';
@@ -210,4 +210,19 @@ describe('diffMain', () => {
     expect(r.code).toBe(1);
     expect(r.err.join('\n')).toContain('io-read');
   });
+});
+
+test('identical versions: no changes, exit 0', async () => {
+  const r = await run([join(FIX, 'server/1.2'), join(FIX, 'server/1.2/1-lwm2m-server.xml')]);
+  expect(r.code).toBe(0);
+  expect(r.out).toEqual(['lwm2m-gen diff: no changes']);
+});
+
+test('ts-morph stays off the generate and diff paths: only a dynamic import in checkExtensionsMain reaches it', () => {
+  const staticImports = (file: string) => [...readFileSync(join(process.cwd(), file), 'utf8').matchAll(/^import [^;]*? from '([^']+)'/gms)].map((m) => m[1]);
+  for (const f of ['generator/diff.ts', 'generator/diff-cli.ts', 'generator/generate.ts', 'generator/cli.ts']) {
+    expect(staticImports(f)).not.toContain('ts-morph');
+    expect(staticImports(f)).not.toContain('./extensions.js');
+  }
+  expect(readFileSync(join(process.cwd(), 'generator/diff-cli.ts'), 'utf8')).toContain("await import('./extensions.js')");
 });

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { generate } from '../../generator/generate.js';
 import { checkExtensions, formatFinding } from '../../generator/extensions.js';
+import { checkExtensionsMain } from '../../generator/diff-cli.js';
 
 const ROOT = process.cwd();
 const FIX = join(ROOT, 'test/fixtures/versions');
@@ -86,4 +87,12 @@ test('after the compatible regeneration to 1.1 (Update Result widened to 0..11),
     ['value-out-of-range', 'state'],
     ['value-out-of-range', 'firmwareUpdateProtocolSupport'],
   ]);
+});
+
+test('a tsconfig that does not exist: a one-line error and exit 1; extra arguments: usage, exit 2', async () => {
+  const err: string[] = [];
+  const io = { out: (l: string) => err.push(l), err: (l: string) => err.push(l) };
+  expect(await checkExtensionsMain(['--check-extensions', join(dir, 'missing/tsconfig.json')], io)).toBe(1);
+  expect(err[0]).toMatch(/^lwm2m-gen --check-extensions: .*missing\/tsconfig\.json/);
+  expect(await checkExtensionsMain(['--check-extensions', 'a.json', 'b.json'], io)).toBe(2);
 });
