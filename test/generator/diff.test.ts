@@ -77,6 +77,7 @@ describe('diff on OMA version pairs', () => {
     expect(find(cs, 'resource-renamed', 9).message).toContain('member batteryLevel is now batteryCharge');
     expect(find(cs, 'resource-removed', 5)).toMatchObject({ breaks: ['device', 'server'] });
     expect(find(cs, 'resource-removed', 5).file).toMatch(/device\/1\.2\//); // a removal points at the old definition
+    expect(find(cs, 'resource-type', 0)).toMatchObject({ breaks: ['device', 'server'], old: 'String', new: 'Integer' });
     expect(find(cs, 'resource-type', 14)).toMatchObject({ breaks: ['device', 'server'], old: 'String', new: 'Integer' });
     const ro = find(cs, 'resource-operations', 13);
     expect(ro).toMatchObject({ breaks: ['device', 'server'], old: 'RW', new: 'R' });

@@ -34,6 +34,10 @@ export class MyDevice extends DeviceBase {
     return 50;
   }
 
+  protected override onReadManufacturer(): string {
+    return 'ACME';
+  }
+
   lastSync: Date | undefined;
   offset = '+00:00';
 
@@ -125,12 +129,19 @@ describe('--check-extensions', () => {
     expect(sig.message).toContain('parameter value is string, the runtime passes number');
     expect(sig.fix).toBe('change it to protected override onWriteUtcOffset(value: number, previous: number | undefined): void | Promise<void>');
 
+    const ret = one(fs, 'hook-signature', 'onReadManufacturer');
+    expect(ret.line).toBe(line('onReadManufacturer'));
+    expect(ret.message).toBe('onReadManufacturer no longer matches DeviceBase (resource 0 (Manufacturer) changed): it returns string, the base expects number | bigint');
+    expect(ret.fix).toBe('change it to protected override onReadManufacturer(): number | bigint');
+    const wrongType = one(fs, 'value-out-of-range', 'manufacturer');
+    expect(wrongType.message).toContain("manufacturer is given 'ACME', which Manufacturer (/3/x/0) refuses: expected an integer");
+
     const abs = one(fs, 'abstract-handler', 'selfTest');
     expect(abs).toMatchObject({ line: line('class MyDevice'), resourceId: 23 });
     expect(abs.fix).toBe('implement selfTest(args: ExecuteArguments): void | Promise<void> in MyDevice');
 
     // Values: the constructor's errorCode [0, 5] and charge()'s [1, 7] are outside the narrowed 0..4.
-    const ranges = fs.filter((f) => f.kind === 'value-out-of-range');
+    const ranges = fs.filter((f) => f.kind === 'value-out-of-range' && f.member === 'errorCode');
     expect(ranges.map((f) => [f.member, f.line])).toEqual([['errorCode', line('super(0')], ['errorCode', line('this.errorCode')]]);
     expect(ranges[0]!.fix).toBe('use a value within 0..4');
     expect(ranges[0]!.message).toContain('errorCode is given [0, 5]');
@@ -142,7 +153,7 @@ describe('--check-extensions', () => {
       ['batteryLevel', line('this.batteryLevel'), 'batteryCharge'],
       ['batteryLevel', line('d.batteryLevel'), 'batteryCharge'],
     ]);
-    expect(fs).toHaveLength(10);
+    expect(fs).toHaveLength(12);
   });
 
   test('without --previous, renames are suggested by name similarity', () => {
@@ -164,6 +175,6 @@ describe('--check-extensions', () => {
     const code = await checkExtensionsMain(['--check-extensions', join(dir, 'tsconfig.json'), '--previous', join(FIX, 'device/1.2')], io);
     expect(code).toBe(1);
     expect(out.some((l) => /my-device\.ts:\d+:\d+: member-removed: onReadBatteryLevel is now called onReadBatteryCharge .*Fix: rename onReadBatteryLevel to onReadBatteryCharge\.$/.test(l))).toBe(true);
-    expect(out[out.length - 1]).toBe('lwm2m-gen --check-extensions: 1 class extending generated code checked, 10 findings');
+    expect(out[out.length - 1]).toBe('lwm2m-gen --check-extensions: 1 class extending generated code checked, 12 findings');
   });
 });
