@@ -45,7 +45,7 @@ export function emitFiles(input: EmitInput): { code: Map<string, string>; docs: 
   const t = templates();
   const code = new Map<string, string>();
   const docs = new Map<string, string>();
-  const views = input.objects.map((o) => objectView(o, input.sources.get(o.model.id) ?? '?', input.gen));
+  const views = input.objects.map((o) => objectView(o, input.sources.get(o.model.id) ?? '?', input.gen, input.docs));
   for (const v of views) {
     code.set(`${v.fileName}.ts`, t.object(v));
     if (input.docs) docs.set(`${v.fileName}.md`, t.markdown(v));
@@ -59,7 +59,7 @@ export function emitFiles(input: EmitInput): { code: Map<string, string>; docs: 
     modules: views,
   }));
   if (input.docs) {
-    docs.set('README.md', ['# Object reference', '', ...views.map((v) => `- [${v.md.title}](${v.fileName}.md)`), ''].join('\n'));
+    docs.set('README.md', ['# Object reference', '', ...views.map((v) => `- [${v.md?.title ?? v.className}](${v.fileName}.md)`), ''].join('\n'));
   }
   return { code, docs };
 }

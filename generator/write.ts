@@ -67,9 +67,15 @@ export function writeOutput(plans: readonly WritePlan[]): { written: number; rem
     mkdirSync(plan.dir, { recursive: true });
     for (const path of diff.changed) {
       const name = path.slice(plan.dir.length).replace(/^[\\/]/, '');
-      const tmp = `${path}.tmp-${process.pid}`;
-      writeFileSync(tmp, plan.files.get(name)!);
-      renameSync(tmp, path);
+      const content = plan.files.get(name)!;
+      if (existsSync(path)) {
+        // Replacing a file goes through a temporary name so a reader never sees half of it.
+        const tmp = `${path}.tmp-${process.pid}`;
+        writeFileSync(tmp, content);
+        renameSync(tmp, path);
+      } else {
+        writeFileSync(path, content, { flag: 'wx' });
+      }
       written++;
     }
     for (const path of diff.stale) {
