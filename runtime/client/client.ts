@@ -234,6 +234,21 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     this.#cancelTimers();
   }
 
+  /**
+   * Registers afresh (a new Register replacing the current registration), e.g. after a renewed SAS token
+   * changed the extra query items, which only a Register carries. Retries as usual when it fails.
+   */
+  async reregister(): Promise<void> {
+    if (this.#state === 'idle' || this.#state === 'stopped' || this.#state === 'disabled') return;
+    await this.#enqueue(async () => {
+      if (this.#state === 'idle' || this.#state === 'stopped' || this.#state === 'disabled') return;
+      this.#cancelTimers();
+      this.#state = 'registering';
+      this.#attempts = 0;
+      await this.#register();
+    });
+  }
+
   /** Sends an Update now (what Registration Update Trigger does); a no-op unless registered. */
   async update(): Promise<void> {
     await this.#enqueue(() => this.#update());

@@ -10,7 +10,7 @@ import {
 import type { ObjectInstance } from '../object/instance.js';
 import { sameContent, sameValue } from '../values/check.js';
 import type { ObjectRegistry, RegistryEvent } from './registry.js';
-import type { ObserveHooks, ObserveRequest } from './router.js';
+import type { ObserveHooks, ObserveRegistration } from './router.js';
 
 /** What an observation carries: a resource's content, or the records of an instance or object. */
 export type ObservedValue = ResourceContent | readonly Lwm2mRecord[];
@@ -115,7 +115,7 @@ export class ClientObservations {
   /** The router's Observe hook. */
   hooks(): ObserveHooks {
     return {
-      onObserve: (r: ObserveRequest) => {
+      onObserve: (r: ObserveRegistration) => {
         const first = this.read(r.path);
         const obs = this.observations.add(
           { peer: r.peer, token: r.token, path: r.path, confirmable: this.#o.confirmable ?? false, accept: r.contentFormat },

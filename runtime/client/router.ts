@@ -21,7 +21,7 @@ const text = new TextDecoder('utf-8', { fatal: true });
 const utf8 = new TextEncoder();
 
 /** What the router knows about a GET with Observe=0 that it has answered successfully. */
-export interface ObserveRequest {
+export interface ObserveRegistration {
   readonly peer: Peer;
   readonly token: Uint8Array;
   readonly path: Lwm2mPath;
@@ -35,7 +35,7 @@ export interface ObserveRequest {
  * the first response, or undefined to answer without Observe (the observation was not accepted).
  */
 export interface ObserveHooks {
-  onObserve?(request: ObserveRequest): number | undefined;
+  onObserve?(request: ObserveRegistration): number | undefined;
   onCancelObserve?(peer: Peer, token: Uint8Array, path: Lwm2mPath): void;
 }
 

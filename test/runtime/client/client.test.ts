@@ -72,6 +72,21 @@ describe('Lwm2mClient registration', () => {
     await r.close();
   });
 
+  it('registers afresh on reregister(), picking up a renewed extra query item', async () => {
+    let token = 'one';
+    const r = await rig({ extraQuery: () => [`tk=${token}`] });
+    await started(r);
+    token = 'two';
+    const again = r.client.reregister();
+    await flush();
+    await again;
+    const regs = r.server.log.filter((e) => e.kind === 'register');
+    expect(regs.map((e) => e.query.at(-1))).toEqual(['tk=one', 'tk=two']);
+    expect(r.client.location).toEqual(['rd', '2']);
+    expect(r.server.registrations.size).toBe(1);
+    await r.close();
+  });
+
   it('sends an Update before the lifetime runs out, carrying nothing that did not change', async () => {
     const r = await rig();
     await started(r);
