@@ -101,7 +101,8 @@ export async function checkExtensionsMain(argv: readonly string[], io: CommandIo
     .scriptName('lwm2m-gen --check-extensions')
     .command('$0 [tsconfig]', 'Checks classes that extend generated base classes against the generated code as it is now', (y) =>
       y.positional('tsconfig', { type: 'string', describe: 'The project\'s tsconfig.json (default ./tsconfig.json)' }))
-    .option('previous', { type: 'string', array: true, describe: 'DDF files or folders of the version the code was written for (exact rename suggestions)' })
+    // Not an array option: that would swallow a tsconfig given after it; repeat --previous for several inputs.
+    .option('previous', { type: 'string', describe: 'DDF file or folder of the version the code was written for (exact renames); repeatable' })
     .option('json', { type: 'boolean', default: false, describe: 'Print the findings as JSON on stdout' })
     .strict()
     .help()
@@ -110,7 +111,8 @@ export async function checkExtensionsMain(argv: readonly string[], io: CommandIo
     .fail(fail), rest, io);
   if ('code' in r) return r.code;
   const tsconfig = typeof r.args['tsconfig'] === 'string' ? r.args['tsconfig'] : 'tsconfig.json';
-  const previousInputs = (r.args['previous'] as string[] | undefined) ?? [];
+  const given = r.args['previous'] as string | string[] | undefined;
+  const previousInputs = given === undefined ? [] : Array.isArray(given) ? given : [given];
   let previous;
   if (previousInputs.length > 0) {
     const loaded = loadObjects(previousInputs);

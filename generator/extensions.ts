@@ -391,7 +391,10 @@ class Checker {
     const type = expr.getType();
     const symbol = constructorRef ? type.getSymbol() : (type.getSymbol() ?? type.getTargetType()?.getSymbol());
     for (const d of symbol?.getDeclarations() ?? []) {
-      if (!Node.isClassDeclaration(d) || this.bases.has(d)) continue;
+      if (!Node.isClassDeclaration(d)) continue;
+      const own = this.bases.get(d);
+      // A value typed as the generated base itself (`(d: DeviceBase) => { d.batteryLevel = 150 }`) is checked too.
+      if (own) return constructorRef ? undefined : { cls: d, base: own };
       const base = this.generatedBaseOf(d);
       if (base) return { cls: d, base };
     }

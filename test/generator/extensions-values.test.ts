@@ -38,6 +38,10 @@ export class Flasher extends Updater {
 
 const UPDATE_RESULT = 8;
 
+export function reset(u: FirmwareUpdateBase): void {
+  u.state = 7;
+}
+
 export const flasher = new Flasher(0, { state: 0, updateResult: 0, firmwareUpdateDeliveryMethod: 2, pkgName: 'fw' });
 export const wrong = new Flasher(0, { state: 4, firmwareUpdateProtocolSupport: [0, 1, 9] });
 `;
@@ -73,10 +77,11 @@ test('Firmware Update 1.0: literal values outside the current ranges are found, 
   expect(r.classes).toBe(2);
   expect(r.findings.map((f) => [f.kind, f.member, f.line, f.className])).toEqual([
     ['value-out-of-range', 'updateResult', line('this.updateResult = 10'), 'Flasher'],
+    ['value-out-of-range', 'state', line('u.state = 7'), 'FirmwareUpdateBase'],
     ['value-out-of-range', 'state', line('export const wrong'), 'Flasher'],
     ['value-out-of-range', 'firmwareUpdateProtocolSupport', line('export const wrong'), 'Flasher'],
   ]);
-  const [tooBig] = r.findings;
+  const tooBig = r.findings[0];
   expect(formatFinding(tooBig!)).toMatch(/updater\.ts:\d+:25: value-out-of-range: updateResult is set to 10, which Update Result \(\/5\/x\/5\) refuses: value 10 is outside the range 0\.\.9\. Fix: use a value within 0\.\.9\.$/);
 });
 
@@ -84,6 +89,7 @@ test('after the compatible regeneration to 1.1 (Update Result widened to 0..11),
   gen('firmware-update/1.1');
   const r = checkExtensions({ tsconfig: join(dir, 'tsconfig.json'), cwd: ROOT });
   expect(r.findings.map((f) => [f.kind, f.member])).toEqual([
+    ['value-out-of-range', 'state'],
     ['value-out-of-range', 'state'],
     ['value-out-of-range', 'firmwareUpdateProtocolSupport'],
   ]);

@@ -172,7 +172,7 @@ describe('--check-extensions', () => {
   test('checkExtensionsMain prints one line per finding and exits 1', async () => {
     const out: string[] = [];
     const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
-    const code = await checkExtensionsMain(['--check-extensions', join(dir, 'tsconfig.json'), '--previous', join(FIX, 'device/1.2')], io);
+    const code = await checkExtensionsMain(['--check-extensions', '--previous', join(FIX, 'device/1.2'), join(dir, 'tsconfig.json')], io);
     expect(code).toBe(1);
     expect(out.some((l) => /my-device\.ts:\d+:\d+: member-removed: onReadBatteryLevel is now called onReadBatteryCharge .*Fix: rename onReadBatteryLevel to onReadBatteryCharge\.$/.test(l))).toBe(true);
     expect(out[out.length - 1]).toBe('lwm2m-gen --check-extensions: 1 class extending generated code checked, 12 findings');
