@@ -712,8 +712,10 @@ class Endpoint implements CoapEndpoint {
 
   private samePeer(expected: Peer, actual: Peer): boolean {
     if (expected.port !== actual.port) return false;
-    // A peer given by host name answers from its numeric address; then only the port can be checked.
-    return expected.address === actual.address || net.isIP(expected.address) === 0;
+    // A peer given by host name answers from its numeric address; then only the port can be checked. A dual-stack
+    // socket reports IPv4 peers as IPv4-mapped IPv6 addresses.
+    const unmap = (a: string): string => (a.startsWith('::ffff:') && net.isIPv4(a.slice(7)) ? a.slice(7) : a).toLowerCase();
+    return unmap(expected.address) === unmap(actual.address) || net.isIP(expected.address) === 0;
   }
 
   private onAck(m: CoapMessage, peer: Peer): void {

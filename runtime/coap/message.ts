@@ -88,16 +88,13 @@ export function isWellFormed(data: Uint8Array): boolean {
   while (pos < data.length) {
     const b = data[pos++]!;
     if (b === 0xff) return pos < data.length;
-    let delta = b >> 4;
+    const delta = b >> 4;
     let len = b & 0x0f;
     if (delta === 15 || len === 15) return false;
-    if (delta === 13) {
-      if (pos + 1 > data.length) return false;
-      delta = data[pos++]! + 13;
-    } else if (delta === 14) {
-      if (pos + 2 > data.length) return false;
-      pos += 2;
-    }
+    // Extended deltas only shift the option number; here only their bytes matter.
+    if (delta === 13) pos += 1;
+    else if (delta === 14) pos += 2;
+    if (pos > data.length) return false;
     if (len === 13) {
       if (pos + 1 > data.length) return false;
       len = data[pos++]! + 13;
@@ -106,7 +103,6 @@ export function isWellFormed(data: Uint8Array): boolean {
       len = ((data[pos]! << 8) | data[pos + 1]!) + 269;
       pos += 2;
     }
-    void delta;
     pos += len;
     if (pos > data.length) return false;
   }

@@ -46,7 +46,9 @@ export async function createUdpTransport(options: UdpTransportOptions = {}): Pro
     send(data, peer) {
       if (closed) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        socket.send(data, peer.port, peer.address, (err) => (err ? reject(err) : resolve()));
+        // A udp6 socket reaches IPv4 peers only through IPv4-mapped addresses.
+        const address = type === 'udp6' && net.isIPv4(peer.address) ? `::ffff:${peer.address}` : peer.address;
+        socket.send(data, peer.port, address, (err) => (err ? reject(err) : resolve()));
       });
     },
     onMessage(listener) {

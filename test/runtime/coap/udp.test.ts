@@ -187,6 +187,15 @@ describe('our endpoint against itself', () => {
   });
 });
 
+test('a udp6 endpoint (IPv4-mapped 127.0.0.1) talks to an IPv4 peer given as 127.0.0.1', async () => {
+  const v4 = await createUdpEndpoint({ address: '127.0.0.1' });
+  const dual = await createUdpEndpoint({ type: 'udp6', address: '::ffff:127.0.0.1', ackTimeout: 200, maxRetransmit: 2 });
+  closers.push(() => v4.close(), () => dual.close());
+  v4.serve((req) => ({ code: '2.05', payload: te.encode(req.peer.address) }));
+  const res = await dual.request({ address: '127.0.0.1', port: v4.address().port }, { method: 'GET' });
+  expect(res.code).toBe('2.05');
+});
+
 describe('node-coap as a peer', () => {
   function nodeCoapRequest(params: coap.CoapRequestParams, payload?: Buffer): Promise<coap.IncomingMessage> {
     return new Promise((resolve, reject) => {
