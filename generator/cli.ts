@@ -1,6 +1,7 @@
 // The lwm2m-gen command line: arguments, exit codes (0 ok, 1 invalid input or stale output, 2 usage), one summary line.
 import yargs from 'yargs';
 import { formatDiagnostic } from './diagnostics.js';
+import { checkExtensionsMain, diffMain } from './diff-cli.js';
 import { generate, type GenerateResult } from './generate.js';
 import { GENERATOR_VERSION } from './version.js';
 
@@ -34,6 +35,9 @@ function summary(r: GenerateResult, check: boolean, ms: number): string {
 
 /** Runs the CLI and returns its exit code. */
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  // Sub-commands of their own: comparing versions, and checking user classes against regenerated bases.
+  if (argv[0] === 'diff') return diffMain(argv.slice(1), io);
+  if (argv.includes('--check-extensions')) return checkExtensionsMain(argv, io);
   const started = performance.now();
   const parser = yargs([...argv])
     .scriptName('lwm2m-gen')
@@ -48,6 +52,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print errors only, no warnings' })
     .example('$0 registry/*.xml', 'generate generated/ from the project\'s objects')
     .example('$0 registry/*.xml --check', 'fail when generated/ is not what registry/ makes')
+    .example('$0 diff old/ registry/', 'what changed between two versions of objects, and what it breaks')
+    .example('$0 --check-extensions tsconfig.json', 'check classes extending generated bases against the current output')
     .strict()
     .version(GENERATOR_VERSION)
     .help()

@@ -5,3 +5,6 @@ export { parseRange } from './range.js';
 export { nameObjects, toCamel, toPascal, type NamedObject, type NamedResource } from './names.js';
 export { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 export { main } from './cli.js';
+export { diffObjects, compareRanges, formatChange, type Change, type ChangeKind, type DiffResult, type Impact, type RangeChange } from './diff.js';
+export { diffMain, checkExtensionsMain } from './diff-cli.js';
+export type { ExtensionFinding, FindingKind, CheckExtensionsOptions, CheckExtensionsResult } from './extensions.js';
