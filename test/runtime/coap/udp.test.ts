@@ -131,6 +131,25 @@ describe('libcoap coap-client against our endpoint', () => {
     expect(received.length).toBe(Math.ceil(1000 / 64));
   });
 
+  test('a slow handler: empty ACK, then a separate CON response that coap-client accepts', async () => {
+    const udp = await createUdpTransport({ address: '127.0.0.1' });
+    const sent: CoapMessage[] = [];
+    const endpoint = createCoapEndpoint(
+      {
+        send: (d, p) => (sent.push(decodeMessage(d)!), udp.send(d, p)),
+        onMessage: (l) => udp.onMessage(l),
+        address: () => udp.address(),
+        close: () => udp.close(),
+      },
+      { separateResponseDelay: 50 },
+    );
+    closers.push(() => endpoint.close());
+    endpoint.serve(() => new Promise((resolve) => setTimeout(() => resolve({ code: '2.05', payload: te.encode('slow but sure') }), 300)));
+    const { stdout } = await coapClient(['-B', '10', `coap://127.0.0.1:${udp.address().port}/slow`]);
+    expect(stdout.trim()).toBe('slow but sure');
+    expect(sent.map((m) => `${m.type} ${m.code}`)).toEqual(['ACK 0.00', 'CON 2.05']);
+  });
+
   test('observe (-s): notifications from notify() reach the observer, CON ones are acknowledged', async () => {
     const { endpoint, port } = await recordingEndpoint();
     let registration: IncomingRequest | undefined;
@@ -269,6 +288,18 @@ describe('node-coap as a peer', () => {
 
     const big = await ours.request(peer, { method: 'GET', path: ['big'] });
     expect(td.decode(big.payload)).toBe(pattern(5000));
+
+    // node-coap answers late requests with an empty ACK and a separate response.
+    server.removeAllListeners('request');
+    server.on('request', (req: coap.IncomingMessage, res: coap.OutgoingMessage) => {
+      if (req.method === 'PUT') {
+        uploads.push(req.payload.toString());
+        res.code = '2.04';
+        res.end();
+      } else setTimeout(() => res.end('late'), 300);
+    });
+    const late = await ours.request(peer, { method: 'GET', path: ['late'] });
+    expect(td.decode(late.payload)).toBe('late');
 
     const upload = pattern(3000);
     const put = await ours.request(peer, { method: 'PUT', path: ['up'], payload: te.encode(upload) });
