@@ -1,4 +1,5 @@
-import { BadRequestError, type Lwm2mPath, type ResourceModel } from '../../../runtime/index.js';
+import { BadRequestError } from '../../../runtime/errors.js';
+import type { Lwm2mPath, ResourceModel } from '../../../runtime/model.js';
 import { AttributeStore, parseWriteAttributes } from '../../../runtime/notify/attributes.js';
 
 const res = (over: Partial<ResourceModel> = {}): ResourceModel => ({
