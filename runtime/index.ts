@@ -6,3 +6,4 @@ export * from './object/index.js';
 export * from './codec/index.js';
 export * from './coap/index.js';
 export * from './auth/index.js';
+export * from './client/index.js';
