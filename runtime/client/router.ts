@@ -298,7 +298,7 @@ export class RequestRouter {
       await inst.writeResourceInstance(path.resourceId!, path.resourceInstanceId, v);
     } else {
       // One writeResources call: every value is checked and every hook runs before anything is stored.
-      await inst.writeResources(values, mode);
+      await inst.writeResources(values, mode, { instance: path.resourceId === undefined });
     }
     return { code: '2.04' };
   }

@@ -187,12 +187,13 @@ export abstract class ObjectInstance {
    * A server Write of one or more resources, all or nothing: every value is checked and every write
    * hook runs before any value is stored, so a refused value or a throwing hook changes nothing.
    * `mode` says how multiple resources combine with their current instances. `create` allows
-   * writing read-only resources, as a Create does.
+   * writing read-only resources, as a Create does; `instance` with 'replace' is a Replace of the whole
+   * instance (PUT /o/i), which also removes optional writable resources the values leave out.
    */
   async writeResources(
     values: ReadonlyMap<number, ResourceContent>,
     mode: WriteMode,
-    options: { create?: boolean } = {},
+    options: { create?: boolean; instance?: boolean } = {},
   ): Promise<void> {
     const staged: Array<[number, ResourceContent, ResourceContent | undefined]> = [];
     for (const [id, content] of values) {
@@ -208,11 +209,16 @@ export abstract class ObjectInstance {
       }
       staged.push([id, next, previous]);
     }
+    // A Replace of the whole instance also removes optional writable resources the payload left out.
+    const removed = options.instance && mode === 'replace'
+      ? this.definition.resources.filter((r) => isWritable(r) && !r.mandatory && !values.has(r.id) && this.#values.has(r.id)).map((r) => r.id)
+      : [];
     for (const [id, next, previous] of staged) {
       const onWrite = this.#hook(id, 'onWrite');
       if (onWrite) await onWrite.call(this, next, previous);
     }
     for (const [id, next] of staged) this.#store(id, next, 'server');
+    for (const id of removed) if (this.#values.delete(id)) this.#emit(id, 'server');
   }
 
   /** A server Write to one resource instance of a multiple resource (a partial update of that resource). */

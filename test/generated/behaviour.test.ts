@@ -93,3 +93,18 @@ describe('generated Device class', () => {
     expect(() => new Config(0, { name: 'x'.repeat(256) })).toThrow(/256 bytes long, outside 0..255 bytes/);
   });
 });
+
+describe('Replace of a whole instance', () => {
+  it('removes optional writable resources the payload leaves out, and keeps read-only ones', async () => {
+    const d = new MyDevice(0, { manufacturer: 'ACME', timezone: 'Europe/Paris', utcOffset: 'UTC+01:00' });
+    await d.writeResources(new Map([[15, 'UTC']]), 'replace', { instance: true });
+    expect(d.timezone).toBe('UTC');
+    expect(d.utcOffset).toBeUndefined();
+    expect(d.manufacturer).toBe('ACME');
+  });
+  it('a partial update keeps what the payload leaves out', async () => {
+    const d = new MyDevice(0, { timezone: 'Europe/Paris', utcOffset: 'UTC+01:00' });
+    await d.writeResources(new Map([[15, 'UTC']]), 'update');
+    expect(d.utcOffset).toBe('UTC+01:00');
+  });
+});
