@@ -139,6 +139,11 @@ export class ObservationRegistry {
       },
       firstValue,
     );
+    // The scheduler ends an observation at once when its attributes callback throws; keep no trace of it.
+    if (!obs.active) {
+      if (bucket.count === 0) this.#peers.delete(pk);
+      return obs;
+    }
     put(bucket.byToken, obs.tokenHash, obs as AnyObservation);
     bucket.count++;
     this.#index(obs as AnyObservation);

@@ -196,3 +196,48 @@ describe('tokens', () => {
     expect(o2.active).toBe(true);
   });
 });
+
+describe('failing callbacks', () => {
+  it('keeps no trace of an observation whose attributes callback throws at the start', () => {
+    const t = setup();
+    const ended: string[] = [];
+    const o = t.registry.add(
+      { peer: A, token: Uint8Array.of(1), path: { objectId: 3 }, confirmable: false },
+      {
+        read: () => 0,
+        attributes: () => {
+          throw new Error('no server account');
+        },
+        send: () => 'sent',
+        ended: (_o, reason) => ended.push(reason),
+      },
+      0,
+    );
+    expect(o.active).toBe(false);
+    expect(ended).toEqual(['error']);
+    expect(t.registry.size).toBe(0);
+    expect(t.registry.forPeer(A)).toEqual([]);
+    expect(t.registry.changed(3)).toBe(0);
+  });
+
+  it('ends an observation whose send callback throws or rejects', async () => {
+    const t = setup();
+    const ended: string[] = [];
+    const base = { read: () => 0, attributes: () => ({ pmax: 1 }), ended: (_o: unknown, reason: string) => ended.push(reason) };
+    t.registry.add({ peer: A, token: Uint8Array.of(1), path: { objectId: 3 }, confirmable: false }, {
+      ...base,
+      send: () => {
+        throw new Error('socket closed');
+      },
+    }, 0);
+    t.registry.add({ peer: A, token: Uint8Array.of(2), path: { objectId: 4 }, confirmable: true }, {
+      ...base,
+      send: () => Promise.reject(new Error('socket closed')),
+    }, 0);
+    t.clock.advanceTo(S);
+    await new Promise<void>((r) => setImmediate(r));
+    expect(ended).toEqual(['error', 'error']);
+    expect(t.registry.size).toBe(0);
+    expect(t.scheduler.size).toBe(0);
+  });
+});
