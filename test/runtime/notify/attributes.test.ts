@@ -1,3 +1,4 @@
+// Write-Attributes parsing (names, numbers, the rules the spec sets) and the attribute store's inheritance.
 import { BadRequestError } from '../../../runtime/errors.js';
 import type { Lwm2mPath, ResourceModel } from '../../../runtime/model.js';
 import { AttributeStore, parseWriteAttributes } from '../../../runtime/notify/attributes.js';

@@ -1,3 +1,4 @@
+// The observation registry: change routing by path, cancels by token and peer, token packing, failing callbacks.
 import type { Lwm2mPath } from '../../../runtime/model.js';
 import type { Peer } from '../../../runtime/coap/types.js';
 import { ManualClock } from '../../../runtime/notify/clock.js';

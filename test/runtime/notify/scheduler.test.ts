@@ -1,3 +1,4 @@
+// The notify scheduler on a manual clock: pmin, pmax, gt/lt/st, epmin/epmax, defaults, CON outcomes, the heap.
 import type { Lwm2mPath } from '../../../runtime/model.js';
 import type { NotificationOutcome, Peer } from '../../../runtime/coap/types.js';
 import { AttributeStore, parseWriteAttributes, type NotificationAttributes } from '../../../runtime/notify/attributes.js';
