@@ -2,14 +2,38 @@
 import { BadRequestError } from '../errors.js';
 import type { Lwm2mPath } from '../model.js';
 
+/** Work an Execute handler defers until its response is out (a Reboot must answer before it restarts). */
+export type AfterResponseTask = () => void | Promise<void>;
+
 export interface ExecuteArguments {
   /** The payload as the server sent it (empty string when there was none). */
   readonly raw: string;
   /** Arguments by digit 0–9; the value is undefined for an argument given without one. */
   readonly args: ReadonlyMap<number, string | undefined>;
+  /**
+   * Queues work to run once the response to this Execute has been sent; it is dropped when the handler
+   * fails, since an Execute that answered with an error has not happened.
+   */
+  readonly afterResponse: (task: AfterResponseTask) => void;
 }
 
-export function parseExecuteArguments(raw: string, path?: Lwm2mPath): ExecuteArguments {
+/**
+ * Where afterResponse tasks go when nobody collects them (an Execute called directly, not through the client):
+ * the next macrotask, which runs after whatever response the current handler produces has been written.
+ */
+export function deferAfterResponse(task: AfterResponseTask): void {
+  setTimeout(() => {
+    Promise.resolve().then(task).catch((err: unknown) => {
+      process.emitWarning(`Execute afterResponse task failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }, 0);
+}
+
+export function parseExecuteArguments(
+  raw: string,
+  path?: Lwm2mPath,
+  afterResponse: (task: AfterResponseTask) => void = deferAfterResponse,
+): ExecuteArguments {
   const args = new Map<number, string | undefined>();
   let i = 0;
   const fail = (why: string): never => {
@@ -39,5 +63,5 @@ export function parseExecuteArguments(raw: string, path?: Lwm2mPath): ExecuteArg
       if (i === raw.length) fail('trailing comma');
     }
   }
-  return { raw, args };
+  return { raw, args, afterResponse };
 }

@@ -5,7 +5,7 @@ import {
   type Lwm2mPath, type ObjectDefinition, type ResourceContent, type ResourceModel, type ResourceValue,
 } from '../model.js';
 import { checkContent, checkValue, sameContent } from '../values/check.js';
-import { parseExecuteArguments, type ExecuteArguments } from './execute-args.js';
+import { parseExecuteArguments, deferAfterResponse, type AfterResponseTask, type ExecuteArguments } from './execute-args.js';
 
 /**
  * How a generated class names its members for each resource: the property that holds the value, the
@@ -230,14 +230,25 @@ export abstract class ObjectInstance {
     await this.writeResources(new Map([[resourceId, new Map([[resourceInstanceId, value]])]]), 'update');
   }
 
-  /** A server Execute: 4.05 when the resource is not executable, 4.04 when the app has no handler. */
-  async execute(resourceId: number, rawArguments = ''): Promise<void> {
+  /**
+   * A server Execute: 4.05 when the resource is not executable, 4.04 when the app has no handler.
+   * `afterResponse` collects the tasks the handler defers until its response is sent (the client passes one);
+   * without it they run on the next macrotask.
+   */
+  async execute(resourceId: number, rawArguments = '', afterResponse?: (task: AfterResponseTask) => void): Promise<void> {
     const r = this.#resource(resourceId);
     const path = this.path(resourceId);
     if (!isExecutable(r)) throw new MethodNotAllowedError(`resource is not executable (operations: ${r.operations || 'none'})`, path);
     const handler = this.#hook(resourceId, 'execute');
     if (!handler) throw new NotFoundError('this device does not implement the resource', path);
-    const args: ExecuteArguments = parseExecuteArguments(rawArguments, path);
+    if (!afterResponse) {
+      // Collected and released only when the handler succeeds: a failed Execute must not run its deferred work.
+      const tasks: AfterResponseTask[] = [];
+      await handler.call(this, parseExecuteArguments(rawArguments, path, (t) => tasks.push(t)));
+      for (const t of tasks) deferAfterResponse(t);
+      return;
+    }
+    const args: ExecuteArguments = parseExecuteArguments(rawArguments, path, afterResponse);
     await handler.call(this, args);
   }
 
