@@ -121,3 +121,15 @@ describe('lwm2m-gen CLI', () => {
     expect(mod.EvilObject.resources[0]!.units).toBe(hostile);
   }, 60_000);
 });
+
+describe('lwm2m-gen sub-commands through the main CLI', () => {
+  const versions = join(process.cwd(), 'test', 'fixtures', 'versions');
+  it('diff classifies a version pair and exits 1 on a breaking change', async () => {
+    const r = await runCli(['diff', join(versions, 'device', '1.1'), join(versions, 'device', '1.2')]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/Error Code \(11\): range widened 0\.\.8 → 0\.\.32 \[resource-range\]/);
+    expect(r.out).toMatch(/breaking-device\+breaking-server: .*Battery Level/);
+    const ok = await runCli(['diff', join(versions, 'firmware-update', '1.0'), join(versions, 'firmware-update', '1.1')]);
+    expect(ok.code).toBe(0);
+  });
+});
