@@ -228,7 +228,7 @@ const t0 = performance.now();
 console.log(`notify bench: ${TOTAL} observations, ${CLIENTS} clients, node ${process.version}, load average ${loadavg()[0].toFixed(1)} on this machine`);
 const memSched = memoryScheduler();
 const memNaive = memoryNaive();
-console.log(`memory per observation: scheduler ${fmt(memSched)} B (observation, registry indexes, heap slot, path, token key), naive setTimeout ${fmt(memNaive)} B; target < 300 B`);
+console.log(`memory per observation: scheduler ${fmt(memSched)} B (observation with its packed token, registry indexes, heap slot, path), naive setTimeout ${fmt(memNaive)} B; target < 300 B`);
 
 const a = await runScheduler(RUN_MS, { changesPerTick: 200, pmin: 1 });
 console.log(
