@@ -37,7 +37,7 @@ function transpile(file, seen = new Set()) {
 transpile(join(root, 'runtime/notify/index.ts'));
 const notify = await import(pathToFileURL(join(out, 'runtime/notify/index.js')).href);
 rmSync(out, { recursive: true, force: true });
-const { NotifyScheduler, ObservationRegistry, ManualClock, systemClock } = notify;
+const { NotifyScheduler, ObservationRegistry, ManualSchedulerClock, systemSchedulerClock } = notify;
 
 // ---- helpers ----
 let seed = 12345;
@@ -80,7 +80,7 @@ function memoryScheduler() {
   const clients = [];
   const before = heapUsed();
   // A clock reading like a process that has run a while, so times are doubles as they are in production.
-  const scheduler = new NotifyScheduler(new ManualClock(86_400_123.456));
+  const scheduler = new NotifyScheduler(new ManualSchedulerClock(86_400_123.456));
   for (let c = 0; c < CLIENTS; c++) {
     const registry = new ObservationRegistry(scheduler);
     const client = makeClient(c, { pmin: 1, pmax: 1 + (c % 5) }, () => 'sent');
@@ -126,7 +126,7 @@ function memoryNaive() {
  * notification (send time minus due time) and CPU per notification.
  */
 async function runScheduler(ms, { changesPerTick, pmin }) {
-  const scheduler = new NotifyScheduler(systemClock({ ref: true }));
+  const scheduler = new NotifyScheduler(systemSchedulerClock({ ref: true }));
   const clock = scheduler.clock;
   const lateness = new Float64Array(4_000_000);
   let measured = 0;

@@ -1,4 +1,5 @@
-// The scheduler's clock: the time and one re-armable timer, real (performance.now + setTimeout) or manual for tests.
+// The scheduler's clock: the time and one re-armable timer, real (performance.now + setTimeout), manual for tests, or made from the client's Clock.
+import type { Clock, TimerHandle } from '../coap/clock.js';
 
 /**
  * What the notify scheduler needs from time: a monotonic millisecond clock and one timer. `arm`
@@ -25,7 +26,7 @@ export interface SystemClockOptions {
 }
 
 /** The real clock: performance.now() and a single setTimeout. */
-export function systemClock(options: SystemClockOptions = {}): SchedulerClock {
+export function systemSchedulerClock(options: SystemClockOptions = {}): SchedulerClock {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return {
     now: () => performance.now(),
@@ -45,10 +46,39 @@ export function systemClock(options: SystemClockOptions = {}): SchedulerClock {
 }
 
 /**
+ * The scheduler's clock on top of the message layer's Clock (coap/clock.ts), so a client and its
+ * notifications run on one clock: the real one in production, one ManualClock in tests.
+ */
+export function schedulerClockFrom(clock: Clock): SchedulerClock {
+  let handle: TimerHandle | undefined;
+  let armed = false;
+  return {
+    now: () => clock.now(),
+    arm(delayMs, fire) {
+      if (armed) clock.clearTimeout(handle);
+      armed = true;
+      handle = clock.setTimeout(() => {
+        armed = false;
+        fire();
+      }, Math.min(Math.max(0, delayMs), MAX_TIMEOUT));
+    },
+    disarm() {
+      if (armed) clock.clearTimeout(handle);
+      armed = false;
+    },
+  };
+}
+
+/** True for a SchedulerClock, false for the message layer's Clock. */
+export function isSchedulerClock(clock: SchedulerClock | Clock): clock is SchedulerClock {
+  return typeof (clock as SchedulerClock).arm === 'function';
+}
+
+/**
  * A clock that moves only when told to: tests advance it and the armed call fires at exactly its
  * time, so scheduling is checked without sleeping and without depending on the machine's speed.
  */
-export class ManualClock implements SchedulerClock {
+export class ManualSchedulerClock implements SchedulerClock {
   #now: number;
   #at = Infinity;
   #fire: (() => void) | undefined;
@@ -90,7 +120,7 @@ export class ManualClock implements SchedulerClock {
     while (this.#fire && this.#at <= target) {
       const fire = this.#fire;
       if (this.#at === this.#now) {
-        if (++sameInstant > 10_000) throw new Error(`ManualClock: timer re-armed at ${this.#now} more than 10000 times`);
+        if (++sameInstant > 10_000) throw new Error(`ManualSchedulerClock: timer re-armed at ${this.#now} more than 10000 times`);
       } else {
         sameInstant = 0;
       }
@@ -102,3 +132,9 @@ export class ManualClock implements SchedulerClock {
     this.#now = Math.max(this.#now, target);
   }
 }
+
+/**
+ * The message layer's manual clock, re-exported: handing the same one to the client and to
+ * `new NotifyScheduler(clock)` puts retransmissions and notifications on one test timeline.
+ */
+export { ManualClock } from '../coap/clock.js';

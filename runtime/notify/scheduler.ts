@@ -4,7 +4,8 @@ import type { Lwm2mPath, ResourceContent } from '../model.js';
 import { sameContent } from '../values/check.js';
 import type { NotificationOutcome, Peer } from '../coap/types.js';
 import type { NotificationAttributes } from './attributes.js';
-import { systemClock, type SchedulerClock } from './clock.js';
+import type { Clock } from '../coap/clock.js';
+import { isSchedulerClock, schedulerClockFrom, systemSchedulerClock, type SchedulerClock } from './clock.js';
 
 /** Why the scheduler ended an observation by itself. */
 export type EndReason =
@@ -265,8 +266,9 @@ export class NotifyScheduler {
   readonly #plans: Plan[] = [];
   #depth = 0;
 
-  constructor(clock: SchedulerClock = systemClock()) {
-    this.clock = clock;
+  /** `clock` may be the client's Clock (coap/clock.ts): the scheduler then arms its one timer through it. */
+  constructor(clock: SchedulerClock | Clock = systemSchedulerClock()) {
+    this.clock = isSchedulerClock(clock) ? clock : schedulerClockFrom(clock);
   }
 
   /** Active observations. */

@@ -1,7 +1,7 @@
 // The observation registry: change routing by path, cancels by token and peer, token packing, failing callbacks.
 import type { Lwm2mPath } from '../../../runtime/model.js';
 import type { Peer } from '../../../runtime/coap/types.js';
-import { ManualClock } from '../../../runtime/notify/clock.js';
+import { ManualSchedulerClock } from '../../../runtime/notify/clock.js';
 import { ObservationRegistry } from '../../../runtime/notify/observations.js';
 import { NotifyScheduler, type ObservationHandlers } from '../../../runtime/notify/scheduler.js';
 import type { NotificationAttributes } from '../../../runtime/notify/attributes.js';
@@ -11,7 +11,7 @@ const A: Peer = { address: '127.0.0.1', port: 5683 };
 const B: Peer = { address: '::1', port: 5684 };
 
 function setup() {
-  const clock = new ManualClock();
+  const clock = new ManualSchedulerClock();
   const scheduler = new NotifyScheduler(clock);
   const registry = new ObservationRegistry(scheduler);
   const values = new Map<string, unknown>();

@@ -2,7 +2,7 @@
 import type { Lwm2mPath } from '../../../runtime/model.js';
 import type { NotificationOutcome, Peer } from '../../../runtime/coap/types.js';
 import { AttributeStore, parseWriteAttributes, type NotificationAttributes } from '../../../runtime/notify/attributes.js';
-import { ManualClock } from '../../../runtime/notify/clock.js';
+import { ManualSchedulerClock } from '../../../runtime/notify/clock.js';
 import { ObservationRegistry } from '../../../runtime/notify/observations.js';
 import { attributeSource, DEFAULT_NOTIFY_POLICY, notifyDefaults, type ServerDefaults } from '../../../runtime/notify/policy.js';
 import { NotifyScheduler, type EndReason, type Observation, type ObservationHandlers } from '../../../runtime/notify/scheduler.js';
@@ -21,7 +21,7 @@ interface Sent {
 
 /** A client stand-in: values by path key, attributes by a function the test swaps, every send recorded. */
 function setup(attrs: NotificationAttributes = {}) {
-  const clock = new ManualClock(0);
+  const clock = new ManualSchedulerClock(0);
   const scheduler = new NotifyScheduler(clock);
   const registry = new ObservationRegistry(scheduler);
   const values = new Map<string, unknown>();

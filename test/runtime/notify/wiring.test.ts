@@ -3,7 +3,7 @@ import { defineObject, type ResourceContent } from '../../../runtime/model.js';
 import { ObjectInstance } from '../../../runtime/object/instance.js';
 import type { Peer } from '../../../runtime/coap/types.js';
 import {
-  AttributeStore, attributeSource, ManualClock, NotifyScheduler, ObservationRegistry, parseWriteAttributes,
+  AttributeStore, attributeSource, ManualClock, ManualSchedulerClock, NotifyScheduler, ObservationRegistry, parseWriteAttributes,
   type ObservationHandlers, type ServerDefaults,
 } from '../../../runtime/notify/index.js';
 
@@ -36,7 +36,7 @@ class Sensor extends ObjectInstance {
 
 describe('client wiring', () => {
   it('Observe, a Write-Attributes, device changes and a De-register, as the client drives them', () => {
-    const clock = new ManualClock();
+    const clock = new ManualSchedulerClock();
     const scheduler = new NotifyScheduler(clock); // one per process
     const registry = new ObservationRegistry(scheduler); // one per client
     const store = new AttributeStore(); // one per server account
@@ -98,7 +98,7 @@ describe('client wiring', () => {
   });
 
   it('a send callback that refreshes another observation does not disturb the one being sent', () => {
-    const clock = new ManualClock();
+    const clock = new ManualSchedulerClock();
     const scheduler = new NotifyScheduler(clock);
     const registry = new ObservationRegistry(scheduler);
     const peer: Peer = { address: '127.0.0.1', port: 1 };
@@ -123,5 +123,23 @@ describe('client wiring', () => {
     );
     clock.advanceTo(35 * S);
     expect(times).toEqual([10, 20, 30]);
+  });
+});
+
+describe('the client Clock (coap/clock.ts) as the scheduler clock', () => {
+  it('arms one timer through it, fires pmax on it, and clears it when nothing is left', () => {
+    const clock = new ManualClock();
+    const scheduler = new NotifyScheduler(clock);
+    const registry = new ObservationRegistry(scheduler);
+    const peer: Peer = { address: '127.0.0.1', port: 1 };
+    const times: number[] = [];
+    const h: ObservationHandlers<number> = { read: () => 1, attributes: () => ({ pmax: 5 }), send: () => (times.push(clock.now() / S), 'sent') };
+    for (let i = 0; i < 50; i++) registry.add({ peer, token: Uint8Array.of(i), path: { objectId: 3, instanceId: 0, resourceId: i }, confirmable: false }, h, 1);
+    expect(clock.pending).toBe(1);
+    clock.advance(12 * S);
+    expect(times).toEqual([...Array<number>(50).fill(5), ...Array<number>(50).fill(10)]);
+    expect(clock.pending).toBe(1);
+    registry.cancelAll();
+    expect(clock.pending).toBe(0);
   });
 });
