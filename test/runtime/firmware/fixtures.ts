@@ -1,0 +1,72 @@
+// Shared test fixtures: the app's Firmware class as a device would write it, an in-memory persistence, a digest check.
+import { createHash } from 'node:crypto';
+import { FirmwareUpdateBase } from '../../../generated/firmware-update.js';
+import type { ExecuteArguments } from '../../../runtime/object/execute-args.js';
+import {
+  attachFirmwareUpdate, MemoryStorage,
+  type FirmwarePersistence, type FirmwareUpdateOptions, type FirmwareUpdater, type PersistedFirmwareState,
+} from '../../../runtime/firmware/index.js';
+
+/** The one documented pattern: construct, attach, delegate the four hooks in one line each. */
+export class Firmware extends FirmwareUpdateBase {
+  readonly updater: FirmwareUpdater;
+  constructor(options: FirmwareUpdateOptions) {
+    super(0);
+    this.updater = attachFirmwareUpdate(this, options);
+  }
+  update(args: ExecuteArguments) { return this.updater.update(args); }
+  override cancel(args: ExecuteArguments) { return this.updater.cancel(args); }
+  protected override onWritePackage(value: Uint8Array) { return this.updater.onWritePackage(value); }
+  protected override onWritePackageUri(value: string) { return this.updater.onWritePackageUri(value); }
+}
+
+export class MemoryPersistence implements FirmwarePersistence {
+  saved: PersistedFirmwareState | undefined;
+  readonly history: PersistedFirmwareState[] = [];
+  load(): PersistedFirmwareState | undefined {
+    return this.saved;
+  }
+  save(state: PersistedFirmwareState): void {
+    this.saved = state;
+    this.history.push(state);
+  }
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A package of `n` bytes with a recognisable pattern. */
+export function makePackage(n: number, seed = 7): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+export interface FirmwareRig {
+  fw: Firmware;
+  storage: MemoryStorage;
+  applied: number;
+  states: Array<[number, number]>;
+}
+
+/** A device whose verify() compares the SHA-256 of the stored package with `digest` (when given). */
+export function firmwareRig(over: Partial<FirmwareUpdateOptions> & { digest?: string } = {}): FirmwareRig {
+  const storage = new MemoryStorage();
+  const rig: FirmwareRig = { fw: undefined as unknown as Firmware, storage, applied: 0, states: [] };
+  const { digest, ...rest } = over;
+  rig.fw = new Firmware({
+    storage,
+    maxPackageSize: 64 * 1024,
+    apply: () => { rig.applied++; },
+    ...(digest !== undefined ? { verify: () => sha256(storage.bytes()) === digest } : {}),
+    download: { retries: 2, retryDelayMs: 0, idleTimeoutMs: 2000, coap: { ackTimeout: 40, maxRetransmit: 1, ackRandomFactor: 1 } },
+    ...rest,
+  });
+  rig.fw.updater.on('state', (s) => rig.states.push([s.state, s.result]));
+  return rig;
+}
