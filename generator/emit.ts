@@ -26,7 +26,7 @@ function templates() {
     const dir = templatesDir();
     // Templates escape nothing themselves (noEscape): every DDF string reaches them already escaped by the view.
     const load = (name: string): Template =>
-      Handlebars.compile(readFileSync(join(dir, name), 'utf8'), { noEscape: true, strict: true, preventIndent: true });
+      Handlebars.compile(readFileSync(join(dir, name), 'utf8'), { noEscape: true, assumeObjects: true, knownHelpersOnly: true, preventIndent: true });
     compiled = { object: load('object.ts.hbs'), index: load('index.ts.hbs'), markdown: load('object.md.hbs') };
   }
   return compiled;

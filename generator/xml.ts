@@ -56,26 +56,36 @@ const parser = new XMLParser({
   ignoreDeclaration: true,
   ignorePiTags: true,
   maxNestedTags: 64,
+  jPath: false,
 });
 
 type RawNode = Record<string, unknown> & { ':@'?: Record<string, string> };
 
-function convert(node: RawNode, lines: LineIndex): XmlElement | undefined {
+const NAME = /^[A-Za-z_][\w.:-]*$/;
+
+/** Set when the tree shows a sign of malformed input, so the strict validator runs to say exactly what. */
+interface Suspicion {
+  suspect: boolean;
+}
+
+function convert(node: RawNode, lines: LineIndex, suspicion: Suspicion): XmlElement | undefined {
   const name = Object.keys(node).find((k) => k !== ':@');
   if (name === undefined || name === '#text' || name.startsWith('?') || name === '#comment') return undefined;
+  const meta = (node as Record<symbol, { startIndex?: number; endIndex?: number } | undefined>)[META];
+  // The parser is lenient: an element it never saw closed has no end, and a stray "<" yields a nameless element.
+  if (meta?.endIndex === undefined || !NAME.test(name)) suspicion.suspect = true;
   const raw = node[name] as RawNode[];
   const children: XmlElement[] = [];
   let text = '';
   for (const c of raw) {
     if ('#text' in c) text += String(c['#text']);
     else {
-      const el = convert(c, lines);
+      const el = convert(c, lines, suspicion);
       if (el) children.push(el);
     }
   }
   const attributes: Record<string, string> = {};
   for (const [k, v] of Object.entries(node[':@'] ?? {})) attributes[k] = decodeEntities(String(v));
-  const meta = (node as Record<symbol, { startIndex?: number } | undefined>)[META];
   return { name, attributes, children, text: decodeEntities(text), pos: lines.at(meta?.startIndex ?? 0) };
 }
 
@@ -101,36 +111,46 @@ export function parseXml(source: string, sink: DiagnosticSink): XmlElement | und
     sink.error('xml-doctype', 'DTDs and entity declarations are not allowed in a DDF file', lines.at(doctype.index));
     return undefined;
   }
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) {
-    const e = valid.err;
-    const open = /^Invalid '(\[.*\])' found\.$/s.exec(e.msg);
-    if (open) {
-      // The validator reports elements still open at the end of input at line 1; the problem is at the end.
-      let names: string[] = [];
-      try {
-        names = JSON.parse(open[1]!) as string[];
-      } catch {
-        names = [];
-      }
-      const last = names[names.length - 1] ?? '?';
-      sink.error('xml-malformed', `malformed XML: the file ends while <${last}> is still open (open: ${names.join(' > ')}); is it truncated?`, lines.at(text.trimEnd().length));
-      return undefined;
-    }
-    sink.error('xml-malformed', `malformed XML: ${e.msg}`, { line: e.line || 1, col: e.col || 1 });
-    return undefined;
-  }
-  let nodes: RawNode[];
+  let nodes: RawNode[] | undefined;
   try {
     nodes = parser.parse(text) as RawNode[];
-  } catch (err) {
-    sink.error('xml-malformed', `malformed XML: ${(err as Error).message}`);
-    return undefined;
+  } catch {
+    nodes = undefined;
   }
-  const roots = nodes.map((n) => convert(n, lines)).filter((e): e is XmlElement => e !== undefined);
+  const suspicion: Suspicion = { suspect: nodes === undefined };
+  const roots = (nodes ?? []).map((n) => convert(n, lines, suspicion)).filter((e): e is XmlElement => e !== undefined);
+  if (nodes && nodes.some((n) => '#text' in n && String(n['#text']).trim() !== '')) suspicion.suspect = true;
+  // Well-formed input (every real registry file) takes one pass; only suspicious input pays for the validator,
+  // whose messages carry the line and column of the problem.
+  if (suspicion.suspect && !reportMalformed(text, lines, sink)) {
+    sink.error('xml-malformed', 'malformed XML: an element is not closed or a "<" is not escaped');
+  }
+  if (suspicion.suspect) return undefined;
   if (roots.length !== 1) {
     sink.error('xml-root', roots.length === 0 ? 'no root element' : `expected one root element, found ${roots.length}`, roots[1]?.pos);
     return undefined;
   }
   return roots[0];
+}
+
+/** Runs the strict validator and reports its finding; false when it finds nothing to say. */
+function reportMalformed(text: string, lines: LineIndex, sink: DiagnosticSink): boolean {
+  const valid = XMLValidator.validate(text);
+  if (valid === true) return false;
+  const e = valid.err;
+  const open = /^Invalid '(\[.*\])' found\.$/s.exec(e.msg);
+  if (open) {
+    // The validator reports elements still open at the end of input at line 1; the problem is at the end.
+    let names: string[] = [];
+    try {
+      names = JSON.parse(open[1]!) as string[];
+    } catch {
+      names = [];
+    }
+    const last = names[names.length - 1] ?? '?';
+    sink.error('xml-malformed', `malformed XML: the file ends while <${last}> is still open (open: ${names.join(' > ')}); is it truncated?`, lines.at(text.trimEnd().length));
+    return true;
+  }
+  sink.error('xml-malformed', `malformed XML: ${e.msg}`, { line: e.line || 1, col: e.col || 1 });
+  return true;
 }

@@ -7,3 +7,4 @@ export * from './codec/index.js';
 export * from './coap/index.js';
 export * from './auth/index.js';
 export * from './client/index.js';
+export * from './notify/index.js';

@@ -64,7 +64,7 @@ export interface Lwm2mClientOptions {
   readonly retry?: RetryOptions;
   /** Timers (a manual clock in tests); default the system clock. */
   readonly clock?: Clock;
-  /** The notify scheduler; share one across the clients of a process. A private one by default. */
+  /** The notify scheduler; by default the process-wide one (or a private one on `clock` when given). */
   readonly scheduler?: NotifyScheduler;
   /** Notification defaults where neither Write-Attributes nor the Server object say (notify's DEFAULT_NOTIFY_POLICY). */
   readonly notifyPolicy?: NotifyPolicy;
@@ -127,6 +127,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       attributes: this.attributes,
       serverDefaults: () => this.serverDefaults(),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
       ...(options.notifyPolicy ? { policy: options.notifyPolicy } : {}),
       ...(options.confirmableNotifications !== undefined ? { confirmable: options.confirmableNotifications } : {}),
       onError: (error) => this.emit('error', error),

@@ -1,4 +1,5 @@
 // Observe for the client: the router's Observe hook wired to the notify module's registry and scheduler, notifications out through the endpoint.
+import type { Clock } from '../coap/clock.js';
 import { ContentFormat, encodeRecords, type Lwm2mRecord } from '../codec/index.js';
 import type { CoapEndpoint, NotificationOutcome, Peer } from '../coap/types.js';
 import { NotFoundError } from '../errors.js';
@@ -20,8 +21,10 @@ export interface ClientObservationsOptions {
   readonly transport: CoapEndpoint;
   readonly attributes: AttributeStore;
   readonly serverDefaults: () => ServerDefaults;
-  /** Shared by every client of the process (one timer, one heap); a private one is made when absent. */
+  /** The scheduler to use; by default the one every client of the process shares (one heap, one timer). */
   readonly scheduler?: NotifyScheduler;
+  /** The client's clock when it is not the system's (tests): notifications then run on a private scheduler on it. */
+  readonly clock?: Clock;
   readonly policy?: NotifyPolicy;
   /** Send notifications as CON (default false: NON, with a CON at least every 24 h as RFC 7641 wants). */
   readonly confirmable?: boolean;
@@ -50,6 +53,12 @@ function equalValues(a: ObservedValue, b: ObservedValue): boolean {
   return sameContent(a as ResourceContent, b as ResourceContent);
 }
 
+let shared: NotifyScheduler | undefined;
+/** The scheduler all clients of a process share unless told otherwise, so a process runs one notify timer. */
+export function processScheduler(): NotifyScheduler {
+  return (shared ??= new NotifyScheduler());
+}
+
 /** The observations one client holds for its server. */
 export class ClientObservations {
   readonly observations: ObservationRegistry;
@@ -58,7 +67,9 @@ export class ClientObservations {
 
   constructor(options: ClientObservationsOptions) {
     this.#o = options;
-    this.observations = new ObservationRegistry(options.scheduler ?? new NotifyScheduler());
+    this.observations = new ObservationRegistry(
+      options.scheduler ?? (options.clock ? new NotifyScheduler(options.clock) : processScheduler()),
+    );
     const attributes = attributeSource(options.attributes, options.serverDefaults, options.policy);
     this.#handlers = {
       read: (obs) => this.read(obs.path),

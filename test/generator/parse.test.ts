@@ -47,7 +47,7 @@ describe('parseDdf', () => {
     ['an unclosed element', '<LWM2M>\n<Object>\n<Name>x</Object>\n</LWM2M>', 'xml-malformed', 3],
     ['a truncated file', ddf().slice(0, 300), 'xml-malformed', 0],
     ['a wrong root', '<?xml version="1.0"?>\n<Objects><Object/></Objects>', 'ddf-root', 2],
-    ['two roots', '<LWM2M></LWM2M>\n<LWM2M></LWM2M>', 'xml-malformed', 2],
+    ['two roots', '<LWM2M></LWM2M>\n<LWM2M></LWM2M>', 'xml-root', 2],
     ['an external entity', '<?xml version="1.0"?>\n<!DOCTYPE LWM2M [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<LWM2M>&x;</LWM2M>', 'xml-doctype', 2],
   ])('refuses %s with a line number', (_what, text, rule, line) => {
     const r = parseDdf(text, 'bad.xml');
