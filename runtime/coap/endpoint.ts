@@ -535,7 +535,7 @@ class Endpoint implements CoapEndpoint {
     if (b2 && b2.more && codeClass(response.code) === 2 && !callerBlock2) {
       body = await this.fetchBlock2(peer, type, code, base, request.method === 'FETCH' ? payload : EMPTY, response, b2);
     }
-    return this.toIncomingResponse(peer, response, body);
+    return this.toIncomingResponse(peer, response, body, callerBlock2);
   }
 
   /** Sends a large request body block by block, following the server's block size if it asks for smaller blocks. */
@@ -598,7 +598,8 @@ class Endpoint implements CoapEndpoint {
     return Buffer.concat(parts);
   }
 
-  private toIncomingResponse(peer: Peer, m: CoapMessage, body: Uint8Array): IncomingResponse {
+  /** `keepBlock2`: a caller that asked for one block itself needs the Block2 and Size2 of the answer to go on. */
+  private toIncomingResponse(peer: Peer, m: CoapMessage, body: Uint8Array, keepBlock2 = false): IncomingResponse {
     const contentFormat = getUintOption(m.options, O.ContentFormat);
     const observe = getUintOption(m.options, O.Observe);
     return {
@@ -609,7 +610,7 @@ class Endpoint implements CoapEndpoint {
       ...(observe !== undefined ? { observe } : {}),
       locationPath: getStringOptions(m.options, O.LocationPath),
       payload: body,
-      options: m.options.filter((o) => !INTERPRETED.has(o.number)),
+      options: m.options.filter((o) => !INTERPRETED.has(o.number) || (keepBlock2 && (o.number === O.Block2 || o.number === O.Size2))),
     };
   }
 
