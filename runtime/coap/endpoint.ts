@@ -32,6 +32,8 @@ import {
   type MessageType,
 } from './message.js';
 import type {
+  Block1Selector,
+  Block1Sink,
   CoapEndpoint,
   CoapMethod,
   DatagramTransport,
@@ -180,6 +182,12 @@ interface Block1Transfer {
   expires: number;
 }
 
+interface StreamedBlock1 {
+  readonly sink: Block1Sink;
+  received: number;
+  expires: number;
+}
+
 interface Block2Entry {
   readonly reply: Reply;
   readonly expires: number;
@@ -242,6 +250,9 @@ class Endpoint implements CoapEndpoint {
   private readonly pending = new Map<string, PendingExchange>();
   private readonly dedup = new Map<string, DedupEntry>();
   private readonly block1 = new Map<string, Block1Transfer>();
+  /** Block1 uploads going block by block to a sink (streamBlock1), keyed like block1. */
+  private readonly streams = new Map<string, StreamedBlock1>();
+  private block1Selector: Block1Selector | undefined;
   private readonly block2 = new Map<string, Block2Entry>();
   /** Observation token (peer|token) → Block2 cache key of the observed resource, so large notifications can be fetched. */
   private readonly observations = new Map<string, { key: string; expires: number }>();
@@ -835,9 +846,18 @@ class Endpoint implements CoapEndpoint {
     }
 
     let payload = m.payload;
+    let streamed: number | undefined;
     const extra: RawOption[] = [];
     if (!block1 && payload.length > this.maxBodySize) return this.tooLarge();
-    if (block1) {
+    const stream = block1 && (this.block1Selector || this.streams.size > 0)
+      ? await this.receiveStreamedBlock1(peer, method, path, query, contentFormat, block1, m)
+      : undefined;
+    if (stream && block1) {
+      if ('code' in stream) return stream;
+      payload = EMPTY;
+      streamed = stream.length;
+      extra.push({ number: O.Block1, value: encodeBlock({ num: block1.num, more: false, szx: block1.szx }) });
+    } else if (block1) {
       const r = this.receiveBlock1(peer, method, path, query, block1, m);
       if ('code' in r) return r;
       payload = r.body;
@@ -869,6 +889,7 @@ class Endpoint implements CoapEndpoint {
       ...(observe !== undefined ? { observe } : {}),
       payload,
       options: m.options.filter((o) => !INTERPRETED.has(o.number)),
+      ...(streamed !== undefined ? { streamed } : {}),
     };
     let response: OutgoingResponse;
     try {
@@ -935,6 +956,90 @@ class Endpoint implements CoapEndpoint {
       options: [{ number: O.Size1, value: encodeUint(this.maxBodySize) }],
       payload: utf8.encode(`request body exceeds ${this.maxBodySize} bytes`),
     };
+  }
+
+  streamBlock1(selector: Block1Selector | undefined): void {
+    this.block1Selector = selector;
+  }
+
+  /**
+   * Hands one block of a streamed upload to its sink. Undefined when the request is not streamed (the
+   * selector declined, a one-block body, or a later block of a reassembled transfer): it then takes the
+   * usual path. Keyed like receiveBlock1, so a new token per block is fine.
+   */
+  private async receiveStreamedBlock1(
+    peer: Peer,
+    method: CoapMethod,
+    path: readonly string[],
+    query: readonly string[],
+    contentFormat: number | undefined,
+    block: BlockOption,
+    m: CoapMessage,
+  ): Promise<Reply | { length: number } | undefined> {
+    const now = this.clock.now();
+    for (const [k, t] of this.streams) {
+      if (t.expires <= now) {
+        this.streams.delete(k);
+        t.sink.abort?.();
+      }
+    }
+    const key = JSON.stringify([peerKey(peer), method, path, query]);
+    const size = blockSizeOf(block.szx);
+    const offset = block.num * size;
+    let t = this.streams.get(key);
+    const refused = (err: unknown): Reply => {
+      if (err instanceof Lwm2mError) return diagnostic(err.code, err.message);
+      this.reportError(err);
+      return { code: '5.00', options: [], payload: EMPTY };
+    };
+    if (block.num === 0) {
+      if (t) {
+        // The sender started over: the old transfer will never finish.
+        this.streams.delete(key);
+        t.sink.abort?.();
+        t = undefined;
+      }
+      const selector = this.block1Selector;
+      if (!selector || !block.more) return undefined;
+      const size1 = getUintOption(m.options, O.Size1);
+      let sink: Block1Sink | undefined;
+      try {
+        sink = await selector({
+          peer, method, path, query,
+          ...(contentFormat !== undefined ? { contentFormat } : {}),
+          ...(size1 !== undefined ? { size1 } : {}),
+        });
+      } catch (err) {
+        return refused(err);
+      }
+      if (!sink) return undefined;
+      t = { sink, received: 0, expires: now + this.blockTransferTimeout };
+      this.streams.set(key, t);
+    } else if (!t) {
+      return undefined;
+    } else if (offset > t.received) {
+      this.streams.delete(key);
+      t.sink.abort?.();
+      return diagnostic('4.08', `block ${block.num} without the blocks before it`);
+    }
+    if (block.more && m.payload.length !== size) {
+      this.streams.delete(key);
+      t.sink.abort?.();
+      return diagnostic('4.00', `block ${block.num} is ${m.payload.length} bytes, not ${size}`);
+    }
+    try {
+      await t.sink.write(offset, m.payload, block.more);
+    } catch (err) {
+      this.streams.delete(key);
+      return refused(err);
+    }
+    t.received = offset + m.payload.length;
+    t.expires = this.clock.now() + this.blockTransferTimeout;
+    if (block.more) {
+      return { code: '2.31', options: [{ number: O.Block1, value: encodeBlock({ num: block.num, more: true, szx: Math.min(block.szx, this.szx) }) }], payload: EMPTY };
+    }
+    this.streams.delete(key);
+    return { length: t.received };
   }
 
   /** Reassembles a Block1 upload keyed by (peer, method, path, query): servers see a new token per block (RFC 7959 §2.5). */

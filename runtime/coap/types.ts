@@ -34,7 +34,37 @@ export interface IncomingRequest {
   readonly observe?: number;
   readonly payload: Uint8Array;
   readonly options: readonly RawOption[];
+  /**
+   * Set when the body went block by block to a Block1Sink (see CoapEndpoint.streamBlock1): its length in
+   * bytes. `payload` is then empty; the handler answers the last block.
+   */
+  readonly streamed?: number;
 }
+
+/** The first block of a Block1 request, for a Block1Selector to decide whether to stream it. */
+export interface Block1Start {
+  readonly peer: Peer;
+  readonly method: CoapMethod;
+  readonly path: readonly string[];
+  readonly query: readonly string[];
+  readonly contentFormat?: number;
+  /** The body size the sender announced (Size1), if it did. */
+  readonly size1?: number;
+}
+
+/** Where the blocks of one streamed Block1 request go, in order, instead of being reassembled in memory. */
+export interface Block1Sink {
+  /**
+   * One block at byte `offset`; `more` is false for the last. A rejection ends the transfer; an Lwm2mError's
+   * code is the answer (4.13 for a body too large).
+   */
+  write(offset: number, bytes: Uint8Array, more: boolean): void | Promise<void>;
+  /** The transfer ended without its last block: no block within the transfer timeout, or a new block 0. */
+  abort?(): void;
+}
+
+/** Returns a sink to stream a Block1 request into, or undefined to reassemble it as usual; a thrown Lwm2mError refuses it. */
+export type Block1Selector = (start: Block1Start) => Block1Sink | undefined | Promise<Block1Sink | undefined>;
 
 /** A response from a request handler; the layer adds token, message id, Block2 as needed. */
 export interface OutgoingResponse {
@@ -93,6 +123,12 @@ export interface CoapEndpoint {
    * a NON resolves 'sent' once written.
    */
   notify(peer: Peer, token: Uint8Array, response: OutgoingResponse, confirmable: boolean): Promise<NotificationOutcome>;
+  /**
+   * Streams chosen Block1 uploads block by block to a sink (bodies larger than memory, e.g. a firmware
+   * Package) instead of reassembling them; the handler is called once, after the last block, with an
+   * empty payload and `streamed` set. Optional: transports without it reassemble everything.
+   */
+  streamBlock1?(selector: Block1Selector | undefined): void;
   /** The local address the endpoint is bound to. */
   address(): Peer;
   close(): Promise<void>;
