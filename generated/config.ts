@@ -25,8 +25,11 @@ export const Config = defineObject({
 
 /** Resource ids of Config (/26241). */
 export enum ConfigResource {
+  /** Name — resource 0, path `/26241/{instance}/0`. */
   Name = 0,
+  /** Value — resource 1, path `/26241/{instance}/1`. */
   Value = 1,
+  /** Apply — resource 2, path `/26241/{instance}/2`. */
   Apply = 2,
 }
 

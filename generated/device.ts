@@ -45,28 +45,51 @@ export const Device = defineObject({
 
 /** Resource ids of Device (/3). */
 export enum DeviceResource {
+  /** Manufacturer — resource 0, path `/3/{instance}/0`. */
   Manufacturer = 0,
+  /** Model Number — resource 1, path `/3/{instance}/1`. */
   ModelNumber = 1,
+  /** Serial Number — resource 2, path `/3/{instance}/2`. */
   SerialNumber = 2,
+  /** Firmware Version — resource 3, path `/3/{instance}/3`. */
   FirmwareVersion = 3,
+  /** Reboot — resource 4, path `/3/{instance}/4`. */
   Reboot = 4,
+  /** Factory Reset — resource 5, path `/3/{instance}/5`. */
   FactoryReset = 5,
+  /** Available Power Sources — resource 6, path `/3/{instance}/6`. */
   AvailablePowerSources = 6,
+  /** Power Source Voltage — resource 7, path `/3/{instance}/7`. */
   PowerSourceVoltage = 7,
+  /** Power Source Current — resource 8, path `/3/{instance}/8`. */
   PowerSourceCurrent = 8,
+  /** Battery Level — resource 9, path `/3/{instance}/9`. */
   BatteryLevel = 9,
+  /** Memory Free — resource 10, path `/3/{instance}/10`. */
   MemoryFree = 10,
+  /** Error Code — resource 11, path `/3/{instance}/11`. */
   ErrorCode = 11,
+  /** Reset Error Code — resource 12, path `/3/{instance}/12`. */
   ResetErrorCode = 12,
+  /** Current Time — resource 13, path `/3/{instance}/13`. */
   CurrentTime = 13,
+  /** UTC Offset — resource 14, path `/3/{instance}/14`. */
   UtcOffset = 14,
+  /** Timezone — resource 15, path `/3/{instance}/15`. */
   Timezone = 15,
+  /** Supported Binding and Modes — resource 16, path `/3/{instance}/16`. */
   SupportedBindingAndModes = 16,
+  /** Device Type — resource 17, path `/3/{instance}/17`. */
   DeviceType = 17,
+  /** Hardware Version — resource 18, path `/3/{instance}/18`. */
   HardwareVersion = 18,
+  /** Software Version — resource 19, path `/3/{instance}/19`. */
   SoftwareVersion = 19,
+  /** Battery Status — resource 20, path `/3/{instance}/20`. */
   BatteryStatus = 20,
+  /** Memory Total — resource 21, path `/3/{instance}/21`. */
   MemoryTotal = 21,
+  /** ExtDevInfo — resource 22, path `/3/{instance}/22`. */
   ExtDevInfo = 22,
 }
 

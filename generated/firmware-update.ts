@@ -36,19 +36,33 @@ export const FirmwareUpdate = defineObject({
 
 /** Resource ids of FirmwareUpdate (/5). */
 export enum FirmwareUpdateResource {
+  /** Package — resource 0, path `/5/{instance}/0`. */
   Package = 0,
+  /** Package URI — resource 1, path `/5/{instance}/1`. */
   PackageUri = 1,
+  /** Update — resource 2, path `/5/{instance}/2`. */
   Update = 2,
+  /** State — resource 3, path `/5/{instance}/3`. */
   State = 3,
+  /** Update Result — resource 5, path `/5/{instance}/5`. */
   UpdateResult = 5,
+  /** PkgName — resource 6, path `/5/{instance}/6`. */
   PkgName = 6,
+  /** PkgVersion — resource 7, path `/5/{instance}/7`. */
   PkgVersion = 7,
+  /** Firmware Update Protocol Support — resource 8, path `/5/{instance}/8`. */
   FirmwareUpdateProtocolSupport = 8,
+  /** Firmware Update Delivery Method — resource 9, path `/5/{instance}/9`. */
   FirmwareUpdateDeliveryMethod = 9,
+  /** Cancel — resource 10, path `/5/{instance}/10`. */
   Cancel = 10,
+  /** Severity — resource 11, path `/5/{instance}/11`. */
   Severity = 11,
+  /** Last State Change Time — resource 12, path `/5/{instance}/12`. */
   LastStateChangeTime = 12,
+  /** Maximum Defer Period — resource 13, path `/5/{instance}/13`. */
   MaximumDeferPeriod = 13,
+  /** Automatic Upgrade at Download — resource 14, path `/5/{instance}/14`. */
   AutomaticUpgradeAtDownload = 14,
 }
 

@@ -52,33 +52,61 @@ export const LwM2MServer = defineObject({
 
 /** Resource ids of LwM2MServer (/1). */
 export enum LwM2MServerResource {
+  /** Short Server ID — resource 0, path `/1/{instance}/0`. */
   ShortServerId = 0,
+  /** Lifetime — resource 1, path `/1/{instance}/1`. */
   Lifetime = 1,
+  /** Default Minimum Period — resource 2, path `/1/{instance}/2`. */
   DefaultMinimumPeriod = 2,
+  /** Default Maximum Period — resource 3, path `/1/{instance}/3`. */
   DefaultMaximumPeriod = 3,
+  /** Disable — resource 4, path `/1/{instance}/4`. */
   Disable = 4,
+  /** Disable Timeout — resource 5, path `/1/{instance}/5`. */
   DisableTimeout = 5,
+  /** Notification Storing When Disabled or Offline — resource 6, path `/1/{instance}/6`. */
   NotificationStoringWhenDisabledOrOffline = 6,
+  /** Binding — resource 7, path `/1/{instance}/7`. */
   Binding = 7,
+  /** Registration Update Trigger — resource 8, path `/1/{instance}/8`. */
   RegistrationUpdateTrigger = 8,
+  /** Bootstrap-Request Trigger — resource 9, path `/1/{instance}/9`. */
   BootstrapRequestTrigger = 9,
+  /** APN Link — resource 10, path `/1/{instance}/10`. */
   ApnLink = 10,
+  /** TLS-DTLS Alert Code — resource 11, path `/1/{instance}/11`. */
   TlsDtlsAlertCode = 11,
+  /** Last Bootstrapped — resource 12, path `/1/{instance}/12`. */
   LastBootstrapped = 12,
+  /** Registration Priority Order — resource 13, path `/1/{instance}/13`. */
   RegistrationPriorityOrder = 13,
+  /** Initial Registration Delay Timer — resource 14, path `/1/{instance}/14`. */
   InitialRegistrationDelayTimer = 14,
+  /** Registration Failure Block — resource 15, path `/1/{instance}/15`. */
   RegistrationFailureBlock = 15,
+  /** Bootstrap on Registration Failure — resource 16, path `/1/{instance}/16`. */
   BootstrapOnRegistrationFailure = 16,
+  /** Communication Retry Count — resource 17, path `/1/{instance}/17`. */
   CommunicationRetryCount = 17,
+  /** Communication Retry Timer — resource 18, path `/1/{instance}/18`. */
   CommunicationRetryTimer = 18,
+  /** Communication Sequence Delay Timer — resource 19, path `/1/{instance}/19`. */
   CommunicationSequenceDelayTimer = 19,
+  /** Communication Sequence Retry Count — resource 20, path `/1/{instance}/20`. */
   CommunicationSequenceRetryCount = 20,
+  /** Trigger — resource 21, path `/1/{instance}/21`. */
   Trigger = 21,
+  /** Preferred Transport — resource 22, path `/1/{instance}/22`. */
   PreferredTransport = 22,
+  /** Mute Send — resource 23, path `/1/{instance}/23`. */
   MuteSend = 23,
+  /** Alternate APN Links — resource 24, path `/1/{instance}/24`. */
   AlternateApnLinks = 24,
+  /** Supported Server Versions — resource 25, path `/1/{instance}/25`. */
   SupportedServerVersions = 25,
+  /** Default Notification Mode — resource 26, path `/1/{instance}/26`. */
   DefaultNotificationMode = 26,
+  /** Profile ID Hash Algorithm — resource 27, path `/1/{instance}/27`. */
   ProfileIdHashAlgorithm = 27,
 }
 
