@@ -119,6 +119,8 @@ export interface FirmwareUpdateOptions {
   /** After a restart found State Updating: did the device come up on the new firmware? Default true. */
   bootedNewFirmware?(): boolean | Promise<boolean>;
   readonly download?: DownloadOptions;
+  /** A push with no block for this long is abandoned (Update Result 4); 247000 ms, CoAP's EXCHANGE_LIFETIME. */
+  readonly pushTimeoutMs?: number;
   /** Wall clock for Last State Change Time (/5/x/12); Date.now by default. */
   readonly now?: () => number;
 }

@@ -290,8 +290,17 @@ export class FirmwareUpdater {
       await this.#fail(FirmwareResult.NotEnoughStorage);
       throw new Lwm2mError('5.00', 'storage refused the package', this.instance.path(R.Package));
     }
+    // The CoAP layer notices a silent transfer only when another upload comes; a timer makes Update Result 4 happen.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const watch = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (transfer.aborted || this.#push !== transfer) return;
+      timer = setTimeout(() => sink.abort(), this.#o.pushTimeoutMs ?? 247_000);
+      timer.unref();
+    };
     const gone = (): Lwm2mError => new Lwm2mError('4.08', 'the package transfer was cancelled', this.instance.path(R.Package));
-    return {
+    const sink: PackageSink = {
       write: async (offset, bytes, more) => {
         if (transfer.aborted) throw gone();
         if (offset + bytes.length > max) {
@@ -312,10 +321,14 @@ export class FirmwareUpdater {
         this.#emit('progress', { bytes: offset + bytes.length, total: size1 });
         if (!more) {
           this.#push = undefined;
+          watch();
           await this.#downloaded(() => transfer.aborted);
+        } else {
+          watch();
         }
       },
       abort: () => {
+        if (timer) clearTimeout(timer);
         if (transfer.aborted) return;
         transfer.aborted = true;
         if (this.#push === transfer) {
@@ -324,7 +337,12 @@ export class FirmwareUpdater {
         }
       },
     };
+    watch();
+    return sink;
   }
+
+  /** The same, in the shape the CoAP layer's streamBlock1 and Lwm2mClient.streamWrites hand over. */
+  openBlock1 = (start: { readonly size1?: number }): Promise<PackageSink> => this.openPackageStream(start.size1);
 
   /** Execute handler of Update (/5/x/2): 4.05 unless State is Downloaded; answers at once, applies after. */
   async update(_args?: ExecuteArguments): Promise<void> {

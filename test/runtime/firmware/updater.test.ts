@@ -1,4 +1,5 @@
 // The /5 state machine without a network: push in one piece, verify, Update, Cancel, resets, URIs, persistence.
+import { jest } from '@jest/globals';
 import { Lwm2mError } from '../../../runtime/errors.js';
 import { FirmwareResult as Res, FirmwareState as St } from '../../../runtime/firmware/index.js';
 import { Firmware, MemoryPersistence, firmwareRig, makePackage, sha256 } from './fixtures.js';
@@ -197,5 +198,23 @@ describe('firmware update state machine', () => {
 
   test('refuses a maxPackageSize that is not positive', () => {
     expect(() => firmwareRig({ maxPackageSize: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('push timeout', () => {
+  beforeEach(() => { jest.useFakeTimers(); });
+  afterEach(() => { jest.useRealTimers(); });
+  test('a push with no block for pushTimeoutMs is Update Result 4', async () => {
+    const r = firmwareRig({ pushTimeoutMs: 1000 });
+    const sink = await r.fw.updater.openPackageStream();
+    await sink.write(0, makePackage(16), true);
+    jest.advanceTimersByTime(999);
+    expect(r.fw.updater.state).toBe(St.Downloading);
+    await sink.write(16, makePackage(16), true);
+    jest.advanceTimersByTime(999);
+    expect(r.fw.updater.state).toBe(St.Downloading);
+    jest.advanceTimersByTime(1);
+    await r.fw.updater.settled();
+    expect([r.fw.updater.state, r.fw.updater.result]).toEqual([St.Idle, Res.ConnectionLost]);
   });
 });
