@@ -1,0 +1,111 @@
+// Command line of the simulated device: arguments to SimpleDeviceOptions, and the process lifecycle (signals, exit codes).
+import yargs from 'yargs';
+import { startSimpleDevice, SimpleDeviceError, type SimpleDevice, type SimpleDeviceOptions } from './app.js';
+
+export interface ParsedArgs {
+  readonly options: SimpleDeviceOptions;
+}
+
+/** A usage problem: printed with the usage text, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function hexKey(text: string): Uint8Array {
+  if (!/^(?:[0-9a-fA-F]{2})+$/.test(text)) throw new UsageError('--psk-key must be an even number of hex digits');
+  return Uint8Array.from(Buffer.from(text, 'hex'));
+}
+
+/** Parses the device's arguments (without `node main.js`). Throws UsageError for anything wrong. */
+export function parseArgs(argv: readonly string[]): SimpleDeviceOptions {
+  const parsed = yargs([...argv])
+    .scriptName('npm run device --')
+    .usage('$0 --server URI --endpoint NAME [options]')
+    .option('server', { type: 'string', demandOption: true, describe: 'coap://, coaps://, coap+tcp:// or coaps+tcp:// URI of the LwM2M server' })
+    .option('endpoint', { type: 'string', describe: 'Endpoint Client Name (the DeviceId with --connection-string)' })
+    .option('port', { type: 'number', describe: 'local UDP port (coap://, coaps://); ephemeral by default' })
+    .option('lifetime', { type: 'number', default: 300, describe: 'registration lifetime, seconds' })
+    .option('psk-identity', { type: 'string', describe: 'PSK identity for coaps:// and coaps+tcp://' })
+    .option('psk-key', { type: 'string', describe: 'PSK key as hex' })
+    .option('connection-string', { type: 'string', describe: '"HostName=…;DeviceId=…;SharedAccessKey=…": register with a renewed SAS token' })
+    .option('sas-ttl', { type: 'number', default: 3600, describe: 'SAS token lifetime, seconds' })
+    .option('sas-renew-before', { type: 'number', default: 300, describe: 'renew the SAS token this many seconds before it expires' })
+    .option('interval', { type: 'number', default: 10, describe: 'seconds between simulated battery and memory changes' })
+    .strict()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .help(false)
+    .version(false)
+    .parseSync();
+  const int = (name: string, v: number | undefined, min: number, max: number): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
+    return v;
+  };
+  const options: { -readonly [K in keyof SimpleDeviceOptions]: SimpleDeviceOptions[K] } = { server: parsed.server };
+  if (parsed.endpoint !== undefined) options.endpoint = parsed.endpoint;
+  const port = int('port', parsed.port, 0, 65535);
+  if (port !== undefined) options.localPort = port;
+  options.lifetime = int('lifetime', parsed.lifetime, 1, 2 ** 31 - 1)!;
+  if (parsed['psk-identity'] !== undefined) options.pskIdentity = parsed['psk-identity'];
+  if (parsed['psk-key'] !== undefined) options.pskKey = hexKey(parsed['psk-key']);
+  if (parsed['connection-string'] !== undefined) options.connectionString = parsed['connection-string'];
+  options.sasTtlSeconds = int('sas-ttl', parsed['sas-ttl'], 60, 365 * 86400)!;
+  options.sasRenewBeforeSeconds = int('sas-renew-before', parsed['sas-renew-before'], 0, options.sasTtlSeconds - 1)!;
+  options.simulationIntervalMs = int('interval', parsed.interval, 1, 3600)! * 1000;
+  if (options.endpoint === undefined && options.connectionString === undefined) {
+    throw new UsageError('give --endpoint NAME or --connection-string');
+  }
+  return options;
+}
+
+export const USAGE = `usage: npm run device -- --server coap://HOST:PORT --endpoint NAME [--port LOCALPORT] [--lifetime S]
+       --server coaps://HOST:PORT | coap+tcp://HOST:PORT | coaps+tcp://HOST:PORT  --psk-identity ID --psk-key HEX
+       --connection-string "HostName=…;DeviceId=…;SharedAccessKey=…" [--sas-ttl S] [--sas-renew-before S]
+       [--interval S]  seconds between simulated battery/memory changes`;
+
+/**
+ * Runs the device until SIGINT or SIGTERM, then de-registers and resolves with the exit code
+ * (0 after a clean stop, 1 when it could not start, 2 for a usage error).
+ */
+export async function runCli(argv: readonly string[], log: (line: string) => void = (l) => console.log(l)): Promise<number> {
+  let options: SimpleDeviceOptions;
+  try {
+    options = parseArgs(argv);
+  } catch (err) {
+    log(`usage error: ${err instanceof Error ? err.message : String(err)}`);
+    log(USAGE);
+    return 2;
+  }
+  let device: SimpleDevice;
+  try {
+    device = await startSimpleDevice({ ...options, log });
+  } catch (err) {
+    log(`failed to start: ${err instanceof SimpleDeviceError || err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: de-registering`);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      device.stop().then(() => {
+        log('stopped');
+        resolve(0);
+      }, (err: unknown) => {
+        log(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
+        resolve(1);
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

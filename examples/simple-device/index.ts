@@ -1,0 +1,4 @@
+// The simulated device's public API: start it in-process, parse its command line, or extend its objects.
+export * from './app.js';
+export * from './cli.js';
+export * from './objects.js';

@@ -1,0 +1,279 @@
+// The simulated device's objects: generated Device, LwM2M Server, Firmware Update and Config classes extended with behaviour.
+import {
+  MethodNotAllowedError, ValueError, systemClock, type Clock, type ExecuteArguments, type TimerHandle,
+} from 'lwm2m-gen/runtime';
+// runtime/device is not exported from lwm2m-gen/runtime yet; once the lead wires it in, import it from there.
+import { ConfigBehaviour, DeviceBehaviour, type ConfigApplyFailure, type ConfigSetting } from '../../runtime/device/index.js';
+import { DeviceBase, DeviceBatteryStatusValues } from '../../generated/device.js';
+import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
+import { FirmwareUpdateBase, FirmwareUpdateStateValues, FirmwareUpdateUpdateResultValues } from '../../generated/firmware-update.js';
+import { ConfigBase } from '../../generated/config.js';
+
+export const INITIAL_FIRMWARE = '1.0.0';
+const MEMORY_TOTAL_KIB = 65_536;
+
+export interface SimDeviceOptions {
+  readonly clock: Clock;
+  readonly wallClock: () => number;
+  readonly serial: string;
+  readonly binding: string;
+  readonly onReboot: (reason: string) => void | Promise<void>;
+  readonly onFactoryReset: () => void | Promise<void>;
+  readonly log: (line: string) => void;
+}
+
+/** Device /3: identity, a battery that drains and recharges, memory that comes and goes, a ticking clock. */
+export class SimDevice extends DeviceBase {
+  readonly behaviour: DeviceBehaviour;
+  #step = 0;
+
+  constructor(o: SimDeviceOptions) {
+    super(0, {
+      manufacturer: 'lwm2m-gen', modelNumber: 'simple-device', serialNumber: o.serial, firmwareVersion: INITIAL_FIRMWARE,
+      availablePowerSources: [1, 5], powerSourceVoltage: [3800, 5000], powerSourceCurrent: [120, 0],
+      batteryLevel: 100, batteryStatus: DeviceBatteryStatusValues.Normal, memoryTotal: MEMORY_TOTAL_KIB, memoryFree: 40_000,
+      utcOffset: 'UTC+00:00', timezone: 'Etc/UTC', supportedBindingAndModes: o.binding, deviceType: 'simulator',
+      hardwareVersion: 'sim-1', softwareVersion: '0.1.0',
+    });
+    this.behaviour = new DeviceBehaviour(this, {
+      markChanged: (id) => this.markChanged(id),
+      clock: o.clock,
+      wallClock: o.wallClock,
+      factoryUtcOffset: 'UTC+00:00',
+      factoryTimezone: 'Etc/UTC',
+      onReboot: () => o.onReboot('reboot'),
+      onFactoryReset: () => o.onFactoryReset(),
+      onActionError: (e, action) => o.log(`error ${action} failed: ${e.message}`),
+    });
+  }
+
+  protected override onReadCurrentTime(): Date {
+    return this.behaviour.clock.now();
+  }
+  protected override onWriteCurrentTime(value: Date, previous: Date | undefined): void {
+    this.behaviour.writeCurrentTime(value, previous);
+  }
+  protected override onWriteUtcOffset(value: string): void {
+    this.behaviour.checkUtcOffset(value);
+  }
+  protected override onWriteTimezone(value: string): void {
+    this.behaviour.checkTimezone(value);
+  }
+  protected override onReadErrorCode(): ReadonlyMap<number, number> {
+    return this.behaviour.errors.content();
+  }
+  override resetErrorCode(args: ExecuteArguments): void {
+    this.behaviour.resetErrorCode(args);
+  }
+  reboot(args: ExecuteArguments): void {
+    this.behaviour.reboot(args);
+  }
+  override factoryReset(args: ExecuteArguments): void {
+    this.behaviour.factoryReset(args);
+  }
+
+  /** One step of the simulation: the battery drains 1 % (charging from 10 % back to 100 %), free memory wanders. */
+  simulate(): void {
+    this.#step++;
+    const level = this.batteryLevel ?? 100;
+    const charging = this.batteryStatus === DeviceBatteryStatusValues.Charging;
+    if (charging) {
+      const next = Math.min(100, level + 5);
+      this.batteryLevel = next;
+      if (next === 100) this.batteryStatus = DeviceBatteryStatusValues.ChargeComplete;
+      if (next > 20) this.behaviour.errors.remove(1);
+    } else {
+      const next = Math.max(0, level - 1);
+      this.batteryLevel = next;
+      if (next <= 20) {
+        // Error code 1 is "low battery" in the Device object's definition.
+        this.behaviour.errors.add(1);
+        this.batteryStatus = DeviceBatteryStatusValues.LowBattery;
+      }
+      if (next <= 10) this.batteryStatus = DeviceBatteryStatusValues.Charging;
+    }
+    this.memoryFree = Math.round(30_000 + 10_000 * Math.sin(this.#step / 5));
+  }
+
+  /** Back to the state the device starts in, as after a reboot. */
+  resetSimulation(): void {
+    this.#step = 0;
+    this.batteryLevel = 100;
+    this.batteryStatus = DeviceBatteryStatusValues.Normal;
+    this.memoryFree = 40_000;
+    this.behaviour.errors.clear();
+  }
+}
+
+/** LwM2M Server /1: plain values; the client implements Disable and Registration Update Trigger itself. */
+export class SimServer extends LwM2MServerBase {
+  constructor(lifetime: number, binding: string) {
+    super(0, {
+      shortServerId: 1, lifetime, defaultMinimumPeriod: 1, defaultMaximumPeriod: 300,
+      notificationStoringWhenDisabledOrOffline: false, binding,
+    });
+  }
+}
+
+export interface SimFirmwareOptions {
+  readonly device: SimDevice;
+  readonly log: (line: string) => void;
+  /** Runs after a successful install: a real device restarts into the new firmware. */
+  readonly onInstalled: () => void | Promise<void>;
+}
+
+/**
+ * Firmware Update /5, a minimal push-only implementation: a Package write is "downloaded", Update "installs"
+ * it (after the 2.04) by taking its version from the package text (`version=X`, else a counter).
+ */
+export class SimFirmware extends FirmwareUpdateBase {
+  readonly #o: SimFirmwareOptions;
+  #image: Uint8Array | undefined;
+  #installs = 0;
+
+  constructor(o: SimFirmwareOptions) {
+    super(0, {
+      packageUri: '', state: FirmwareUpdateStateValues.Idle, updateResult: FirmwareUpdateUpdateResultValues.Initial,
+      firmwareUpdateProtocolSupport: [0, 1], firmwareUpdateDeliveryMethod: 1,
+    });
+    this.#o = o;
+  }
+
+  protected override onWritePackage(value: Uint8Array): void {
+    if (value.length === 0) {
+      // An empty Package cancels: back to Idle (LwM2M 1.1 E.6).
+      this.#image = undefined;
+      this.state = FirmwareUpdateStateValues.Idle;
+      this.updateResult = FirmwareUpdateUpdateResultValues.Initial;
+      return;
+    }
+    if (this.state === FirmwareUpdateStateValues.Updating) throw new MethodNotAllowedError('an update is in progress', this.path(0));
+    this.#image = value;
+    this.state = FirmwareUpdateStateValues.Downloaded;
+    this.updateResult = FirmwareUpdateUpdateResultValues.Initial;
+    this.#o.log(`firmware package received (${value.length} bytes)`);
+  }
+
+  protected override onWritePackageUri(value: string): void {
+    if (value === '') return;
+    // This device only takes pushed packages (Delivery Method 1).
+    throw new ValueError('this device takes firmware by Package write only', this.path(1));
+  }
+
+  update(args: ExecuteArguments): void {
+    const image = this.#image;
+    if (this.state !== FirmwareUpdateStateValues.Downloaded || !image) {
+      throw new MethodNotAllowedError('no firmware package downloaded', this.path(2));
+    }
+    this.state = FirmwareUpdateStateValues.Updating;
+    args.afterResponse(async () => {
+      this.#installs++;
+      const text = new TextDecoder().decode(image.subarray(0, 256));
+      const version = /version=([\w.-]{1,32})/.exec(text)?.[1] ?? `1.0.${this.#installs}`;
+      this.#o.device.firmwareVersion = version;
+      this.pkgVersion = version;
+      this.#image = undefined;
+      this.state = FirmwareUpdateStateValues.Idle;
+      this.updateResult = FirmwareUpdateUpdateResultValues.Success;
+      this.#o.log(`firmware updated to ${version}`);
+      await this.#o.onInstalled();
+    });
+  }
+
+  reset(): void {
+    this.#image = undefined;
+    this.state = FirmwareUpdateStateValues.Idle;
+    this.updateResult = FirmwareUpdateUpdateResultValues.Initial;
+  }
+}
+
+/** The settings the simulated device knows, with their checks: a Config Apply goes through these. */
+export const SETTINGS: Readonly<Record<string, (value: string) => boolean>> = {
+  telemetryInterval: (v) => /^\d{1,4}$/.test(v) && Number(v) >= 1 && Number(v) <= 3600,
+  logLevel: (v) => ['debug', 'info', 'warn', 'error'].includes(v),
+  deviceName: (v) => v.length > 0 && v.length <= 64,
+};
+export const DEFAULT_SETTINGS: Readonly<Record<string, string>> = { telemetryInterval: '10', logLevel: 'info', deviceName: 'simple-device' };
+
+export interface SimConfigOptions {
+  /** The device's settings, shared by every Config instance. */
+  readonly settings: Map<string, string>;
+  readonly onApplied: (setting: ConfigSetting) => void;
+  readonly onApplyFailed: (failure: ConfigApplyFailure) => void;
+}
+
+/** Config /26241: stage Name and Value, Apply checks and puts them into the device's settings. */
+export class SimConfig extends ConfigBase {
+  readonly behaviour: ConfigBehaviour;
+  readonly settings: Map<string, string>;
+
+  constructor(o: SimConfigOptions, instanceId = 0) {
+    super(instanceId);
+    this.settings = o.settings;
+    this.behaviour = new ConfigBehaviour(this, {
+      markChanged: (id) => this.markChanged(id),
+      initial: { name: 'telemetryInterval', value: o.settings.get('telemetryInterval') ?? DEFAULT_SETTINGS.telemetryInterval! },
+      apply: (name, value) => {
+        const check = SETTINGS[name];
+        if (!check) throw new ValueError(`unknown setting "${name}"`, this.path(2));
+        if (!check(value)) throw new ValueError(`"${value}" is not a valid value for ${name}`, this.path(2));
+        o.settings.set(name, value);
+      },
+      onApplied: o.onApplied,
+      onApplyFailed: o.onApplyFailed,
+    });
+  }
+
+  protected override onReadName(): string {
+    return this.behaviour.name;
+  }
+  protected override onWriteName(value: string): void {
+    this.behaviour.stageName(value);
+  }
+  protected override onReadValue(): string {
+    return this.behaviour.value;
+  }
+  protected override onWriteValue(value: string): void {
+    this.behaviour.stageValue(value);
+  }
+  apply(args: ExecuteArguments): Promise<void> {
+    return this.behaviour.apply(args);
+  }
+}
+
+/** A repeating timer on a Clock (the runtime's Clock has setTimeout only). */
+export class Ticker {
+  readonly #clock: Clock;
+  readonly #fn: () => void;
+  #ms: number;
+  #timer: TimerHandle | undefined;
+
+  constructor(fn: () => void, ms: number, clock: Clock = systemClock) {
+    this.#fn = fn;
+    this.#ms = ms;
+    this.#clock = clock;
+  }
+
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.start();
+      this.#fn();
+    }, this.#ms);
+  }
+
+  /** Takes a new period from the next tick on. */
+  set period(ms: number) {
+    this.#ms = ms;
+    if (this.#timer !== undefined) {
+      this.stop();
+      this.start();
+    }
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
