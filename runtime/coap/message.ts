@@ -193,6 +193,10 @@ export function getStringOptions(options: readonly RawOption[], number: number):
 export function stringOptions(number: number, values: readonly string[]): RawOption[] {
   return values.map((v) => ({ number, value: utf8Encoder.encode(v) }));
 }
+/** The option for an optional uint value: none when the value is undefined. */
+export function uintOptions(number: number, value: number | undefined): RawOption[] {
+  return value === undefined ? [] : [{ number, value: encodeUint(value) }];
+}
 
 /** An option number is critical when odd (RFC 7252 §5.4.6). */
 export function isCritical(number: number): boolean {

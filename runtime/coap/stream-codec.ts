@@ -1,4 +1,5 @@
-// RFC 8323 message framing for CoAP over TCP and TLS: option encoding, frame encoding, and an incremental frame decoder.
+// RFC 8323 message framing for CoAP over TCP and TLS: signal codes, CSM options, frame encoding, and an incremental frame decoder.
+// Option numbers, uint and Block option values are the same as over UDP and come from message.ts.
 import type { RawOption } from './types.js';
 
 /** A CoAP message as it travels over a reliable stream: no type, no message id. */
@@ -10,24 +11,6 @@ export interface StreamMessage {
   readonly options: readonly RawOption[];
   readonly payload: Uint8Array;
 }
-
-export const OPTION = {
-  IfMatch: 1,
-  UriHost: 3,
-  Observe: 6,
-  UriPort: 7,
-  LocationPath: 8,
-  UriPath: 11,
-  ContentFormat: 12,
-  MaxAge: 14,
-  UriQuery: 15,
-  Accept: 17,
-  LocationQuery: 20,
-  Block2: 23,
-  Block1: 27,
-  Size2: 28,
-  Size1: 60,
-} as const;
 
 /** Signaling codes (7.xx) and their options (RFC 8323 §5). */
 export const SIGNAL = {
@@ -61,20 +44,6 @@ export function codeFromString(code: string): number {
 /** 0x45 → "2.05". */
 export function codeToString(code: number): string {
   return `${code >> 5}.${String(code & 0x1f).padStart(2, '0')}`;
-}
-
-/** The minimal big-endian unsigned encoding RFC 7252 uses for uint options (0 is the empty string). */
-export function encodeUint(value: number): Uint8Array {
-  if (!Number.isSafeInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`uint option out of range: ${value}`);
-  const bytes: number[] = [];
-  for (let v = value; v > 0; v = Math.floor(v / 256)) bytes.unshift(v % 256);
-  return Uint8Array.from(bytes);
-}
-
-export function decodeUint(bytes: Uint8Array): number {
-  let v = 0;
-  for (const b of bytes) v = v * 256 + b;
-  return v;
 }
 
 function nibble(n: number): [number, number[]] {
@@ -204,25 +173,4 @@ export class StreamFrameDecoder {
   get pending(): number {
     return this.#buffer.length;
   }
-}
-
-/** A Block1/Block2 option value (RFC 7959 §2.2; SZX 7 is BERT over TCP, RFC 8323 §6). */
-export interface BlockValue {
-  readonly num: number;
-  readonly more: boolean;
-  readonly szx: number;
-}
-
-export function encodeBlock(b: BlockValue): Uint8Array {
-  return encodeUint((b.num << 4) | (b.more ? 8 : 0) | b.szx);
-}
-
-export function decodeBlock(bytes: Uint8Array): BlockValue {
-  const v = decodeUint(bytes);
-  return { num: Math.floor(v / 16), more: (v & 8) !== 0, szx: v & 7 };
-}
-
-/** Block size in bytes for an SZX of 0..6. */
-export function blockSize(szx: number): number {
-  return 1 << (szx + 4);
 }

@@ -2,9 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import {
-  ABORT_OPTION, CSM_OPTION, OPTION, SIGNAL, StreamFrameDecoder, StreamFramingError, blockSize, codeFromString,
-  codeToString, decodeBlock, decodeUint, encodeBlock, encodeStreamMessage, encodeUint, frameOverhead,
-  type StreamMessage,
+  OptionNumber, blockSizeOf, decodeBlock, decodeUint, encodeBlock, encodeUint, getOption, getStringOptions, getUintOption,
+  stringOptions, uintOptions, type BlockOption,
+} from './message.js';
+import {
+  ABORT_OPTION, CSM_OPTION, SIGNAL, StreamFrameDecoder, StreamFramingError, codeFromString, codeToString,
+  encodeStreamMessage, frameOverhead, type StreamMessage,
 } from './stream-codec.js';
 import { CoapBlockwiseError, CoapClosedError, CoapTimeoutError } from './errors.js';
 import { TlsError, errorCode, type TransportError } from './stream-errors.js';
@@ -44,8 +47,8 @@ const METHODS: readonly (CoapMethod | undefined)[] = [undefined, 'GET', 'POST', 
 const METHOD_CODE: Readonly<Record<CoapMethod, number>> = { GET: 1, POST: 2, PUT: 3, DELETE: 4, FETCH: 5, PATCH: 6, iPATCH: 7 };
 // Options this layer interprets; the rest reach the handler raw.
 const INTERPRETED: ReadonlySet<number> = new Set<number>([
-  OPTION.UriPath, OPTION.UriQuery, OPTION.ContentFormat, OPTION.Accept, OPTION.Observe, OPTION.LocationPath,
-  OPTION.Block1, OPTION.Block2, OPTION.Size1, OPTION.Size2,
+  OptionNumber.UriPath, OptionNumber.UriQuery, OptionNumber.ContentFormat, OptionNumber.Accept, OptionNumber.Observe,
+  OptionNumber.LocationPath, OptionNumber.Block1, OptionNumber.Block2, OptionNumber.Size1, OptionNumber.Size2,
 ]);
 const DEFAULT_PEER_MAX = 1152;
 const EMPTY = new Uint8Array(0);
@@ -71,25 +74,9 @@ interface Block2Cache {
   timer: NodeJS.Timeout;
 }
 
-function strOpts(number: number, values: readonly string[] | undefined): RawOption[] {
-  return (values ?? []).map((v) => ({ number, value: utf8.encode(v) }));
-}
-
-function uintOpt(number: number, value: number | undefined): RawOption[] {
-  return value === undefined ? [] : [{ number, value: encodeUint(value) }];
-}
-
-function find(msg: StreamMessage, number: number): Uint8Array | undefined {
-  return msg.options.find((o) => o.number === number)?.value;
-}
-
-function strings(msg: StreamMessage, number: number): string[] {
-  return msg.options.filter((o) => o.number === number).map((o) => fromUtf8.decode(o.value));
-}
-
-function uint(msg: StreamMessage, number: number): number | undefined {
-  const v = find(msg, number);
-  return v === undefined ? undefined : decodeUint(v);
+function block2Of(msg: StreamMessage): BlockOption | undefined {
+  const value = getOption(msg.options, OptionNumber.Block2);
+  return value === undefined ? undefined : decodeBlock(value);
 }
 
 function raw(msg: StreamMessage): RawOption[] {
@@ -202,11 +189,11 @@ export class StreamCoapEndpoint implements CoapEndpoint {
   async request(_peer: Peer, req: OutgoingRequest): Promise<IncomingResponse> {
     // The connection has one remote end; `peer` is accepted for the CoapEndpoint contract only.
     const base: RawOption[] = [
-      ...uintOpt(OPTION.Observe, req.observe),
-      ...strOpts(OPTION.UriPath, req.path),
-      ...uintOpt(OPTION.ContentFormat, req.contentFormat),
-      ...strOpts(OPTION.UriQuery, req.query),
-      ...uintOpt(OPTION.Accept, req.accept),
+      ...uintOptions(OptionNumber.Observe, req.observe),
+      ...stringOptions(OptionNumber.UriPath, req.path ?? []),
+      ...uintOptions(OptionNumber.ContentFormat, req.contentFormat),
+      ...stringOptions(OptionNumber.UriQuery, req.query ?? []),
+      ...uintOptions(OptionNumber.Accept, req.accept),
       ...(req.options ?? []),
     ];
     const code = METHOD_CODE[req.method];
@@ -219,16 +206,16 @@ export class StreamCoapEndpoint implements CoapEndpoint {
       res = await this.#sendBlock1(code, base, payload);
     }
     // Follow Block2 until the representation is complete (RFC 7959 §2.4), dropping Observe on follow-ups.
-    let block = find(res, OPTION.Block2);
-    if (block !== undefined && decodeBlock(block).more) {
+    // A Block2 value longer than 3 bytes is malformed (RFC 7959 §2.2) and, like no Block2, ends the transfer.
+    let block = block2Of(res);
+    if (block?.more === true) {
       const chunks: Uint8Array[] = [res.payload];
       let total = res.payload.length;
       const first = res;
-      const follow = base.filter((o) => o.number !== OPTION.Observe && o.number !== OPTION.ContentFormat);
-      while (block !== undefined && decodeBlock(block).more) {
-        const b = decodeBlock(block);
+      const follow = base.filter((o) => o.number !== OptionNumber.Observe && o.number !== OptionNumber.ContentFormat);
+      while (block?.more === true) {
         const next = await this.#exchange(code === METHOD_CODE.FETCH ? code : METHOD_CODE.GET, [
-          ...follow, { number: OPTION.Block2, value: encodeBlock({ num: b.num + 1, more: false, szx: b.szx }) },
+          ...follow, { number: OptionNumber.Block2, value: encodeBlock({ num: block.num + 1, more: false, szx: block.szx }) },
         ], code === METHOD_CODE.FETCH ? payload : EMPTY);
         if (next.code >> 5 !== 2) return this.#incomingResponse(next, next.payload);
         total += next.payload.length;
@@ -236,7 +223,7 @@ export class StreamCoapEndpoint implements CoapEndpoint {
           throw new CoapBlockwiseError(`Block2 response exceeds maxBodySize (${this.#maxBodySize} bytes)`, this.#remote);
         }
         chunks.push(next.payload);
-        block = find(next, OPTION.Block2);
+        block = block2Of(next);
       }
       return this.#incomingResponse(first, Buffer.concat(chunks));
     }
@@ -342,7 +329,7 @@ export class StreamCoapEndpoint implements CoapEndpoint {
   #blockSzxFor(options: readonly RawOption[]): number {
     // The largest block that, with the options and framing, fits the peer's Max-Message-Size.
     for (let szx = this.#blockSzx; szx > 0; szx--) {
-      const body = bodyLength(options, new Uint8Array(blockSize(szx))) + 8;
+      const body = bodyLength(options, new Uint8Array(blockSizeOf(szx))) + 8;
       if (frameOverhead(body, 8) + body <= this.#peer.maxMessageSize) return szx;
     }
     return 0;
@@ -353,36 +340,34 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     let offset = 0;
     let num = 0;
     for (;;) {
-      const size = blockSize(szx);
+      const size = blockSizeOf(szx);
       const chunk = payload.subarray(offset, offset + size);
       const more = offset + size < payload.length;
       const res = await this.#exchange(code, [
         ...base,
-        { number: OPTION.Block1, value: encodeBlock({ num, more, szx }) },
-        { number: OPTION.Size1, value: encodeUint(payload.length) },
+        { number: OptionNumber.Block1, value: encodeBlock({ num, more, szx }) },
+        { number: OptionNumber.Size1, value: encodeUint(payload.length) },
       ], chunk);
       if (!more || res.code !== codeFromString('2.31')) return res;
-      const ack = find(res, OPTION.Block1);
+      const ack = getOption(res.options, OptionNumber.Block1);
       // The server may ask for smaller blocks (RFC 7959 §2.5); continue at the same byte offset.
       offset += size;
-      if (ack !== undefined) {
-        const a = decodeBlock(ack);
-        if (a.szx < szx && a.szx < 7) szx = a.szx;
-      }
-      num = offset / blockSize(szx);
+      const a = ack === undefined ? undefined : decodeBlock(ack);
+      if (a !== undefined && a.szx < szx && a.szx < 7) szx = a.szx;
+      num = offset / blockSizeOf(szx);
     }
   }
 
   #incomingResponse(msg: StreamMessage, payload: Uint8Array): IncomingResponse {
-    const cf = uint(msg, OPTION.ContentFormat);
-    const obs = uint(msg, OPTION.Observe);
+    const cf = getUintOption(msg.options, OptionNumber.ContentFormat);
+    const obs = getUintOption(msg.options, OptionNumber.Observe);
     return {
       peer: this.#remote,
       code: codeToString(msg.code) as ResponseCode,
       token: msg.token,
       ...(cf === undefined ? {} : { contentFormat: cf }),
       ...(obs === undefined ? {} : { observe: obs }),
-      locationPath: strings(msg, OPTION.LocationPath),
+      locationPath: getStringOptions(msg.options, OptionNumber.LocationPath),
       payload,
       options: raw(msg),
     };
@@ -479,17 +464,23 @@ export class StreamCoapEndpoint implements CoapEndpoint {
 
   async #onRequest(msg: StreamMessage): Promise<void> {
     const method = METHODS[msg.code];
-    const path = strings(msg, OPTION.UriPath);
-    const query = strings(msg, OPTION.UriQuery);
+    const path = getStringOptions(msg.options, OptionNumber.UriPath);
+    const query = getStringOptions(msg.options, OptionNumber.UriQuery);
     const key = `${msg.code}|${path.join('/')}?${query.join('&')}`;
     if (method === undefined) {
       this.#respond(msg.token, { code: '4.05' });
       return;
     }
     let payload = msg.payload;
-    const b1raw = find(msg, OPTION.Block1);
-    if (b1raw !== undefined) {
-      const b1 = decodeBlock(b1raw);
+    const b1raw = getOption(msg.options, OptionNumber.Block1);
+    const b2raw = getOption(msg.options, OptionNumber.Block2);
+    const b1 = b1raw === undefined ? undefined : decodeBlock(b1raw);
+    const b2 = b2raw === undefined ? undefined : decodeBlock(b2raw);
+    if ((b1raw !== undefined && b1 === undefined) || (b2raw !== undefined && b2 === undefined)) {
+      this.#respond(msg.token, { code: '4.00' }); // A Block value longer than 3 bytes (RFC 7959 §2.2), as over UDP.
+      return;
+    }
+    if (b1raw !== undefined && b1 !== undefined) {
       if (b1.szx === 7) {
         this.#respond(msg.token, { code: '4.13' }); // BERT not implemented; the client retries with smaller blocks.
         return;
@@ -513,21 +504,19 @@ export class StreamCoapEndpoint implements CoapEndpoint {
       if (st.size > this.#maxBodySize) {
         clearTimeout(st.timer);
         this.#block1.delete(key);
-        this.#respond(msg.token, { code: '4.13', options: [{ number: OPTION.Size1, value: encodeUint(this.#maxBodySize) }] });
+        this.#respond(msg.token, { code: '4.13', options: [{ number: OptionNumber.Size1, value: encodeUint(this.#maxBodySize) }] });
         return;
       }
       st.chunks.push(msg.payload);
       st.next++;
       if (b1.more) {
-        this.#respond(msg.token, { code: '2.31', options: [{ number: OPTION.Block1, value: b1raw }] });
+        this.#respond(msg.token, { code: '2.31', options: [{ number: OptionNumber.Block1, value: b1raw }] });
         return;
       }
       clearTimeout(st.timer);
       this.#block1.delete(key);
       payload = Buffer.concat(st.chunks);
     }
-    const b2raw = find(msg, OPTION.Block2);
-    const b2 = b2raw === undefined ? undefined : decodeBlock(b2raw);
     if (b2 !== undefined && b2.num > 0) {
       const cached = this.#block2.get(key);
       if (cached === undefined) {
@@ -537,9 +526,9 @@ export class StreamCoapEndpoint implements CoapEndpoint {
       this.#respond(msg.token, cached.response, { payload: cached.payload, szx: Math.min(b2.szx, 6), num: b2.num, cacheKey: key });
       return;
     }
-    const cf = uint(msg, OPTION.ContentFormat);
-    const accept = uint(msg, OPTION.Accept);
-    const observe = uint(msg, OPTION.Observe);
+    const cf = getUintOption(msg.options, OptionNumber.ContentFormat);
+    const accept = getUintOption(msg.options, OptionNumber.Accept);
+    const observe = getUintOption(msg.options, OptionNumber.Observe);
     const request: IncomingRequest = {
       peer: this.#remote, method, path, query, token: msg.token, confirmable: true,
       ...(cf === undefined ? {} : { contentFormat: cf }),
@@ -566,19 +555,19 @@ export class StreamCoapEndpoint implements CoapEndpoint {
 
   #responseMessage(token: Uint8Array, response: OutgoingResponse, askedSzx: number | undefined, cacheKey: string, num = 0, body = response.payload ?? EMPTY): StreamMessage {
     const options: RawOption[] = [
-      ...uintOpt(OPTION.Observe, response.observe),
-      ...strOpts(OPTION.LocationPath, response.locationPath),
-      ...uintOpt(OPTION.ContentFormat, response.contentFormat),
+      ...uintOptions(OptionNumber.Observe, response.observe),
+      ...stringOptions(OptionNumber.LocationPath, response.locationPath ?? []),
+      ...uintOptions(OptionNumber.ContentFormat, response.contentFormat),
       ...(response.options ?? []),
     ];
     const code = codeFromString(response.code);
     const fits = frameOverhead(bodyLength(options, body), token.length) + bodyLength(options, body) <= this.#peer.maxMessageSize;
     if (askedSzx === undefined && fits) return { code, token, options, payload: body };
-    if (askedSzx !== undefined && body.length <= blockSize(askedSzx) && num === 0 && fits) {
+    if (askedSzx !== undefined && body.length <= blockSizeOf(askedSzx) && num === 0 && fits) {
       return { code, token, options, payload: body };
     }
     const szx = Math.min(askedSzx ?? 6, this.#blockSzxFor(options));
-    const size = blockSize(szx);
+    const size = blockSizeOf(szx);
     // A block number past the end is a client error (RFC 7959 §2.2).
     if (num * size >= body.length && num > 0) return { code: codeFromString('4.02'), token, options: [], payload: EMPTY };
     const more = (num + 1) * size < body.length;
@@ -600,13 +589,13 @@ export class StreamCoapEndpoint implements CoapEndpoint {
       this.#block2.set(cacheKey, { response, payload: body, timer });
     }
     // Observe belongs on the first block only; follow-up blocks are plain responses.
-    const blockOptions = num === 0 ? options : options.filter((o) => o.number !== OPTION.Observe);
+    const blockOptions = num === 0 ? options : options.filter((o) => o.number !== OptionNumber.Observe);
     return {
       code, token,
       options: [
         ...blockOptions,
-        { number: OPTION.Block2, value: encodeBlock({ num, more, szx }) },
-        ...(num === 0 ? [{ number: OPTION.Size2, value: encodeUint(body.length) }] : []),
+        { number: OptionNumber.Block2, value: encodeBlock({ num, more, szx }) },
+        ...(num === 0 ? [{ number: OptionNumber.Size2, value: encodeUint(body.length) }] : []),
       ],
       payload: body.subarray(num * size, (num + 1) * size),
     };

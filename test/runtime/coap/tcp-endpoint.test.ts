@@ -125,6 +125,20 @@ describe('StreamCoapEndpoint over TCP', () => {
     await expect(client.request(ANY, { method: 'GET', path: ['big'] })).rejects.toBeInstanceOf(CoapBlockwiseError);
   });
 
+  it('answers 4.00, as over UDP, to a Block1 or Block2 value longer than 3 bytes (RFC 7959 §2.2)', async () => {
+    const { client, server } = await pair();
+    let handled = 0;
+    server.serve(() => {
+      handled++;
+      return { code: '2.05' };
+    });
+    for (const number of [27, 23]) {
+      const res = await client.request(ANY, { method: 'PUT', path: ['a'], options: [{ number, value: Uint8Array.of(0, 0, 0, 0x08) }] });
+      expect(res.code).toBe('4.00');
+    }
+    expect(handled).toBe(0);
+  });
+
   it('answers 5.00 when the handler throws and 4.04 with no handler', async () => {
     const { client, server } = await pair();
     expect((await client.request(ANY, { method: 'GET', path: ['x'] })).code).toBe('4.04');

@@ -1,6 +1,6 @@
+import { decodeBlock, encodeBlock } from '../../../runtime/coap/message.js';
 import {
-  SIGNAL, StreamFrameDecoder, StreamFramingError, codeFromString, codeToString, decodeBlock, encodeBlock,
-  encodeStreamMessage, type StreamMessage,
+  SIGNAL, StreamFrameDecoder, StreamFramingError, codeFromString, codeToString, encodeStreamMessage, type StreamMessage,
 } from '../../../runtime/coap/stream-codec.js';
 
 const token = Uint8Array.of(0xca, 0xfe);
