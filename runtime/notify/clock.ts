@@ -1,5 +1,5 @@
-// The scheduler's clock: the time and one re-armable timer, real (performance.now + setTimeout), manual for tests, or made from the client's Clock.
-import type { Clock, TimerHandle } from '../coap/clock.js';
+// The scheduler's clock: the time and one re-armable timer, always on top of the message layer's Clock (real, manual, or the client's own).
+import { ManualClock, systemClock, type Clock, type TimerHandle } from '../coap/clock.js';
 
 /**
  * What the notify scheduler needs from time: a monotonic millisecond clock and one timer. `arm`
@@ -25,24 +25,17 @@ export interface SystemClockOptions {
   readonly ref?: boolean;
 }
 
-/** The real clock: performance.now() and a single setTimeout. */
+/** The real clock: the message layer's systemClock behind one re-armable timer, unref'd unless `ref` is set. */
 export function systemSchedulerClock(options: SystemClockOptions = {}): SchedulerClock {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return {
-    now: () => performance.now(),
-    arm(delayMs, fire) {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => {
-        timer = undefined;
-        fire();
-      }, Math.min(Math.max(0, delayMs), MAX_TIMEOUT));
+  return schedulerClockFrom({
+    now: systemClock.now,
+    setTimeout(callback, ms) {
+      const timer = setTimeout(callback, ms);
       if (!options.ref) timer.unref();
+      return timer;
     },
-    disarm() {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-    },
-  };
+    clearTimeout: systemClock.clearTimeout,
+  });
 }
 
 /**
@@ -77,31 +70,45 @@ export function isSchedulerClock(clock: SchedulerClock | Clock): clock is Schedu
 /**
  * A clock that moves only when told to: tests advance it and the armed call fires at exactly its
  * time, so scheduling is checked without sleeping and without depending on the machine's speed.
+ * Time is the message layer's ManualClock (pass one to share a timeline with a client); this adds
+ * only what scheduler tests look at: how often and for when the one timer was armed.
  */
 export class ManualSchedulerClock implements SchedulerClock {
-  #now: number;
+  /** The underlying clock; advancing either one moves both. */
+  readonly base: ManualClock;
+  readonly #timer: SchedulerClock;
   #at = Infinity;
-  #fire: (() => void) | undefined;
+  #lastFireAt = NaN;
+  #sameInstant = 0;
   /** How many times a timer was armed; tests use it to see that work is batched onto one timer. */
   armCount = 0;
 
-  constructor(start = 0) {
-    this.#now = start;
+  constructor(start: number | ManualClock = 0) {
+    this.base = typeof start === 'number' ? new ManualClock(start) : start;
+    this.#timer = schedulerClockFrom(this.base);
   }
 
   now(): number {
-    return this.#now;
+    return this.base.now();
   }
 
   arm(delayMs: number, fire: () => void): void {
-    this.#at = this.#now + Math.max(0, delayMs);
-    this.#fire = fire;
+    this.#at = this.base.now() + Math.min(Math.max(0, delayMs), MAX_TIMEOUT);
     this.armCount++;
+    this.#timer.arm(delayMs, () => {
+      this.#at = Infinity;
+      // A bound on firings at one instant: a scheduler that re-arms at "now" forever is a bug to surface, not to hang on.
+      const now = this.base.now();
+      this.#sameInstant = now === this.#lastFireAt ? this.#sameInstant + 1 : 0;
+      this.#lastFireAt = now;
+      if (this.#sameInstant > 10_000) throw new Error(`ManualSchedulerClock: timer re-armed at ${now} more than 10000 times`);
+      fire();
+    });
   }
 
   disarm(): void {
     this.#at = Infinity;
-    this.#fire = undefined;
+    this.#timer.disarm();
   }
 
   /** When the armed call will fire (Infinity when nothing is armed). */
@@ -111,25 +118,11 @@ export class ManualSchedulerClock implements SchedulerClock {
 
   /** Moves time forward by `ms`, firing the armed call at its exact time, as often as it is re-armed on the way. */
   advance(ms: number): void {
-    this.advanceTo(this.#now + ms);
+    this.base.advance(Math.max(0, ms));
   }
 
   advanceTo(target: number): void {
-    // A bound on firings at one instant: a scheduler that re-arms at "now" forever is a bug to surface, not to hang on.
-    let sameInstant = 0;
-    while (this.#fire && this.#at <= target) {
-      const fire = this.#fire;
-      if (this.#at === this.#now) {
-        if (++sameInstant > 10_000) throw new Error(`ManualSchedulerClock: timer re-armed at ${this.#now} more than 10000 times`);
-      } else {
-        sameInstant = 0;
-      }
-      this.#now = Math.max(this.#now, this.#at);
-      this.#fire = undefined;
-      this.#at = Infinity;
-      fire();
-    }
-    this.#now = Math.max(this.#now, target);
+    this.base.advance(Math.max(0, target - this.base.now()));
   }
 }
 
@@ -137,4 +130,4 @@ export class ManualSchedulerClock implements SchedulerClock {
  * The message layer's manual clock, re-exported: handing the same one to the client and to
  * `new NotifyScheduler(clock)` puts retransmissions and notifications on one test timeline.
  */
-export { ManualClock } from '../coap/clock.js';
+export { ManualClock };
