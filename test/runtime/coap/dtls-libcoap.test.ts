@@ -1,70 +1,20 @@
 // coaps:// (DTLS 1.2 PSK, CCM_8) against libcoap's coap-server and coap-rd, with the UDP message layer on top.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import { inspect } from 'node:util';
 import { DtlsError, createDtlsTransport } from '../../../runtime/coap/dtls.js';
 import { createCoapEndpoint } from '../../../runtime/coap/endpoint.js';
 import { CoapTimeoutError } from '../../../runtime/coap/errors.js';
+import { describeLibcoap, startLibcoap, stopLibcoap, type LibcoapProcess } from '../../support/libcoap.js';
 
 const PSK_KEY = 'libcoap-dtls-key-1';
-const haveLibcoap = spawnSync('which', ['coap-server-gnutls']).status === 0;
-const describeLibcoap = haveLibcoap ? describe : describe.skip;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
-
-/** Starts libcoap on PORT/PORT+1; its TCP listeners tell us when it is up (UDP has no handshake to probe). */
-async function startLibcoap(binary: string, args: (port: number) => string[], fixedPort?: number): Promise<{ proc: ChildProcess; port: number }> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = fixedPort ?? (await freePort());
-    if (port >= 65535) continue;
-    const proc = spawn(binary, args(port), { stdio: ['ignore', 'ignore', 'pipe'] });
-    let exited = false;
-    proc.once('exit', () => { exited = true; });
-    proc.stderr?.resume();
-    for (let i = 0; i < 100 && !exited; i++) {
-      if ((await canConnect(port)) && (await canConnect(port + 1))) return { proc, port };
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    proc.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${binary} did not start`);
-}
-
-function stop(proc: ChildProcess | undefined): Promise<void> {
-  if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
-}
-
 const serverArgs = (port: number): string[] => ['-A', '127.0.0.1', '-p', String(port), '-k', PSK_KEY, '-h', 'hint'];
 
 describeLibcoap('DTLS-PSK against coap-server-gnutls', () => {
-  let server: { proc: ChildProcess; port: number } | undefined;
+  let server: LibcoapProcess | undefined;
   beforeAll(async () => {
     server = await startLibcoap('coap-server-gnutls', serverArgs);
   });
   afterAll(async () => {
-    await stop(server?.proc);
+    await stopLibcoap(server?.proc);
   });
 
   it('handshakes with TLS_PSK_WITH_AES_128_CCM_8 and carries the UDP layer: GET /time and /.well-known/core', async () => {
@@ -105,7 +55,7 @@ describeLibcoap('DTLS-PSK against coap-server-gnutls', () => {
     const ep = createCoapEndpoint(transport, { ackTimeout: 100, ackRandomFactor: 1, maxRetransmit: 1 });
     try {
       expect((await ep.request(transport.remote, { method: 'GET', path: ['time'] })).code).toBe('2.05');
-      await stop(server!.proc);
+      await stopLibcoap(server!.proc);
       server = await startLibcoap('coap-server-gnutls', serverArgs, port);
       // The new server process knows nothing of the old session: requests over it go unanswered.
       await expect(ep.request(transport.remote, { method: 'GET', path: ['time'] })).rejects.toBeInstanceOf(CoapTimeoutError);
@@ -119,12 +69,12 @@ describeLibcoap('DTLS-PSK against coap-server-gnutls', () => {
 });
 
 describeLibcoap('registration with coap-rd-gnutls over DTLS-PSK', () => {
-  let rd: { proc: ChildProcess; port: number } | undefined;
+  let rd: LibcoapProcess | undefined;
   beforeAll(async () => {
     rd = await startLibcoap('coap-rd-gnutls', (port) => ['-A', '127.0.0.1', '-p', String(port), '-k', PSK_KEY]);
   });
   afterAll(async () => {
-    await stop(rd?.proc);
+    await stopLibcoap(rd?.proc);
   });
 
   it('POST /rd?ep=… over coaps:// answers 2.01 with a Location-Path', async () => {

@@ -1,65 +1,16 @@
 // Interop with libcoap (Debian libcoap3-bin, GnuTLS build): coap+tcp:// and coaps+tcp:// (PSK and certificates), and its RD.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TlsError } from '../../../runtime/coap/stream-errors.js';
 import { connectCoapEndpoint } from '../../../runtime/coap/stream-connect.js';
 import type { StreamCoapEndpoint } from '../../../runtime/coap/tcp.js';
+import { describeLibcoap, startLibcoap, stopLibcoap, type LibcoapProcess } from '../../support/libcoap.js';
 
 const CERTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../support/certs');
 const ANY = { address: '', port: 0 };
 const PSK_KEY = 'libcoap-test-key-1';
-const haveLibcoap = spawnSync('which', ['coap-server-gnutls']).status === 0;
-const describeLibcoap = haveLibcoap ? describe : describe.skip;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
-
-/** Starts a libcoap binary on PORT (plain) and PORT+1 (secure), retrying with another port when it cannot bind. */
-async function startLibcoap(binary: string, args: (port: number) => string[]): Promise<{ proc: ChildProcess; port: number }> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    if (port >= 65535) continue;
-    const proc = spawn(binary, args(port), { stdio: ['ignore', 'ignore', 'pipe'] });
-    let exited = false;
-    proc.once('exit', () => { exited = true; });
-    proc.stderr?.resume();
-    for (let i = 0; i < 100 && !exited; i++) {
-      if ((await canConnect(port)) && (await canConnect(port + 1))) return { proc, port };
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    proc.kill('SIGKILL');
-  }
-  throw new Error(`${binary} did not start`);
-}
-
-function stop(proc: ChildProcess | undefined): Promise<void> {
-  if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
-}
-
 describeLibcoap('RFC 8323 against coap-server-gnutls', () => {
-  let server: { proc: ChildProcess; port: number };
+  let server: LibcoapProcess;
   const open: StreamCoapEndpoint[] = [];
   beforeAll(async () => {
     server = await startLibcoap('coap-server-gnutls', (port) => [
@@ -71,7 +22,7 @@ describeLibcoap('RFC 8323 against coap-server-gnutls', () => {
     for (const ep of open.splice(0)) await ep.close();
   });
   afterAll(async () => {
-    await stop(server?.proc);
+    await stopLibcoap(server?.proc);
   });
   const track = (ep: StreamCoapEndpoint): StreamCoapEndpoint => (open.push(ep), ep);
 
@@ -124,12 +75,12 @@ describeLibcoap('RFC 8323 against coap-server-gnutls', () => {
 });
 
 describeLibcoap('registration with coap-rd-gnutls over TLS-PSK', () => {
-  let rd: { proc: ChildProcess; port: number };
+  let rd: LibcoapProcess;
   beforeAll(async () => {
     rd = await startLibcoap('coap-rd-gnutls', (port) => ['-A', '127.0.0.1', '-p', String(port), '-k', PSK_KEY]);
   });
   afterAll(async () => {
-    await stop(rd?.proc);
+    await stopLibcoap(rd?.proc);
   });
 
   it('POST /rd?ep=… creates a registration that shows up in the directory', async () => {
