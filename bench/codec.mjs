@@ -2,37 +2,13 @@
 // Run: node bench/codec.mjs            (about 10 s; CODEC_BENCH_MS=<ms per measurement> to change, default 700)
 // Prints operations per second of each side, per direction, and the ratio ours / lwm2m-codec (target ≥ 3×).
 // Both sides handle the same instance: 13 resources, 4 of them multiple, the example of the LwM2M TS.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
+import { importSources } from './lib.mjs';
 
 const MS = Number(process.env.CODEC_BENCH_MS ?? 700);
 const ROUNDS = 3;
 
-// ---- load the TypeScript sources (transpiled, no type check: `npm run lint` does that) ----
-// Written under node_modules/.cache so that bare imports (cbor-x) resolve from the project's node_modules.
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
-const out = mkdtempSync(join(root, 'node_modules', '.cache', 'lwm2m-codec-bench-'));
-function transpile(file, seen = new Set()) {
-  if (seen.has(file)) return;
-  seen.add(file);
-  const src = readFileSync(file, 'utf8');
-  const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  const dest = join(out, relative(root, file)).replace(/\.ts$/, '.js');
-  mkdirSync(dirname(dest), { recursive: true });
-  writeFileSync(dest, js);
-  for (const m of src.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) transpile(resolve(dirname(file), `${m[1]}.ts`), seen);
-}
-let codec;
-try {
-  transpile(join(root, 'runtime/codec/index.ts'));
-  codec = await import(pathToFileURL(join(out, 'runtime/codec/index.js')).href);
-} finally {
-  rmSync(out, { recursive: true, force: true });
-}
+const [codec] = await importSources('runtime/codec/index.ts');
 const { ContentFormat, encodeRecords, decodeRecords } = codec;
 const lwm2mCodec = createRequire(import.meta.url)('lwm2m-codec');
 

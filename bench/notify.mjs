@@ -3,12 +3,10 @@
 // Prints memory per observation, CPU per notification, lateness p50/p99, and a side-by-side ratio with
 // the naive design (one setTimeout per observation).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
+import { fileURLToPath } from 'node:url';
+import { importSources } from './lib.mjs';
 
 if (typeof globalThis.gc !== 'function') {
   const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
@@ -21,22 +19,7 @@ const TOTAL = CLIENTS * PER_CLIENT;
 const RUN_MS = Number(process.env.NOTIFY_BENCH_MS ?? 12_000);
 const CMP_MS = Number(process.env.NOTIFY_BENCH_CMP_MS ?? 8_000);
 
-// ---- load the TypeScript sources (transpiled, no type check: `npm run lint` does that) ----
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const out = mkdtempSync(join(tmpdir(), 'lwm2m-notify-bench-'));
-function transpile(file, seen = new Set()) {
-  if (seen.has(file)) return;
-  seen.add(file);
-  const src = readFileSync(file, 'utf8');
-  const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  const dest = join(out, relative(root, file)).replace(/\.ts$/, '.js');
-  mkdirSync(dirname(dest), { recursive: true });
-  writeFileSync(dest, js);
-  for (const m of src.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) transpile(resolve(dirname(file), `${m[1]}.ts`), seen);
-}
-transpile(join(root, 'runtime/notify/index.ts'));
-const notify = await import(pathToFileURL(join(out, 'runtime/notify/index.js')).href);
-rmSync(out, { recursive: true, force: true });
+const [notify] = await importSources('runtime/notify/index.ts');
 const { NotifyScheduler, ObservationRegistry, ManualSchedulerClock, systemSchedulerClock } = notify;
 
 // ---- helpers ----

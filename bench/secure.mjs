@@ -3,72 +3,26 @@
 // Run: node bench/secure.mjs   (about 15 s; SECURE_BENCH_MS=<ms per throughput run> default 2000,
 //      SECURE_BENCH_HANDSHAKES=<n> default 30, SECURE_BENCH_WINDOW=<requests in flight> default 16)
 // Prints medians and means, requests/s, and each figure's ratio to plain UDP (throughput) or to TCP (handshakes).
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
+import { importSources } from './lib.mjs';
 
 const MS = Number(process.env.SECURE_BENCH_MS ?? 2000);
 const HANDSHAKES = Number(process.env.SECURE_BENCH_HANDSHAKES ?? 30);
 const WINDOW = Number(process.env.SECURE_BENCH_WINDOW ?? 16);
 const PSK = 'bench-psk-key-0001';
 
-// ---- load the TypeScript sources (transpiled, no type check: `npm run lint` does that) ----
-// Under node_modules/.cache so bare imports (node-dtls-client, coap-packet) resolve from the project.
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
-const out = mkdtempSync(join(root, 'node_modules', '.cache', 'secure-bench-'));
-function transpile(file, seen = new Set()) {
-  if (seen.has(file)) return;
-  seen.add(file);
-  const src = readFileSync(file, 'utf8');
-  const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  const dest = join(out, relative(root, file)).replace(/\.ts$/, '.js');
-  mkdirSync(dirname(dest), { recursive: true });
-  writeFileSync(dest, js);
-  for (const m of src.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) transpile(resolve(dirname(file), `${m[1]}.ts`), seen);
-}
-let stream, udp, endpoint;
-try {
-  transpile(join(root, 'runtime/coap/stream.ts'));
-  transpile(join(root, 'runtime/coap/udp.ts'));
-  stream = await import(pathToFileURL(join(out, 'runtime/coap/stream.js')).href);
-  udp = await import(pathToFileURL(join(out, 'runtime/coap/udp.js')).href);
-  endpoint = await import(pathToFileURL(join(out, 'runtime/coap/endpoint.js')).href);
-} finally {
-  rmSync(out, { recursive: true, force: true });
-}
+// The libcoap launcher is the interop tests' own (test/support/libcoap.ts).
+const [stream, udp, endpoint, libcoap] = await importSources(
+  'runtime/coap/stream.ts', 'runtime/coap/udp.ts', 'runtime/coap/endpoint.ts', 'test/support/libcoap.ts',
+);
 const { connectTcpEndpoint, connectTlsEndpoint, createDtlsTransport } = stream;
 const { createUdpTransport } = udp;
 const { createCoapEndpoint } = endpoint;
 
 // ---- the server: libcoap on an ephemeral port (plain on PORT, DTLS/TLS on PORT+1) ----
-const freePort = () => new Promise((res, rej) => {
-  const s = net.createServer();
-  s.once('error', rej);
-  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
-});
-const canConnect = (port) => new Promise((res) => {
-  const s = net.connect({ host: '127.0.0.1', port });
-  s.once('connect', () => { s.destroy(); res(true); });
-  s.once('error', () => res(false));
-});
-let server;
-let port;
-for (let attempt = 0; attempt < 5 && !server; attempt++) {
-  port = await freePort();
-  const proc = spawn('coap-server-gnutls', ['-A', '127.0.0.1', '-p', String(port), '-k', PSK, '-v', '0'], { stdio: 'ignore' });
-  let exited = false;
-  proc.once('exit', () => { exited = true; });
-  for (let i = 0; i < 100 && !exited; i++) {
-    if ((await canConnect(port)) && (await canConnect(port + 1))) { server = proc; break; }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  if (!server) proc.kill('SIGKILL');
-}
-if (!server) throw new Error('coap-server-gnutls did not start (is libcoap3-bin installed?)');
+const started = await libcoap.startLibcoap('coap-server-gnutls', (p) => ['-A', '127.0.0.1', '-p', String(p), '-k', PSK, '-v', '0'])
+  .catch(() => { throw new Error('coap-server-gnutls did not start (is libcoap3-bin installed?)'); });
+const server = started.proc;
+const port = started.port;
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;

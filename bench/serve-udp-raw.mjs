@@ -3,35 +3,15 @@
 // Prints requests/s and latency p50/p99 for a small GET and for a 4 KiB GET fetched block by block, and the
 // side-by-side ratio (ours / node-coap).
 import dgram from 'node:dgram';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import coap from 'coap';
+import { importSources } from './lib.mjs';
 
 const REQUESTS = Number(process.env.SERVE_BENCH_REQUESTS ?? 30_000);
 const WINDOW = Number(process.env.SERVE_BENCH_WINDOW ?? 32);
 
-// ---- load the TypeScript sources (transpiled, no type check: `npm run lint` does that) ----
-// Inside node_modules/.cache so the transpiled files resolve coap-packet like the sources do.
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
-const out = mkdtempSync(join(root, 'node_modules', '.cache', 'serve-bench-'));
-function transpile(file, seen = new Set()) {
-  if (seen.has(file)) return;
-  seen.add(file);
-  const src = readFileSync(file, 'utf8');
-  const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  const dest = join(out, relative(root, file)).replace(/\.ts$/, '.js');
-  mkdirSync(dirname(dest), { recursive: true });
-  writeFileSync(dest, js);
-  for (const m of src.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) transpile(resolve(dirname(file), `${m[1]}.ts`), seen);
-}
-transpile(join(root, 'runtime/coap/udp.ts'));
-transpile(join(root, 'runtime/coap/message.ts'));
-const { createUdpEndpoint } = await import(pathToFileURL(join(out, 'runtime/coap/udp.js')).href);
-const { encodeMessage, decodeMessage, encodeBlock, OptionNumber } = await import(pathToFileURL(join(out, 'runtime/coap/message.js')).href);
-rmSync(out, { recursive: true, force: true });
+const [{ createUdpEndpoint }, { encodeMessage, decodeMessage, encodeBlock, OptionNumber }] = await importSources(
+  'runtime/coap/udp.ts', 'runtime/coap/message.ts',
+);
 
 const te = new TextEncoder();
 const SMALL = te.encode('{"bn":"/3303/0/","e":[{"n":"5700","v":21.5}]}');

@@ -4,7 +4,10 @@ import * as net from 'node:net';
 
 /** Whether the GnuTLS build of libcoap is installed; interop suites skip themselves without it. */
 export const haveLibcoap = spawnSync('which', ['coap-server-gnutls']).status === 0;
-export const describeLibcoap: jest.Describe = haveLibcoap ? describe : describe.skip;
+/** `describe`, or `describe.skip` without libcoap; looked up at call time so benchmarks can import this file outside jest. */
+export function describeLibcoap(name: string, fn: () => void): void {
+  (haveLibcoap ? describe : describe.skip)(name, fn);
+}
 
 /** A port nothing listens on right now (TCP on 127.0.0.1; libcoap binds the same number for UDP). */
 export async function freePort(): Promise<number> {
