@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import {
   Lwm2mClient, SasTokenSource, connectCoapEndpoint, createCoapEndpoint, createDtlsTransport, createUdpEndpoint,
   parseConnectionString, systemClock,
-  type Clock, type CoapEndpoint, type CoapEndpointOptions, type Peer, type RetryOptions, type TimerHandle,
+  type Clock, type CoapEndpoint, type CoapEndpointOptions, type Peer, type RetryOptions, type StreamEndpointOptions, type TimerHandle,
 } from 'lwm2m-gen/runtime';
 import { Config } from '../../generated/config.js';
 import { DEFAULT_SETTINGS, SimConfig, SimDevice, SimFirmware, SimServer, Ticker } from './objects.js';
@@ -34,6 +34,8 @@ export interface SimpleDeviceOptions {
   readonly wallClock?: () => number;
   /** CoAP message layer options of UDP/DTLS endpoints (short timeouts in tests). */
   readonly coap?: CoapEndpointOptions;
+  /** RFC 8323 endpoint options of coap+tcp:// and coaps+tcp:// connections (request timeout in tests). */
+  readonly stream?: StreamEndpointOptions;
   readonly retry?: RetryOptions;
   /** Time allowed for a DTLS/TLS handshake (default 5 000 ms). */
   readonly handshakeTimeoutMs?: number;
@@ -124,6 +126,7 @@ async function openTransport(o: SimpleDeviceOptions, onReset: (peer: Peer, token
       case 'coap+tcp':
       case 'coaps+tcp': {
         const endpoint = await connectCoapEndpoint(o.server, {
+          ...o.stream,
           connectTimeoutMs: o.handshakeTimeoutMs ?? 5000,
           ...(secure ? { pskIdentity: o.pskIdentity!, pskKey: o.pskKey! } : {}),
         });
