@@ -11,6 +11,7 @@ import {
   formatPath, isExecutable, isWritable, parsePath,
   type Lwm2mPath, type ResourceContent, type ResourceModel, type ResourceValue,
 } from '../model.js';
+import type { AfterResponseTask } from '../object/execute-args.js';
 import type { ObjectInstance } from '../object/instance.js';
 import { parseWriteAttributes, type AttributeStore } from '../notify/index.js';
 import { discoverLinks } from './links.js';
@@ -315,11 +316,31 @@ export class RequestRouter {
       } catch {
         throw new BadRequestError('Execute arguments are not UTF-8', path);
       }
-      await inst.execute(path.resourceId!, raw);
+      const tasks: AfterResponseTask[] = [];
+      await inst.execute(path.resourceId!, raw, (task) => tasks.push(task));
+      if (tasks.length > 0) this.#runAfterResponse(tasks, req);
       return { code: '2.04' };
     }
     if (r.multiple && isWritable(r)) return this.#write(req, path, 'update');
     throw new MethodNotAllowedError(`resource is not executable (operations: ${r.operations || 'none'})`, path);
+  }
+
+  /**
+   * Runs the work an Execute deferred (ExecuteArguments.afterResponse), e.g. a Reboot. The endpoint writes the
+   * response in the continuation of this handler, before the next macrotask; failures go to onInternalError.
+   */
+  #runAfterResponse(tasks: readonly AfterResponseTask[], req: IncomingRequest): void {
+    setTimeout(() => {
+      void (async () => {
+        for (const task of tasks) {
+          try {
+            await task();
+          } catch (err) {
+            this.#o.onInternalError?.(err instanceof Error ? err : new Error(String(err)), req);
+          }
+        }
+      })();
+    }, 0);
   }
 
   // ---- Create, Delete ----
