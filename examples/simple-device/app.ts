@@ -32,6 +32,10 @@ export interface SimpleDeviceOptions {
   /** Timers of the client and the simulation (a ManualClock in tests). */
   readonly clock?: Clock;
   readonly wallClock?: () => number;
+  /** The `lwm2m=` version announced (default 1.1; "1.0" for LwM2M 1.0 servers such as coap-shepherd). */
+  readonly lwm2mVersion?: string;
+  /** Content-Format of multi-value Reads without Accept (default SenML CBOR; TLV for LwM2M 1.0 servers). */
+  readonly preferredFormat?: number;
   /** CoAP message layer options of UDP/DTLS endpoints (short timeouts in tests). */
   readonly coap?: CoapEndpointOptions;
   /** RFC 8323 endpoint options of coap+tcp:// and coaps+tcp:// connections (request timeout in tests). */
@@ -233,6 +237,8 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
     ...(extraQuery ? { extraQuery } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.retry ? { retry: o.retry } : {}),
+    ...(o.lwm2mVersion ? { lwm2mVersion: o.lwm2mVersion } : {}),
+    ...(o.preferredFormat !== undefined ? { preferredFormat: o.preferredFormat } : {}),
   });
   client = c;
   c.addInstance(server).addInstance(device).addInstance(firmware)
