@@ -1,6 +1,7 @@
 // The example device in-process over real UDP on 127.0.0.1 against our test LwM2M server: registration, every operation and its codes, reboot.
 import { ContentFormat, decodeRecords } from '../../../runtime/codec/index.js';
 import { startSimpleDevice, type SimpleDevice } from '../../../examples/simple-device/index.js';
+import { ManualClock } from '../../../runtime/coap/clock.js';
 import { TestLwm2mServer } from '../../support/lwm2m-server.js';
 
 const text = new TextDecoder();
@@ -170,6 +171,27 @@ describe('simple-device against the test server', () => {
     expect(all).toContain('registered');
     expect(all).not.toContain(key);
     expect(all).not.toContain(tk!.slice(3));
+  });
+
+  it('renews the SAS token before it expires and registers again with the new one', async () => {
+    const key = Buffer.from('fedcba9876543210fedcba9876543210').toString('base64');
+    const clock = new ManualClock();
+    const T0 = 1_800_000_000_000;
+    await start({
+      endpoint: undefined, connectionString: `HostName=hub.example;DeviceId=sas-renew;SharedAccessKey=${key}`,
+      sasTtlSeconds: 3600, sasRenewBeforeSeconds: 300, lifetime: 86400, clock, wallClock: () => T0 + clock.now(),
+    } as never);
+    const first = server.registration('sas-renew')!.query.find((q) => q.startsWith('tk='))!;
+    expect(first).toContain(`se=${T0 / 1000 + 3600}`);
+    const from = server.log.length;
+    clock.advance(3299_000);
+    expect(server.log.length).toBe(from);
+    clock.advance(1000);
+    const again = await server.waitFor('register', () => true, from);
+    const second = again.query.find((q) => q.startsWith('tk='))!;
+    expect(second).toContain(`se=${T0 / 1000 + 3300 + 3600}`);
+    expect(lines.some((l) => /SAS token renewed \(expires .*\): registering again/.test(l))).toBe(true);
+    expect(lines.join('\n')).not.toContain(second.slice(3));
   });
 
   it('stop() de-registers', async () => {
