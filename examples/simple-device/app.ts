@@ -41,6 +41,8 @@ export interface SimpleDeviceOptions {
   /** RFC 8323 endpoint options of coap+tcp:// and coaps+tcp:// connections (request timeout in tests). */
   readonly stream?: StreamEndpointOptions;
   readonly retry?: RetryOptions;
+  /** How long stop() waits for the De-register's answer before closing anyway (default 5 000 ms). */
+  readonly stopTimeoutMs?: number;
   /** Time allowed for a DTLS/TLS handshake (default 5 000 ms). */
   readonly handshakeTimeoutMs?: number;
 }
@@ -285,7 +287,14 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
       simulation.stop();
       device.behaviour.dispose();
       await rebooting?.catch(() => undefined);
-      await c.stop();
+      // A server that stopped answering must not hold the process for CoAP's full ~93 s retransmission span.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const gaveUp = await Promise.race([
+        c.stop().then(() => false),
+        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), o.stopTimeoutMs ?? 5000); }),
+      ]);
+      clearTimeout(timer);
+      if (gaveUp) log('the server did not answer the De-register in time; closing anyway');
       await transport.close();
     },
   };

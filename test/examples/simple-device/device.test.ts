@@ -194,6 +194,13 @@ describe('simple-device against the test server', () => {
     expect(lines.join('\n')).not.toContain(second.slice(3));
   });
 
+  it('stop() does not wait for a server that stopped answering', async () => {
+    const d = await start({ coap: {}, stopTimeoutMs: 100 });
+    server.down = true;
+    await d.stop();
+    expect(lines.some((l) => l.includes('did not answer the De-register in time'))).toBe(true);
+  });
+
   it('stop() de-registers', async () => {
     const d = await start();
     const from = server.log.length;
