@@ -1,8 +1,8 @@
 // Lwm2mClient: the registration lifecycle with one LwM2M Server, the Server object's behaviour, and request serving.
 import { systemClock, type Clock, type TimerHandle } from '../coap/clock.js';
-import type { CoapEndpoint, IncomingRequest, IncomingResponse, OutgoingResponse, Peer } from '../coap/types.js';
+import type { Block1Sink, Block1Start, CoapEndpoint, IncomingRequest, IncomingResponse, OutgoingResponse, Peer } from '../coap/types.js';
 import { ContentFormat } from '../codec/index.js';
-import type { ObjectDefinition, ResourceContent } from '../model.js';
+import { parsePath, type ObjectDefinition, type ResourceContent } from '../model.js';
 import { AttributeStore, type NotifyPolicy, type NotifyScheduler } from '../notify/index.js';
 import type { ObjectInstance } from '../object/instance.js';
 import { TypedEmitter, type ClientEvents } from './events.js';
@@ -89,6 +89,9 @@ function normalizeAddress(a: string): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
+/** Opens the sink of a streamed Write (see Lwm2mClient.streamWrites); a thrown Lwm2mError refuses the upload with its code. */
+export type StreamedWriteOpener = (instance: ObjectInstance, start: Block1Start) => Block1Sink | Promise<Block1Sink>;
+
 /** A registration request the server answered with an error code. */
 export class RegistrationError extends Error {
   readonly code: string | undefined;
@@ -115,6 +118,8 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   #queue: Promise<void> = Promise.resolve();
   #timer: TimerHandle | undefined;
   #updateSoon: TimerHandle | undefined;
+  /** Resources whose block-wise Writes stream to a sink, by "objectId/resourceId". */
+  readonly #streamed = new Map<string, StreamedWriteOpener>();
 
   constructor(options: Lwm2mClientOptions) {
     super();
@@ -162,6 +167,30 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
 
   removeInstance(objectId: number, instanceId: number): boolean {
     return this.registry.removeInstance(objectId, instanceId);
+  }
+
+  /**
+   * Streams block-wise Writes (PUT, application/octet-stream) of one resource, in every instance of the
+   * object, to a sink block by block instead of reassembling them: a firmware Package larger than memory
+   * or than the endpoint's maxBodySize. Needs an endpoint with streamBlock1 (UDP, DTLS); on others the
+   * Write arrives whole through the instance's write hook as before.
+   */
+  streamWrites(objectId: number, resourceId: number, open: StreamedWriteOpener): this {
+    this.#streamed.set(`${objectId}/${resourceId}`, open);
+    this.#o.transport.streamBlock1?.((start) => this.#selectStream(start));
+    return this;
+  }
+
+  #selectStream(start: Block1Start): Block1Sink | Promise<Block1Sink> | undefined {
+    // Anything not plainly ours takes the usual path, which answers it (4.03 for a stranger, 5.03 when stopped).
+    if (this.#state === 'stopped' || !this.#isServer(start.peer) || start.method !== 'PUT') return undefined;
+    // Other Content-Formats wrap the value (TLV, SenML) and are decoded whole.
+    if (start.contentFormat !== ContentFormat.OPAQUE) return undefined;
+    const path = parsePath(start.path.join('/'));
+    if (!path || path.instanceId === undefined || path.resourceId === undefined || path.resourceInstanceId !== undefined) return undefined;
+    const open = this.#streamed.get(`${path.objectId}/${path.resourceId}`);
+    const instance = open ? this.registry.instance(path.objectId, path.instanceId) : undefined;
+    return open && instance ? open(instance, start) : undefined;
   }
 
   /**
@@ -271,6 +300,11 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       // Only the server this client registered with may manage it; a stranger learns nothing and changes nothing.
       this.emit('request', { method: req.method, path: undefined, uriPath, code: '4.03' });
       return { code: '4.03' };
+    }
+    if (req.streamed !== undefined) {
+      // The body went block by block to the sink streamWrites named, and its last block was taken.
+      this.emit('request', { method: req.method, path: parsePath(req.path.join('/')), uriPath, code: '2.04' });
+      return { code: '2.04' };
     }
     const { response, path } = await this.#router.handle(req);
     this.emit('request', { method: req.method, path, uriPath, code: response.code });
