@@ -196,9 +196,14 @@ function coapFailure(code: string): DownloadError {
 /**
  * CoAP GET asking for one Block2 block at a time (RFC 7959 §2.4), so each block goes to storage as it
  * arrives; a resume asks for the block that holds `from`. A server answering with smaller blocks is followed.
+ * Over coap+tcp/coaps+tcp the transport reassembles (see below).
  */
 export const fetchCoap: Fetcher = async (url, from, sink, signal, options) => {
   const conn = await raceAbort(connectCoap(url, options), signal);
+  const protocol = protocolOf(url);
+  // RFC 8323 endpoints follow Block2 themselves and hand over the whole body (up to their maxBodySize): over
+  // TCP/TLS the package comes in one piece and a retry starts at byte 0.
+  const stream = protocol === 'coap+tcp' || protocol === 'coaps+tcp';
   try {
     const path = url.pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
     const query = url.search.length > 1 ? url.search.slice(1).split('&').map((s) => decodeURIComponent(s)) : [];
@@ -212,7 +217,7 @@ export const fetchCoap: Fetcher = async (url, from, sink, signal, options) => {
           method: 'GET',
           path,
           query,
-          options: [{ number: OptionNumber.Block2, value: encodeBlock({ num, more: false, szx }) }],
+          ...(stream ? {} : { options: [{ number: OptionNumber.Block2, value: encodeBlock({ num, more: false, szx }) }] }),
         }), signal);
       } catch (e) {
         if (signal.aborted) throw abortError();

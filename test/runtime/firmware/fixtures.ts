@@ -55,10 +55,10 @@ export interface FirmwareRig {
 }
 
 /** A device whose verify() compares the SHA-256 of the stored package with `digest` (when given). */
-export function firmwareRig(over: Partial<FirmwareUpdateOptions> & { digest?: string } = {}): FirmwareRig {
-  const storage = new MemoryStorage();
+export function firmwareRig(over: Partial<Omit<FirmwareUpdateOptions, 'storage'>> & { digest?: string; storage?: MemoryStorage } = {}): FirmwareRig {
+  const { digest, storage: given, ...rest } = over;
+  const storage = given ?? new MemoryStorage();
   const rig: FirmwareRig = { fw: undefined as unknown as Firmware, storage, applied: 0, states: [] };
-  const { digest, ...rest } = over;
   rig.fw = new Firmware({
     storage,
     maxPackageSize: 64 * 1024,
