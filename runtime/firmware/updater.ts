@@ -2,7 +2,7 @@
 import { Lwm2mError, MethodNotAllowedError } from '../errors.js';
 import type { ObjectInstance } from '../object/instance.js';
 import type { ExecuteArguments } from '../object/execute-args.js';
-import { DownloadError, fetcherFor, parsePackageUri, protocolOf, type ChunkSink, type Fetcher } from './download.js';
+import { DownloadError, fetcherFor, parsePackageUri, protocolOf, type ChunkSink } from './download.js';
 import {
   FirmwareProtocolCode, FirmwareResult, FirmwareState,
   type FirmwareEvents, type FirmwareProtocol, type FirmwareResultValue, type FirmwareStateValue,
@@ -74,8 +74,6 @@ export class FirmwareUpdater {
   #abort: AbortController | undefined;
   #push: { aborted: boolean } | undefined;
   readonly #listeners = new Map<keyof FirmwareEvents, Array<(value: never) => void>>();
-  /** Replaceable per protocol, for tests that need a fetcher misbehave in a particular way. */
-  fetcher: (protocol: FirmwareProtocol) => Fetcher = fetcherFor;
 
   constructor(instance: ObjectInstance, options: FirmwareUpdateOptions) {
     if (instance.definition.id !== 5) throw new TypeError(`attachFirmwareUpdate needs a /5 instance, got /${instance.definition.id}`);
@@ -485,7 +483,7 @@ export class FirmwareUpdater {
         this.#emit('progress', { bytes: pos, total });
       },
     };
-    const fetch = this.fetcher(protocolOf(url)!);
+    const fetch = fetcherFor(protocolOf(url)!);
     let failures = 0;
     for (;;) {
       const before = pos;
