@@ -22,7 +22,12 @@ function sampler() {
   const level = (m) => m.heapUsed + m.arrayBuffers;
   let peak = 0;
   const t = setInterval(() => { peak = Math.max(peak, level(process.memoryUsage()) - level(base)); }, 2);
-  return () => { clearInterval(t); peak = Math.max(peak, level(process.memoryUsage()) - level(base)); return peak; };
+  return () => {
+    clearInterval(t);
+    peak = Math.max(peak, level(process.memoryUsage()) - level(base));
+    globalThis.gc();
+    return { peak, retained: level(process.memoryUsage()) - level(base) };
+  };
 }
 
 async function run(streamed) {
@@ -44,15 +49,15 @@ async function run(streamed) {
   const t0 = performance.now();
   const res = await client.request(server.address(), { method: 'PUT', path: ['5', '0', '0'], contentFormat: 42, payload: pkg });
   const ms = performance.now() - t0;
-  const peak = stop();
+  const { peak, retained } = stop();
   const ok = res.code === '2.04' && stored === size && hash.digest('hex') === digest;
   hash = undefined;
   await client.close();
   await server.close();
-  return { ms, peak, ok };
+  return { ms, peak, retained, ok };
 }
 
-const fmt = (r) => `${(size / MB / (r.ms / 1000)).toFixed(2).padStart(6)} MB/s  ${(r.ms / 1000).toFixed(2).padStart(6)} s  peak +${(r.peak / MB).toFixed(1).padStart(5)} MiB  ${r.ok ? 'ok' : 'WRONG'}`;
+const fmt = (r) => `${(size / MB / (r.ms / 1000)).toFixed(2).padStart(6)} MB/s  ${(r.ms / 1000).toFixed(2).padStart(6)} s  peak +${(r.peak / MB).toFixed(1).padStart(5)} MiB (garbage included), after gc +${(r.retained / MB).toFixed(1).padStart(5)} MiB  ${r.ok ? 'ok' : 'WRONG'}`;
 console.log(`firmware push of ${size / MB} MiB in 1024-byte Block1 blocks over UDP 127.0.0.1; memory above the level before the run (the sender's copy is older)`);
 const reassembled = await run(false);
 console.log(`  reassembled   ${fmt(reassembled)}`);
