@@ -85,6 +85,10 @@ export class FirmwareUpdater {
     for (const p of this.#protocols) {
       if (!Object.hasOwn(FirmwareProtocolCode, p)) throw new RangeError(`unknown protocol ${p}`);
     }
+    // /5/x/8 must not offer what cannot work: coaps:// has no certificate mode here, only PSK.
+    if (this.#protocols.includes('coaps') && !options.download?.dtls) {
+      throw new TypeError('protocols lists coaps but download.dtls (the PSK) is missing');
+    }
     this.#now = options.now ?? Date.now;
     this.#lastChange = this.#now();
     const d = this.#device;

@@ -50,10 +50,11 @@ describeLibcoap('firmware pull from coap-server-gnutls', () => {
     expect([...(r.fw.readResource(8) as Map<number, number>).values()]).toEqual([0, 1]);
   });
 
-  test('coaps:// without credentials is Update Result 9', async () => {
-    const r = firmwareRig({ protocols: ['coaps'] });
+  test('coaps:// not offered is Update Result 9; offered without a PSK is refused at attach', async () => {
+    const r = firmwareRig();
     await write(r.fw, `coaps://127.0.0.1:${server!.port + 1}/example_data`);
     await r.fw.updater.settled();
     expect([r.fw.updater.state, r.fw.updater.result]).toEqual([St.Idle, Res.UnsupportedProtocol]);
+    expect(() => firmwareRig({ protocols: ['coaps'] })).toThrow(TypeError);
   });
 });
