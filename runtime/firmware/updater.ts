@@ -513,6 +513,8 @@ export class FirmwareUpdater {
         if (signal.aborted) return;
       }
     }
+    // Cancelled as the last bytes came in: storage may already hold the next package.
+    if (signal.aborted) return;
     try {
       await storage.finish();
     } catch (e) {
