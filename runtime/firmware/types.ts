@@ -29,6 +29,20 @@ export const FirmwareResult = {
 } as const;
 export type FirmwareResultValue = (typeof FirmwareResult)[keyof typeof FirmwareResult];
 
+/**
+ * Thrown by the app's storage, verify or apply to name the Update Result a failure stands for: 3 Out of
+ * memory, 6 Unsupported package type, … Any other error counts as the step's default (storage: 2,
+ * verify: 5, apply: 8).
+ */
+export class FirmwareFailure extends Error {
+  readonly result: FirmwareResultValue;
+  constructor(result: FirmwareResultValue, message: string) {
+    super(message);
+    this.name = 'FirmwareFailure';
+    this.result = result;
+  }
+}
+
 /** Download protocols by URI scheme, with their /5/x/8 Protocol Support code. */
 export const FirmwareProtocolCode = {
   coap: 0,

@@ -4,7 +4,7 @@ import type { ObjectInstance } from '../object/instance.js';
 import type { ExecuteArguments } from '../object/execute-args.js';
 import { DownloadError, fetcherFor, parsePackageUri, protocolOf, type ChunkSink } from './download.js';
 import {
-  FirmwareProtocolCode, FirmwareResult, FirmwareState,
+  FirmwareFailure, FirmwareProtocolCode, FirmwareResult, FirmwareState,
   type FirmwareEvents, type FirmwareProtocol, type FirmwareResultValue, type FirmwareStateValue,
   type FirmwareUpdateOptions, type PersistedFirmwareState,
 } from './types.js';
@@ -49,6 +49,11 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
     const t = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
   });
+}
+
+/** The Update Result of an app failure: its own when it says (FirmwareFailure), else the step's default. */
+function resultOf(e: unknown, fallback: FirmwareResultValue): FirmwareResultValue {
+  return e instanceof FirmwareFailure ? e.result : fallback;
 }
 
 function asError(e: unknown): Error {
@@ -289,7 +294,7 @@ export class FirmwareUpdater {
       await storage.begin(size1);
     } catch (e) {
       this.#emit('error', asError(e));
-      await this.#fail(FirmwareResult.NotEnoughStorage);
+      await this.#fail(resultOf(e, FirmwareResult.NotEnoughStorage));
       throw new Lwm2mError('5.00', 'storage refused the package', this.instance.path(R.Package));
     }
     // The CoAP layer notices a silent transfer only when another upload comes; a timer makes Update Result 4 happen.
@@ -316,7 +321,7 @@ export class FirmwareUpdater {
         } catch (e) {
           this.#emit('error', asError(e));
           transfer.aborted = true;
-          await this.#fail(FirmwareResult.NotEnoughStorage);
+          await this.#fail(resultOf(e, FirmwareResult.NotEnoughStorage));
           throw new Lwm2mError('5.00', 'storage failed', this.instance.path(R.Package));
         }
         if (transfer.aborted) throw gone();
@@ -360,7 +365,7 @@ export class FirmwareUpdater {
         await this.#o.apply(this.#o.storage);
       } catch (e) {
         this.#emit('error', asError(e));
-        await this.#fail(FirmwareResult.UpdateFailed);
+        await this.#fail(resultOf(e, FirmwareResult.UpdateFailed));
         return;
       }
       await this.#set(FirmwareState.Idle, FirmwareResult.Success);
@@ -405,18 +410,18 @@ export class FirmwareUpdater {
   /** A complete package: verify it, describe it, and report Downloaded (or Idle with 5 when it fails the check). */
   async #downloaded(aborted: () => boolean): Promise<void> {
     const o = this.#o;
-    let ok = true;
+    let failed: FirmwareResultValue | undefined;
     if (o.verify) {
       try {
-        ok = await o.verify(o.storage);
+        if (!(await o.verify(o.storage))) failed = FirmwareResult.IntegrityCheckFailure;
       } catch (e) {
         this.#emit('error', asError(e));
-        ok = false;
+        failed = resultOf(e, FirmwareResult.IntegrityCheckFailure);
       }
     }
     if (aborted()) return;
-    if (!ok) {
-      await this.#fail(FirmwareResult.IntegrityCheckFailure);
+    if (failed !== undefined) {
+      await this.#fail(failed);
       return;
     }
     if (o.describe) {
@@ -453,14 +458,14 @@ export class FirmwareUpdater {
       else from = await storage.size();
     } catch (e) {
       this.#emit('error', asError(e));
-      if (!signal.aborted) await this.#fail(FirmwareResult.NotEnoughStorage);
+      if (!signal.aborted) await this.#fail(resultOf(e, FirmwareResult.NotEnoughStorage));
       return;
     }
     let pos = from;
     let total: number | undefined;
     const storageFailed = (e: unknown): DownloadError => {
       this.#emit('error', asError(e));
-      return new DownloadError('storage failed', FirmwareResult.NotEnoughStorage, false);
+      return new DownloadError('storage failed', resultOf(e, FirmwareResult.NotEnoughStorage), false);
     };
     const sink: ChunkSink = {
       start: async (offset, size) => {
@@ -519,7 +524,7 @@ export class FirmwareUpdater {
       await storage.finish();
     } catch (e) {
       this.#emit('error', asError(e));
-      if (!signal.aborted) await this.#fail(FirmwareResult.NotEnoughStorage);
+      if (!signal.aborted) await this.#fail(resultOf(e, FirmwareResult.NotEnoughStorage));
       return;
     }
     if (signal.aborted) return;

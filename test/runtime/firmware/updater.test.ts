@@ -1,7 +1,7 @@
 // The /5 state machine without a network: push in one piece, verify, Update, Cancel, resets, URIs, persistence.
 import { jest } from '@jest/globals';
 import { Lwm2mError } from '../../../runtime/errors.js';
-import { FirmwareResult as Res, FirmwareState as St } from '../../../runtime/firmware/index.js';
+import { FirmwareFailure, FirmwareResult as Res, FirmwareState as St } from '../../../runtime/firmware/index.js';
 import { Firmware, MemoryPersistence, firmwareRig, makePackage, sha256 } from './fixtures.js';
 
 const write = (fw: Firmware, id: number, v: Uint8Array | string) => fw.writeResources(new Map([[id, v]]), 'replace');
@@ -216,5 +216,23 @@ describe('push timeout', () => {
     jest.advanceTimersByTime(1);
     await r.fw.updater.settled();
     expect([r.fw.updater.state, r.fw.updater.result]).toEqual([St.Idle, Res.ConnectionLost]);
+  });
+});
+
+describe('FirmwareFailure names the Update Result', () => {
+  test('verify → 6 Unsupported package type, apply → 3 Out of memory, storage → its own code', async () => {
+    const a = firmwareRig({ verify: () => { throw new FirmwareFailure(Res.UnsupportedPackageType, 'not our image format'); } });
+    await write(a.fw, 0, makePackage(10));
+    expect([a.fw.updater.state, a.fw.updater.result]).toEqual([St.Idle, Res.UnsupportedPackageType]);
+    const b = firmwareRig({ apply: () => { throw new FirmwareFailure(Res.OutOfMemory, 'no RAM to decompress'); } });
+    await write(b.fw, 0, makePackage(10));
+    await b.fw.execute(2);
+    await b.fw.updater.settled();
+    expect([b.fw.updater.state, b.fw.updater.result]).toEqual([St.Idle, Res.OutOfMemory]);
+    const c = firmwareRig();
+    c.storage.write = () => { throw new FirmwareFailure(Res.OutOfMemory, 'buffer full'); };
+    const sink = await c.fw.updater.openPackageStream();
+    await expect(sink.write(0, makePackage(16), true)).rejects.toThrow();
+    expect([c.fw.updater.state, c.fw.updater.result]).toEqual([St.Idle, Res.OutOfMemory]);
   });
 });
