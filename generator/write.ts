@@ -1,5 +1,5 @@
 // Writing output safely: every file is rendered before anything is written; each write is a rename; --check only compares.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The first line of every file the generator writes; only such files are ever deleted as stale. */
@@ -27,28 +27,29 @@ function isGenerated(path: string): boolean {
   }
 }
 
+function listDir(dir: string): Set<string> {
+  try {
+    return new Set(readdirSync(dir));
+  } catch {
+    return new Set();
+  }
+}
+
 /** Compares a plan with what is on disk, writing nothing. */
 export function diffOutput(plan: WritePlan): OutputDiff {
+  // One directory listing up front: reading only files that exist avoids an exception per new file.
+  const existing = listDir(plan.dir);
   const changed: string[] = [];
   let unchanged = 0;
   for (const [name, content] of plan.files) {
-    const path = join(plan.dir, name);
-    let current: string | undefined;
-    try {
-      current = readFileSync(path, 'utf8');
-    } catch {
-      current = undefined;
-    }
-    if (current === content) unchanged++;
+    if (existing.has(name) && readFileSync(join(plan.dir, name), 'utf8') === content) unchanged++;
     else changed.push(join(plan.dir, name));
   }
   const stale: string[] = [];
-  if (existsSync(plan.dir) && statSync(plan.dir).isDirectory()) {
-    for (const name of readdirSync(plan.dir).sort()) {
-      if (plan.files.has(name)) continue;
-      const path = join(plan.dir, name);
-      if ((name.endsWith('.ts') || name.endsWith('.md')) && isGenerated(path)) stale.push(path);
-    }
+  for (const name of [...existing].sort()) {
+    if (plan.files.has(name)) continue;
+    const path = join(plan.dir, name);
+    if ((name.endsWith('.ts') || name.endsWith('.md')) && isGenerated(path)) stale.push(path);
   }
   return { changed, stale, unchanged };
 }
@@ -63,12 +64,13 @@ export function writeOutput(plans: readonly WritePlan[]): { written: number; rem
   let unchanged = 0;
   for (const plan of plans) {
     const diff = diffOutput(plan);
+    const existing = listDir(plan.dir);
     unchanged += diff.unchanged;
     mkdirSync(plan.dir, { recursive: true });
     for (const path of diff.changed) {
       const name = path.slice(plan.dir.length).replace(/^[\\/]/, '');
       const content = plan.files.get(name)!;
-      if (existsSync(path)) {
+      if (existing.has(name)) {
         // Replacing a file goes through a temporary name so a reader never sees half of it.
         const tmp = `${path}.tmp-${process.pid}`;
         writeFileSync(tmp, content);
