@@ -6,7 +6,9 @@ import {
   parseConnectionString, systemClock,
   type Clock, type CoapEndpoint, type CoapEndpointOptions, type Peer, type RetryOptions, type StreamEndpointOptions, type TimerHandle,
 } from 'lwm2m-gen/runtime';
+import type { DownloadOptions } from '../../runtime/firmware/index.js';
 import { Config } from '../../generated/config.js';
+import { FirmwareState } from '../../runtime/firmware/index.js';
 import { DEFAULT_SETTINGS, SimConfig, SimDevice, SimFirmware, SimServer, Ticker } from './objects.js';
 
 export interface SimpleDeviceOptions {
@@ -45,6 +47,8 @@ export interface SimpleDeviceOptions {
   readonly stopTimeoutMs?: number;
   /** Time allowed for a DTLS/TLS handshake (default 5 000 ms). */
   readonly handshakeTimeoutMs?: number;
+  /** Options of firmware pulls from Package URI. */
+  readonly firmwareDownload?: DownloadOptions;
 }
 
 export interface SimpleDevice {
@@ -216,12 +220,17 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
       settings.clear();
       for (const [k, v] of Object.entries(DEFAULT_SETTINGS)) settings.set(k, v);
       simulation.period = Number(DEFAULT_SETTINGS.telemetryInterval) * 1000;
-      firmware.reset();
+      // A downloaded (or downloading) package does not survive a factory reset.
+      if (firmware.updater.state === FirmwareState.Downloading || firmware.updater.state === FirmwareState.Downloaded) {
+        await firmware.updater.cancel();
+      }
       await restart('factory reset');
     },
   });
   const server = new SimServer(lifetime, binding);
-  const firmware = new SimFirmware({ device, log, onInstalled: () => restart('firmware update') });
+  const firmware = new SimFirmware({
+    device, log, onInstalled: () => restart('firmware update'), ...(o.firmwareDownload ? { download: o.firmwareDownload } : {}),
+  });
   // One settings store for the device: a Config instance the server deletes and creates again applies to the same settings.
   const settings = new Map<string, string>(Object.entries(DEFAULT_SETTINGS));
   const newConfig = (instanceId: number): SimConfig => new SimConfig({

@@ -1,12 +1,15 @@
 // The simulated device's objects: generated Device, LwM2M Server, Firmware Update and Config classes extended with behaviour.
 import {
-  MethodNotAllowedError, ValueError, systemClock, type Clock, type ExecuteArguments, type TimerHandle,
+  ValueError, systemClock, type Clock, type ExecuteArguments, type TimerHandle,
 } from 'lwm2m-gen/runtime';
-// runtime/device is not exported from lwm2m-gen/runtime yet; once the lead wires it in, import it from there.
+// runtime/device and runtime/firmware are not exported from lwm2m-gen/runtime yet; once they are, import them from there.
 import { ConfigBehaviour, DeviceBehaviour, type ConfigApplyFailure, type ConfigSetting } from '../../runtime/device/index.js';
+import {
+  FirmwareResult, FirmwareState, MemoryStorage, attachFirmwareUpdate, type DownloadOptions, type FirmwareUpdater,
+} from '../../runtime/firmware/index.js';
 import { DeviceBase, DeviceBatteryStatusValues } from '../../generated/device.js';
 import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
-import { FirmwareUpdateBase, FirmwareUpdateStateValues, FirmwareUpdateUpdateResultValues } from '../../generated/firmware-update.js';
+import { FirmwareUpdateBase } from '../../generated/firmware-update.js';
 import { ConfigBase } from '../../generated/config.js';
 
 export const INITIAL_FIRMWARE = '1.0.0';
@@ -118,72 +121,62 @@ export class SimServer extends LwM2MServerBase {
 export interface SimFirmwareOptions {
   readonly device: SimDevice;
   readonly log: (line: string) => void;
-  /** Runs after a successful install: a real device restarts into the new firmware. */
+  /** Runs once an installed package is in effect (State Idle, Update Result 1): a real device restarts into it. */
   readonly onInstalled: () => void | Promise<void>;
+  /** Options of pulls from Package URI (short timeouts in tests). */
+  readonly download?: DownloadOptions;
+}
+
+/** The version a simulated package declares (`version=X` in its first 256 bytes), if any. */
+function versionIn(image: Uint8Array): string | undefined {
+  return /version=([\w.-]{1,32})/.exec(new TextDecoder().decode(image.subarray(0, 256)))?.[1];
 }
 
 /**
- * Firmware Update /5, a minimal push-only implementation: a Package write is "downloaded", Update "installs"
- * it (after the 2.04) by taking its version from the package text (`version=X`, else a counter).
+ * Firmware Update /5 through the runtime's firmware component (push to Package or pull from Package URI, the
+ * state machine, PkgName/PkgVersion): the package goes to memory, "installing" takes its declared version
+ * (or a counter) as the device's Firmware Version, then the device restarts.
  */
 export class SimFirmware extends FirmwareUpdateBase {
-  readonly #o: SimFirmwareOptions;
-  #image: Uint8Array | undefined;
+  readonly updater: FirmwareUpdater;
+  readonly storage = new MemoryStorage();
   #installs = 0;
 
   constructor(o: SimFirmwareOptions) {
-    super(0, {
-      packageUri: '', state: FirmwareUpdateStateValues.Idle, updateResult: FirmwareUpdateUpdateResultValues.Initial,
-      firmwareUpdateProtocolSupport: [0, 1], firmwareUpdateDeliveryMethod: 1,
+    super(0);
+    this.updater = attachFirmwareUpdate(this, {
+      storage: this.storage,
+      maxPackageSize: 1 << 20,
+      describe: (storage) => {
+        const version = versionIn((storage as MemoryStorage).bytes());
+        return version === undefined ? { name: 'simple-device' } : { name: 'simple-device', version };
+      },
+      apply: (storage) => {
+        this.#installs++;
+        const version = versionIn((storage as MemoryStorage).bytes()) ?? `1.0.${this.#installs}`;
+        o.device.firmwareVersion = version;
+        o.log(`firmware updated to ${version}`);
+      },
+      ...(o.download ? { download: o.download } : {}),
     });
-    this.#o = o;
-  }
-
-  protected override onWritePackage(value: Uint8Array): void {
-    if (value.length === 0) {
-      // An empty Package cancels: back to Idle (LwM2M 1.1 E.6).
-      this.#image = undefined;
-      this.state = FirmwareUpdateStateValues.Idle;
-      this.updateResult = FirmwareUpdateUpdateResultValues.Initial;
-      return;
-    }
-    if (this.state === FirmwareUpdateStateValues.Updating) throw new MethodNotAllowedError('an update is in progress', this.path(0));
-    this.#image = value;
-    this.state = FirmwareUpdateStateValues.Downloaded;
-    this.updateResult = FirmwareUpdateUpdateResultValues.Initial;
-    this.#o.log(`firmware package received (${value.length} bytes)`);
-  }
-
-  protected override onWritePackageUri(value: string): void {
-    if (value === '') return;
-    // This device only takes pushed packages (Delivery Method 1).
-    throw new ValueError('this device takes firmware by Package write only', this.path(1));
-  }
-
-  update(args: ExecuteArguments): void {
-    const image = this.#image;
-    if (this.state !== FirmwareUpdateStateValues.Downloaded || !image) {
-      throw new MethodNotAllowedError('no firmware package downloaded', this.path(2));
-    }
-    this.state = FirmwareUpdateStateValues.Updating;
-    args.afterResponse(async () => {
-      this.#installs++;
-      const text = new TextDecoder().decode(image.subarray(0, 256));
-      const version = /version=([\w.-]{1,32})/.exec(text)?.[1] ?? `1.0.${this.#installs}`;
-      this.#o.device.firmwareVersion = version;
-      this.pkgVersion = version;
-      this.#image = undefined;
-      this.state = FirmwareUpdateStateValues.Idle;
-      this.updateResult = FirmwareUpdateUpdateResultValues.Success;
-      this.#o.log(`firmware updated to ${version}`);
-      await this.#o.onInstalled();
+    this.updater.on('state', ({ state, result }) => {
+      o.log(`firmware state ${state}, result ${result}`);
+      if (state === FirmwareState.Idle && result === FirmwareResult.Success) void o.onInstalled();
     });
+    this.updater.on('error', (e) => o.log(`firmware error: ${e.message}`));
   }
 
-  reset(): void {
-    this.#image = undefined;
-    this.state = FirmwareUpdateStateValues.Idle;
-    this.updateResult = FirmwareUpdateUpdateResultValues.Initial;
+  update(args: ExecuteArguments): Promise<void> {
+    return this.updater.update(args);
+  }
+  override cancel(args: ExecuteArguments): Promise<void> {
+    return this.updater.cancel(args);
+  }
+  protected override onWritePackage(value: Uint8Array): Promise<void> {
+    return this.updater.onWritePackage(value);
+  }
+  protected override onWritePackageUri(value: string): Promise<void> {
+    return this.updater.onWritePackageUri(value);
   }
 }
 

@@ -1,6 +1,7 @@
 // The example device in-process over real UDP on 127.0.0.1 against our test LwM2M server: registration, every operation and its codes, reboot.
 import { ContentFormat, decodeRecords } from '../../../runtime/codec/index.js';
 import { startSimpleDevice, type SimpleDevice } from '../../../examples/simple-device/index.js';
+import * as http from 'node:http';
 import { ManualClock } from '../../../runtime/coap/clock.js';
 import { TestLwm2mServer } from '../../support/lwm2m-server.js';
 
@@ -89,6 +90,8 @@ describe('simple-device against the test server', () => {
     expect((await server.execute(EP, '/3/0/0')).code).toBe('4.05');
     expect((await server.execute(EP, '/3/0/4', '0=x')).code).toBe('4.00');
     expect((await server.execute(EP, '/5/0/2')).code).toBe('4.05');
+    expect((await server.write(EP, '/5/0/1', 'ftp://nowhere/fw', ContentFormat.TEXT)).code).toBe('2.04');
+    expect(text.decode((await server.read(EP, '/5/0/5')).payload)).toBe('9');
     expect((await server.execute(EP, '/3/0/12')).code).toBe('2.04');
 
     // Discover and Write-Attributes.
@@ -147,6 +150,32 @@ describe('simple-device against the test server', () => {
     await d.rebooting;
     expect(text.decode((await server.read(EP, '/3/0/3')).payload)).toBe('2.1.0');
     expect(text.decode((await server.read(EP, '/5/0/5')).payload)).toBe('1');
+  });
+
+  it('pulls a package from Package URI over HTTP, then installs it', async () => {
+    const image = new TextEncoder().encode(`version=3.0.0\n${'x'.repeat(5000)}`);
+    const web = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Length': image.length });
+      res.end(Buffer.from(image));
+    });
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+    try {
+      const d = await start();
+      const downloaded = new Promise<void>((resolve) => {
+        d.firmware.updater.on('state', ({ state }) => { if (state === 2) resolve(); });
+      });
+      const { port } = web.address() as { port: number };
+      expect((await server.write(EP, '/5/0/1', `http://127.0.0.1:${port}/fw.bin`, ContentFormat.TEXT)).code).toBe('2.04');
+      await downloaded;
+      expect(text.decode((await server.read(EP, '/5/0/7')).payload)).toBe('3.0.0');
+      const from = server.log.length;
+      expect((await server.execute(EP, '/5/0/2')).code).toBe('2.04');
+      await server.waitFor('register', () => true, from);
+      await d.rebooting;
+      expect(text.decode((await server.read(EP, '/3/0/3')).payload)).toBe('3.0.0');
+    } finally {
+      await new Promise((r) => web.close(r));
+    }
   });
 
   it('Factory Reset restores settings and time zone, and re-registers', async () => {
