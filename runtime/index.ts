@@ -8,3 +8,4 @@ export * from './coap/index.js';
 export * from './auth/index.js';
 export * from './client/index.js';
 export * from './notify/index.js';
+export * from './firmware/index.js';
