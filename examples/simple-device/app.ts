@@ -2,13 +2,12 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import {
-  Lwm2mClient, SasTokenSource, connectCoapEndpoint, createCoapEndpoint, createDtlsTransport, createUdpEndpoint,
+  FirmwareState, Lwm2mClient, SasTokenSource, connectCoapEndpoint, createCoapEndpoint, createDtlsTransport, createUdpEndpoint,
   parseConnectionString, systemClock,
-  type Clock, type CoapEndpoint, type CoapEndpointOptions, type Peer, type RetryOptions, type StreamEndpointOptions, type TimerHandle,
+  type Clock, type CoapEndpoint, type CoapEndpointOptions, type DownloadOptions, type Peer, type RetryOptions,
+  type StreamEndpointOptions, type TimerHandle,
 } from 'lwm2m-gen/runtime';
-import type { DownloadOptions } from '../../runtime/firmware/index.js';
 import { Config } from '../../generated/config.js';
-import { FirmwareState } from '../../runtime/firmware/index.js';
 import { DEFAULT_SETTINGS, SimConfig, SimDevice, SimFirmware, SimServer, Ticker } from './objects.js';
 
 export interface SimpleDeviceOptions {
