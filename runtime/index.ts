@@ -9,3 +9,4 @@ export * from './auth/index.js';
 export * from './client/index.js';
 export * from './notify/index.js';
 export * from './firmware/index.js';
+export * from './device/index.js';

@@ -8,12 +8,10 @@ import { join } from 'node:path';
 import { DeviceBase } from '../../generated/device.js';
 import { FirmwareUpdateBase } from '../../generated/firmware-update.js';
 import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
-import { ContentFormat, Lwm2mClient, createUdpEndpoint, type CoapEndpoint, type ExecuteArguments } from 'lwm2m-gen/runtime';
-// Until runtime/index.ts re-exports firmware/, the component comes from its own module (the same files at run time).
 import {
-  attachFirmwareUpdate, FileStorage,
-  type FirmwareStorage, type FirmwareUpdateOptions, type FirmwareUpdater,
-} from '../../runtime/firmware/index.js';
+  ContentFormat, Lwm2mClient, attachFirmwareUpdate, createUdpEndpoint, FileStorage,
+  type CoapEndpoint, type ExecuteArguments, type FirmwareStorage, type FirmwareUpdateOptions, type FirmwareUpdater,
+} from 'lwm2m-gen/runtime';
 import { TestLwm2mServer } from '../../test/support/lwm2m-server.js';
 
 const utf8 = new TextEncoder();
