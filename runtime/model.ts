@@ -92,8 +92,11 @@ function deepFreeze<T>(value: T): T {
 export function defineObject<const M extends ObjectModel>(model: M): M & ObjectDefinition {
   const byId = new Map<number, ResourceModel>();
   for (const r of model.resources) byId.set(r.id, r);
+  // Resources in ascending id order, whoever wrote the model: reads and link lists rely on it.
+  const resources = Object.freeze([...model.resources].sort((a, b) => a.id - b.id)) as unknown as M['resources'];
   const def = {
     ...model,
+    resources,
     resourcesById: byId,
     resource(resourceId: number) {
       return byId.get(resourceId);

@@ -141,7 +141,10 @@ export abstract class ObjectInstance {
 
   /** Ids of the resources present in this instance, ascending. */
   resourceIds(): number[] {
-    return this.definition.resources.map((r) => r.id).filter((id) => this.hasResource(id)).sort((a, b) => a - b);
+    // The model's resources are in ascending id order (the generator sorts them), so no sort is needed.
+    const ids: number[] = [];
+    for (const r of this.definition.resources) if (this.hasResource(r.id)) ids.push(r.id);
+    return ids;
   }
 
   /** Ids of resource instances of a present multiple resource, ascending. */
@@ -174,11 +177,11 @@ export abstract class ObjectInstance {
   /** A server Read of the whole instance: every readable resource that is present. */
   readAll(): Map<number, ResourceContent> {
     const out = new Map<number, ResourceContent>();
-    for (const id of this.resourceIds()) {
-      const r = this.definition.resource(id)!;
+    // Read is the hot path of a device: one pass over the model, no intermediate lists.
+    for (const r of this.definition.resources) {
       if (!isReadable(r)) continue;
-      const v = this.getResource(id);
-      if (v !== undefined) out.set(id, v);
+      const v = this.getResource(r.id);
+      if (v !== undefined) out.set(r.id, v);
     }
     return out;
   }
