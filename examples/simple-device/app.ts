@@ -1,11 +1,8 @@
 // The simulated device as a library: connects to the server URI's transport, registers, simulates, logs one line per event.
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import {
-  FirmwareState, Lwm2mClient, SasTokenSource, connectCoapEndpoint, createCoapEndpoint, createDtlsTransport, createUdpEndpoint,
-  parseConnectionString, systemClock,
-  type Clock, type CoapEndpoint, type CoapEndpointOptions, type DownloadOptions, type Peer, type RetryOptions,
-  type StreamEndpointOptions, type TimerHandle,
+  ConnectError, FirmwareState, connectClient, systemClock,
+  type Clock, type CoapEndpoint, type CoapEndpointOptions, type ConnectedClient, type DownloadOptions, type Lwm2mClient,
+  type RetryOptions, type StreamEndpointOptions,
 } from 'lwm2m-gen/runtime';
 import { Config } from '../../generated/config.js';
 import { DEFAULT_SETTINGS, SimConfig, SimDevice, SimFirmware, SimServer, Ticker } from './objects.js';
@@ -76,78 +73,17 @@ export class SimpleDeviceError extends Error {
   }
 }
 
-interface Opened {
-  readonly endpoint: CoapEndpoint;
-  readonly server: Peer;
-  readonly binding: string;
-}
-
-async function resolveHost(host: string): Promise<string> {
-  if (isIP(host)) return host;
-  return (await lookup(host)).address;
-}
-
-function isLoopback(address: string): boolean {
-  return address.startsWith('127.') || address === '::1';
-}
-
-/** Opens the transport the server URI names; a refused handshake is a SimpleDeviceError naming the scheme. */
-async function openTransport(o: SimpleDeviceOptions, onReset: (peer: Peer, token: Uint8Array) => void): Promise<Opened> {
-  let url: URL;
-  try {
-    url = new URL(o.server);
-  } catch {
-    throw new SimpleDeviceError(`--server "${o.server}" is not a URI`);
-  }
-  const scheme = url.protocol.slice(0, -1);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === '') throw new SimpleDeviceError('the server URI has no host');
-  const secure = scheme === 'coaps' || scheme === 'coaps+tcp';
-  if (secure && (o.pskIdentity === undefined || o.pskKey === undefined)) {
-    throw new SimpleDeviceError(`${scheme}:// needs --psk-identity and --psk-key`);
-  }
-  if (!secure && (o.pskIdentity !== undefined || o.pskKey !== undefined)) {
-    throw new SimpleDeviceError(`--psk-identity/--psk-key need a secure URI (coaps:// or coaps+tcp://), not ${scheme}://`);
-  }
-  const port = url.port === '' ? (secure ? 5684 : 5683) : Number(url.port);
-  const coap: CoapEndpointOptions = { ...o.coap, onNotificationReset: onReset, ...(o.clock ? { clock: o.clock } : {}) };
-  try {
-    switch (scheme) {
-      case 'coap': {
-        const address = await resolveHost(host);
-        const v6 = isIP(address) === 6;
-        const endpoint = await createUdpEndpoint({
-          type: v6 ? 'udp6' : 'udp4',
-          port: o.localPort ?? 0,
-          // A loopback server is reached from loopback: nothing else on the machine needs to see the device.
-          ...(isLoopback(address) ? { address } : {}),
-          ...coap,
-        });
-        return { endpoint, server: { address, port }, binding: 'U' };
-      }
-      case 'coaps': {
-        const transport = await createDtlsTransport({
-          host: await resolveHost(host), port, pskIdentity: o.pskIdentity!, pskKey: o.pskKey!,
-          timeoutMs: o.handshakeTimeoutMs ?? 5000, ...(o.localPort !== undefined ? { listenPort: o.localPort } : {}),
-        });
-        return { endpoint: createCoapEndpoint(transport, coap), server: transport.remote, binding: 'U' };
-      }
-      case 'coap+tcp':
-      case 'coaps+tcp': {
-        const endpoint = await connectCoapEndpoint(o.server, {
-          ...o.stream,
-          connectTimeoutMs: o.handshakeTimeoutMs ?? 5000,
-          ...(secure ? { pskIdentity: o.pskIdentity!, pskKey: o.pskKey! } : {}),
-        });
-        return { endpoint, server: endpoint.remote(), binding: 'T' };
-      }
-      default:
-        throw new SimpleDeviceError(`unsupported scheme ${scheme}:// (use coap, coaps, coap+tcp or coaps+tcp)`);
-    }
-  } catch (err) {
-    if (err instanceof SimpleDeviceError) throw err;
-    const why = err instanceof Error ? err.message : String(err);
-    throw new SimpleDeviceError(`cannot connect to ${scheme}://${url.host}: ${why}`, err);
+/** The example's wording of the runtime's connect errors: it names the command line flags. */
+function deviceError(err: ConnectError, o: SimpleDeviceOptions): SimpleDeviceError {
+  const scheme = o.server.split(':', 1)[0] ?? '';
+  switch (err.reason) {
+    case 'bad-uri': return new SimpleDeviceError(err.message.includes('no host') ? 'the server URI has no host' : `--server "${o.server}" is not a URI`, err);
+    case 'psk-missing': return new SimpleDeviceError(`${scheme}:// needs --psk-identity and --psk-key`, err);
+    case 'psk-unexpected': return new SimpleDeviceError(`--psk-identity/--psk-key need a secure URI (coaps:// or coaps+tcp://), not ${scheme}://`, err);
+    case 'bad-connection-string': return new SimpleDeviceError(`bad --connection-string: ${err.message.replace(/^bad connection string: /, '')}`, err);
+    case 'endpoint-mismatch': return new SimpleDeviceError('--endpoint differs from the connection string\'s DeviceId; give one or the other', err);
+    case 'endpoint-required': return new SimpleDeviceError('--endpoint (or --connection-string) is required', err);
+    default: return new SimpleDeviceError(err.message, err);
   }
 }
 
@@ -160,33 +96,37 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
   const log = o.log ?? ((line: string) => console.log(line));
   const clock = o.clock ?? systemClock;
   const wallClock = o.wallClock ?? Date.now;
-  let sas: SasTokenSource | undefined;
-  let endpointName = o.endpoint;
-  if (o.connectionString !== undefined) {
-    let deviceId: string;
-    try {
-      const cs = parseConnectionString(o.connectionString);
-      deviceId = cs.deviceId;
-      sas = new SasTokenSource(cs, {
-        ttlSeconds: o.sasTtlSeconds ?? 3600, renewBeforeSeconds: o.sasRenewBeforeSeconds ?? 300, clock: wallClock,
-      });
-    } catch (err) {
-      // The parser's messages name the field, never its value.
-      throw new SimpleDeviceError(`bad --connection-string: ${err instanceof Error ? err.message : String(err)}`, err);
-    }
-    if (endpointName !== undefined && endpointName !== deviceId) {
-      throw new SimpleDeviceError('--endpoint differs from the connection string\'s DeviceId; give one or the other');
-    }
-    endpointName = deviceId;
-  }
-  if (endpointName === undefined || endpointName === '') throw new SimpleDeviceError('--endpoint (or --connection-string) is required');
   const lifetime = o.lifetime ?? 300;
   if (!Number.isInteger(lifetime) || lifetime < 1) throw new SimpleDeviceError('--lifetime must be a positive integer of seconds');
 
-  log(`starting ${endpointName}: connecting to ${o.server}`);
-  let client: Lwm2mClient | undefined;
-  const opened = await openTransport(o, (peer, token) => client?.notificationReset(peer, token));
-  const { endpoint: transport, binding } = opened;
+  log(`starting ${o.endpoint ?? 'the device'}: connecting to ${o.server}`);
+  let connected: ConnectedClient;
+  try {
+    connected = await connectClient(o.server, {
+      lifetime,
+      ...(o.endpoint !== undefined ? { endpointName: o.endpoint } : {}),
+      ...(o.connectionString !== undefined ? { connectionString: o.connectionString } : {}),
+      ...(o.sasTtlSeconds !== undefined ? { sasTtlSeconds: o.sasTtlSeconds } : {}),
+      ...(o.sasRenewBeforeSeconds !== undefined ? { sasRenewBeforeSeconds: o.sasRenewBeforeSeconds } : {}),
+      wallClock,
+      onSasRenewed: (expiresAt) => log(`SAS token renewed (expires ${new Date(expiresAt).toISOString()}): registering again`),
+      ...(o.pskIdentity !== undefined ? { pskIdentity: o.pskIdentity } : {}),
+      ...(o.pskKey !== undefined ? { pskKey: o.pskKey } : {}),
+      ...(o.localPort !== undefined ? { localPort: o.localPort } : {}),
+      ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
+      ...(o.coap ? { coap: o.coap } : {}),
+      ...(o.stream ? { stream: o.stream } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.retry ? { retry: o.retry } : {}),
+      ...(o.lwm2mVersion ? { lwm2mVersion: o.lwm2mVersion } : {}),
+      ...(o.preferredFormat !== undefined ? { preferredFormat: o.preferredFormat } : {}),
+      ...(o.stopTimeoutMs !== undefined ? { closeTimeoutMs: o.stopTimeoutMs } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ConnectError) throw deviceError(err, o);
+    throw err;
+  }
+  const { client: c, endpoint: transport, binding, endpointName } = connected;
 
   let stopped = false;
   let rebooting: Promise<void> | undefined;
@@ -241,16 +181,6 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
     onApplyFailed: ({ name, code, error }) => log(`config apply failed for ${name} (${code}): ${error.message}`),
   }, instanceId);
 
-  const extraQuery = sas ? (): readonly string[] => [`tk=${sas.current().token}`] : undefined;
-  const c = new Lwm2mClient({
-    endpointName, transport, server: opened.server, lifetime, binding,
-    ...(extraQuery ? { extraQuery } : {}),
-    ...(o.clock ? { clock: o.clock } : {}),
-    ...(o.retry ? { retry: o.retry } : {}),
-    ...(o.lwm2mVersion ? { lwm2mVersion: o.lwm2mVersion } : {}),
-    ...(o.preferredFormat !== undefined ? { preferredFormat: o.preferredFormat } : {}),
-  });
-  client = c;
   c.addInstance(server).addInstance(device).addInstance(firmware)
     .addObject(Config, { create: (instanceId) => newConfig(instanceId) })
     .addInstance(newConfig(0));
@@ -262,22 +192,9 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
   c.on('request', (e) => log(`${e.method} ${e.uriPath} -> ${e.code}`));
   c.on('error', (e) => log(`error: ${e.message}`));
 
-  let sasTimer: TimerHandle | undefined;
-  const scheduleRenewal = (): void => {
-    if (!sas || stopped) return;
-    sas.current();
-    sasTimer = clock.setTimeout(() => {
-      sasTimer = undefined;
-      const grant = sas.current();
-      log(`SAS token renewed (expires ${new Date(grant.expiresAt).toISOString()}): registering again`);
-      void c.reregister().then(scheduleRenewal);
-    }, Math.max(1000, sas.msUntilRenewal()));
-  };
-
   device.behaviour.start();
   simulation.start();
   await c.start();
-  scheduleRenewal();
 
   return {
     client: c, device, server, firmware, endpointName, transport,
@@ -291,19 +208,11 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (sasTimer !== undefined) clock.clearTimeout(sasTimer);
       simulation.stop();
       device.behaviour.dispose();
       await rebooting?.catch(() => undefined);
-      // A server that stopped answering must not hold the process for CoAP's full ~93 s retransmission span.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const gaveUp = await Promise.race([
-        c.stop().then(() => false),
-        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), o.stopTimeoutMs ?? 5000); }),
-      ]);
-      clearTimeout(timer);
-      if (gaveUp) log('the server did not answer the De-register in time; closing anyway');
-      await transport.close();
+      const { timedOut } = await connected.close();
+      if (timedOut) log('the server did not answer the De-register in time; closing anyway');
     },
   };
 }
