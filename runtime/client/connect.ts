@@ -5,6 +5,7 @@ import { parseConnectionString, SasTokenSource, type ConnectionString, type SasT
 import { systemClock, type Clock, type TimerHandle } from '../coap/clock.js';
 import { createCoapEndpoint, type CoapEndpointOptions } from '../coap/endpoint.js';
 import { createDtlsTransport } from '../coap/dtls.js';
+import { ReconnectingStreamEndpoint, RehandshakingEndpoint, type RecoveringEndpoint } from '../coap/reconnect.js';
 import { connectCoapEndpoint } from '../coap/stream-connect.js';
 import type { StreamEndpointOptions } from '../coap/tcp.js';
 import type { CoapEndpoint, Peer } from '../coap/types.js';
@@ -89,7 +90,14 @@ export interface ServerTransportOptions {
 }
 
 export interface ServerTransport {
+  /** For coaps://, coap+tcp:// and coaps+tcp:// a RecoveringEndpoint (see `recovery`); a plain UDP endpoint for coap://. */
   readonly endpoint: CoapEndpoint;
+  /**
+   * The same endpoint as `endpoint` where it survives a server restart: DTLS re-handshakes after a request timed
+   * out, TCP/TLS reconnects once the connection closed, both on the next request. Undefined for coap:// (UDP has
+   * no session to lose).
+   */
+  readonly recovery?: RecoveringEndpoint;
   /** Where to send registration requests; requests from any other peer are refused by the client. */
   readonly server: Peer;
   readonly binding: 'U' | 'T';
@@ -144,16 +152,18 @@ export async function openServerTransport(uri: string, options: ServerTransportO
           host: await resolveHost(host), port, pskIdentity: options.pskIdentity!, pskKey: options.pskKey!, timeoutMs,
           ...(options.localPort !== undefined ? { listenPort: options.localPort } : {}),
         });
-        return { endpoint: createCoapEndpoint(transport, coap), server: transport.remote, binding, scheme };
+        const endpoint = new RehandshakingEndpoint(createCoapEndpoint(transport, coap), transport);
+        return { endpoint, recovery: endpoint, server: transport.remote, binding, scheme };
       }
       case 'coap+tcp':
       case 'coaps+tcp': {
-        const endpoint = await connectCoapEndpoint(uri, {
+        // Every connection, the first and those after a drop, is opened with the same options.
+        const endpoint = await ReconnectingStreamEndpoint.open(() => connectCoapEndpoint(uri, {
           ...options.stream,
           connectTimeoutMs: timeoutMs,
           ...(secure ? { pskIdentity: options.pskIdentity!, pskKey: options.pskKey! } : {}),
-        });
-        return { endpoint, server: endpoint.remote(), binding, scheme };
+        }));
+        return { endpoint, recovery: endpoint, server: endpoint.remote(), binding, scheme };
       }
     }
   } catch (err) {
@@ -271,10 +281,22 @@ export function renewSasRegistration(
   };
 }
 
+/** Lets connectClient report transport failures through the client's own 'error' event (emit is protected). */
+class ConnectedLwm2mClient extends Lwm2mClient {
+  reportTransportError(err: Error): void {
+    this.emit('error', err);
+  }
+}
+
 /**
  * Opens the transport the URI names and builds the client on it: endpoint name from the options or the connection
  * string's DeviceId, Binding from the transport, `tk=` SAS token on every Register, renewal before expiry on the
  * client's clock, notification resets wired. Options are checked before any socket opens. Throws ConnectError.
+ * After a server restart the client recovers: on coaps:// a Register/Update that timed out makes the next attempt
+ * re-handshake; on coap+tcp:// and coaps+tcp:// a dropped connection is reopened for the next request, and a
+ * registered client sends an Update on it at once (a restarted server answers 4.04 and the client registers
+ * afresh). Failed handshakes and connects are reported as 'error' (DtlsError, TlsError) and retried with the
+ * client's backoff.
  */
 export async function connectClient(uri: string, options: ConnectClientOptions): Promise<ConnectedClient> {
   const {
@@ -284,7 +306,7 @@ export async function connectClient(uri: string, options: ConnectClientOptions):
   } = options;
   checkServerTransport(uri, options);
   const { endpointName, sas } = clientIdentity(options);
-  let client: Lwm2mClient | undefined;
+  let client: ConnectedLwm2mClient | undefined;
   const userReset = coap?.onNotificationReset;
   const opened = await openServerTransport(uri, {
     ...options,
@@ -304,7 +326,7 @@ export async function connectClient(uri: string, options: ConnectClientOptions):
     ]
     : extraQuery;
   try {
-    client = new Lwm2mClient({
+    client = new ConnectedLwm2mClient({
       ...clientOptions, endpointName, transport: opened.endpoint, server: opened.server, binding,
       ...(query !== undefined ? { extraQuery: query } : {}),
     });
@@ -313,12 +335,21 @@ export async function connectClient(uri: string, options: ConnectClientOptions):
     throw err;
   }
   const c = client;
+  const offRecovery = opened.recovery
+    ? [
+      opened.recovery.onReconnectError((err) => c.reportTransportError(err)),
+      // A stream server that dropped the connection may have restarted: find out now rather than at the next Update.
+      // UDP-style DTLS sessions end this way only on a fatal alert; the Update then re-handshakes first.
+      opened.recovery.onConnectionLost(() => { void c.update(); }),
+    ]
+    : [];
   const stopRenewal = sas
     ? renewSasRegistration(c, sas, options.clock ?? systemClock, onSasRenewed ? (g) => onSasRenewed(g.expiresAt) : undefined)
     : () => undefined;
   let closing: Promise<{ readonly timedOut: boolean }> | undefined;
   const close = async (): Promise<{ readonly timedOut: boolean }> => {
     stopRenewal();
+    for (const off of offRecovery) off();
     // A server that stopped answering must not hold the app for CoAP's full ~93 s retransmission span.
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {

@@ -19,3 +19,4 @@ export {
   type BlockOption,
 } from './message.js';
 export * from './stream.js';
+export { ReconnectingStreamEndpoint, RehandshakingEndpoint, type RecoveringEndpoint } from './reconnect.js';
