@@ -168,6 +168,8 @@ export class RehandshakingEndpoint implements RecoveringEndpoint {
   readonly #errors = new Listeners<Error>();
   readonly #lost = new Listeners<Error | undefined>();
   #stale = false;
+  /** A session is lost once: a library that reports both an error and a close must not trigger two recoveries. */
+  #lostReported = false;
   #handshaking: Promise<void> | undefined;
   #closed = false;
   #reconnects = 0;
@@ -178,7 +180,9 @@ export class RehandshakingEndpoint implements RecoveringEndpoint {
     this.#transport = transport;
     transport.onError((err) => {
       this.#stale = true;
-      if (!this.#closed) this.#lost.call(err);
+      if (this.#closed || this.#lostReported) return;
+      this.#lostReported = true;
+      this.#lost.call(err);
     });
   }
 
@@ -250,6 +254,7 @@ export class RehandshakingEndpoint implements RecoveringEndpoint {
         throw e;
       }
       this.#stale = false;
+      this.#lostReported = false;
       this.#reconnects++;
     })().finally(() => { this.#handshaking = undefined; });
     return this.#handshaking;

@@ -138,14 +138,18 @@ describe('RehandshakingEndpoint (fake DTLS session, manual clock)', () => {
     expect([fake.handshakes, ep.reconnects]).toEqual([2, 1]);
   });
 
-  it('a session lost to an alert is reported as lost, and the next request re-handshakes', async () => {
+  it('a session lost to an alert is reported once, and the next request re-handshakes', async () => {
     const lost: (Error | undefined)[] = [];
     ep.onConnectionLost((e) => lost.push(e));
+    fake.lose();
     fake.lose();
     expect(lost).toHaveLength(1);
     expect(lost[0]).toBeInstanceOf(DtlsError);
     expect(await settle(ep.request(serverPeer, { method: 'GET', path: ['a'] }))).toMatchObject({ code: '2.05' });
     expect(fake.handshakes).toBe(1);
+    // A new session can be lost again.
+    fake.lose();
+    expect(lost).toHaveLength(2);
   });
 
   it('after close() requests reject with CoapClosedError and nothing handshakes', async () => {
