@@ -80,10 +80,10 @@ export abstract class ConfigBase extends ObjectInstance {
     this.setResource(0, value);
   }
 
-  /** Called before a server write to name (/26241/x/0) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to name (/26241/{instance}/0) is stored; throw a ValueError to refuse it. */
   protected onWriteName?(value: string, previous: string | undefined): void | Promise<void>;
 
-  /** Define to compute name (/26241/x/0) on demand, at every read; call markChanged(0) when it changes. */
+  /** Define to compute name (/26241/{instance}/0) on demand, at every read; call markChanged(0) when it changes. */
   protected onReadName?(): string;
 
   /**
@@ -101,10 +101,10 @@ export abstract class ConfigBase extends ObjectInstance {
     this.setResource(1, value);
   }
 
-  /** Called before a server write to value (/26241/x/1) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to value (/26241/{instance}/1) is stored; throw a ValueError to refuse it. */
   protected onWriteValue?(value: string, previous: string | undefined): void | Promise<void>;
 
-  /** Define to compute value (/26241/x/1) on demand, at every read; call markChanged(1) when it changes. */
+  /** Define to compute value (/26241/{instance}/1) on demand, at every read; call markChanged(1) when it changes. */
   protected onReadValue?(): string;
 
   /**

@@ -93,10 +93,10 @@ export enum DeviceResource {
   ExtDevInfo = 22,
 }
 
-/** The values Device.availablePowerSources (/3/x/6) may take. */
+/** The values Device.availablePowerSources (/3/{instance}/6) may take. */
 export type DeviceAvailablePowerSources = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
 
-/** Named values of Device.availablePowerSources (/3/x/6). */
+/** Named values of Device.availablePowerSources (/3/{instance}/6). */
 export const DeviceAvailablePowerSourcesValues = {
   /** DC power */
   DcPower: 0,
@@ -116,10 +116,10 @@ export const DeviceAvailablePowerSourcesValues = {
   Solar: 7,
 } as const;
 
-/** The values Device.batteryStatus (/3/x/20) may take. */
+/** The values Device.batteryStatus (/3/{instance}/20) may take. */
 export type DeviceBatteryStatus = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 
-/** Named values of Device.batteryStatus (/3/x/20). */
+/** Named values of Device.batteryStatus (/3/{instance}/20). */
 export const DeviceBatteryStatusValues = {
   /** Normal */
   Normal: 0,
@@ -240,7 +240,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(0, value);
   }
 
-  /** Define to compute manufacturer (/3/x/0) on demand, at every read; call markChanged(0) when it changes. */
+  /** Define to compute manufacturer (/3/{instance}/0) on demand, at every read; call markChanged(0) when it changes. */
   protected onReadManufacturer?(): string;
 
   /**
@@ -258,7 +258,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(1, value);
   }
 
-  /** Define to compute modelNumber (/3/x/1) on demand, at every read; call markChanged(1) when it changes. */
+  /** Define to compute modelNumber (/3/{instance}/1) on demand, at every read; call markChanged(1) when it changes. */
   protected onReadModelNumber?(): string;
 
   /**
@@ -276,7 +276,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(2, value);
   }
 
-  /** Define to compute serialNumber (/3/x/2) on demand, at every read; call markChanged(2) when it changes. */
+  /** Define to compute serialNumber (/3/{instance}/2) on demand, at every read; call markChanged(2) when it changes. */
   protected onReadSerialNumber?(): string;
 
   /**
@@ -294,7 +294,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(3, value);
   }
 
-  /** Define to compute firmwareVersion (/3/x/3) on demand, at every read; call markChanged(3) when it changes. */
+  /** Define to compute firmwareVersion (/3/{instance}/3) on demand, at every read; call markChanged(3) when it changes. */
   protected onReadFirmwareVersion?(): string;
 
   /**
@@ -313,7 +313,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(6, value);
   }
 
-  /** Define to compute availablePowerSources (/3/x/6) on demand, at every read; call markChanged(6) when it changes. */
+  /** Define to compute availablePowerSources (/3/{instance}/6) on demand, at every read; call markChanged(6) when it changes. */
   protected onReadAvailablePowerSources?(): ReadonlyMap<number, DeviceAvailablePowerSources>;
 
   /**
@@ -332,7 +332,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(7, value);
   }
 
-  /** Define to compute powerSourceVoltage (/3/x/7) on demand, at every read; call markChanged(7) when it changes. */
+  /** Define to compute powerSourceVoltage (/3/{instance}/7) on demand, at every read; call markChanged(7) when it changes. */
   protected onReadPowerSourceVoltage?(): ReadonlyMap<number, number | bigint>;
 
   /**
@@ -351,7 +351,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(8, value);
   }
 
-  /** Define to compute powerSourceCurrent (/3/x/8) on demand, at every read; call markChanged(8) when it changes. */
+  /** Define to compute powerSourceCurrent (/3/{instance}/8) on demand, at every read; call markChanged(8) when it changes. */
   protected onReadPowerSourceCurrent?(): ReadonlyMap<number, number | bigint>;
 
   /**
@@ -371,7 +371,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(9, value);
   }
 
-  /** Define to compute batteryLevel (/3/x/9) on demand, at every read; call markChanged(9) when it changes. */
+  /** Define to compute batteryLevel (/3/{instance}/9) on demand, at every read; call markChanged(9) when it changes. */
   protected onReadBatteryLevel?(): number;
 
   /**
@@ -390,7 +390,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(10, value);
   }
 
-  /** Define to compute memoryFree (/3/x/10) on demand, at every read; call markChanged(10) when it changes. */
+  /** Define to compute memoryFree (/3/{instance}/10) on demand, at every read; call markChanged(10) when it changes. */
   protected onReadMemoryFree?(): number | bigint;
 
   /**
@@ -408,7 +408,7 @@ export abstract class DeviceBase extends ObjectInstance {
     this.setResource(11, value);
   }
 
-  /** Define to compute errorCode (/3/x/11) on demand, at every read; call markChanged(11) when it changes. */
+  /** Define to compute errorCode (/3/{instance}/11) on demand, at every read; call markChanged(11) when it changes. */
   protected onReadErrorCode?(): ReadonlyMap<number, number>;
 
   /**
@@ -426,10 +426,10 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(13, value);
   }
 
-  /** Called before a server write to currentTime (/3/x/13) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to currentTime (/3/{instance}/13) is stored; throw a ValueError to refuse it. */
   protected onWriteCurrentTime?(value: Date, previous: Date | undefined): void | Promise<void>;
 
-  /** Define to compute currentTime (/3/x/13) on demand, at every read; call markChanged(13) when it changes. */
+  /** Define to compute currentTime (/3/{instance}/13) on demand, at every read; call markChanged(13) when it changes. */
   protected onReadCurrentTime?(): Date;
 
   /**
@@ -447,10 +447,10 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(14, value);
   }
 
-  /** Called before a server write to utcOffset (/3/x/14) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to utcOffset (/3/{instance}/14) is stored; throw a ValueError to refuse it. */
   protected onWriteUtcOffset?(value: string, previous: string | undefined): void | Promise<void>;
 
-  /** Define to compute utcOffset (/3/x/14) on demand, at every read; call markChanged(14) when it changes. */
+  /** Define to compute utcOffset (/3/{instance}/14) on demand, at every read; call markChanged(14) when it changes. */
   protected onReadUtcOffset?(): string;
 
   /**
@@ -468,10 +468,10 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(15, value);
   }
 
-  /** Called before a server write to timezone (/3/x/15) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to timezone (/3/{instance}/15) is stored; throw a ValueError to refuse it. */
   protected onWriteTimezone?(value: string, previous: string | undefined): void | Promise<void>;
 
-  /** Define to compute timezone (/3/x/15) on demand, at every read; call markChanged(15) when it changes. */
+  /** Define to compute timezone (/3/{instance}/15) on demand, at every read; call markChanged(15) when it changes. */
   protected onReadTimezone?(): string;
 
   /**
@@ -488,7 +488,7 @@ export abstract class DeviceBase extends ObjectInstance {
     this.setResource(16, value);
   }
 
-  /** Define to compute supportedBindingAndModes (/3/x/16) on demand, at every read; call markChanged(16) when it changes. */
+  /** Define to compute supportedBindingAndModes (/3/{instance}/16) on demand, at every read; call markChanged(16) when it changes. */
   protected onReadSupportedBindingAndModes?(): string;
 
   /**
@@ -506,7 +506,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(17, value);
   }
 
-  /** Define to compute deviceType (/3/x/17) on demand, at every read; call markChanged(17) when it changes. */
+  /** Define to compute deviceType (/3/{instance}/17) on demand, at every read; call markChanged(17) when it changes. */
   protected onReadDeviceType?(): string;
 
   /**
@@ -524,7 +524,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(18, value);
   }
 
-  /** Define to compute hardwareVersion (/3/x/18) on demand, at every read; call markChanged(18) when it changes. */
+  /** Define to compute hardwareVersion (/3/{instance}/18) on demand, at every read; call markChanged(18) when it changes. */
   protected onReadHardwareVersion?(): string;
 
   /**
@@ -542,7 +542,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(19, value);
   }
 
-  /** Define to compute softwareVersion (/3/x/19) on demand, at every read; call markChanged(19) when it changes. */
+  /** Define to compute softwareVersion (/3/{instance}/19) on demand, at every read; call markChanged(19) when it changes. */
   protected onReadSoftwareVersion?(): string;
 
   /**
@@ -561,7 +561,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(20, value);
   }
 
-  /** Define to compute batteryStatus (/3/x/20) on demand, at every read; call markChanged(20) when it changes. */
+  /** Define to compute batteryStatus (/3/{instance}/20) on demand, at every read; call markChanged(20) when it changes. */
   protected onReadBatteryStatus?(): DeviceBatteryStatus;
 
   /**
@@ -580,7 +580,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(21, value);
   }
 
-  /** Define to compute memoryTotal (/3/x/21) on demand, at every read; call markChanged(21) when it changes. */
+  /** Define to compute memoryTotal (/3/{instance}/21) on demand, at every read; call markChanged(21) when it changes. */
   protected onReadMemoryTotal?(): number | bigint;
 
   /**
@@ -598,7 +598,7 @@ export abstract class DeviceBase extends ObjectInstance {
     else this.setResource(22, value);
   }
 
-  /** Define to compute extDevInfo (/3/x/22) on demand, at every read; call markChanged(22) when it changes. */
+  /** Define to compute extDevInfo (/3/{instance}/22) on demand, at every read; call markChanged(22) when it changes. */
   protected onReadExtDevInfo?(): ReadonlyMap<number, ObjectLink>;
 
   /**

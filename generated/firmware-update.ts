@@ -66,10 +66,10 @@ export enum FirmwareUpdateResource {
   AutomaticUpgradeAtDownload = 14,
 }
 
-/** The values FirmwareUpdate.state (/5/x/3) may take. */
+/** The values FirmwareUpdate.state (/5/{instance}/3) may take. */
 export type FirmwareUpdateState = 0 | 1 | 2 | 3;
 
-/** Named values of FirmwareUpdate.state (/5/x/3). */
+/** Named values of FirmwareUpdate.state (/5/{instance}/3). */
 export const FirmwareUpdateStateValues = {
   /** Idle */
   Idle: 0,
@@ -81,10 +81,10 @@ export const FirmwareUpdateStateValues = {
   Updating: 3,
 } as const;
 
-/** The values FirmwareUpdate.updateResult (/5/x/5) may take. */
+/** The values FirmwareUpdate.updateResult (/5/{instance}/5) may take. */
 export type FirmwareUpdateUpdateResult = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11;
 
-/** Named values of FirmwareUpdate.updateResult (/5/x/5). */
+/** Named values of FirmwareUpdate.updateResult (/5/{instance}/5). */
 export const FirmwareUpdateUpdateResultValues = {
   /** Initial */
   Initial: 0,
@@ -112,10 +112,10 @@ export const FirmwareUpdateUpdateResultValues = {
   Deferred: 11,
 } as const;
 
-/** The values FirmwareUpdate.firmwareUpdateProtocolSupport (/5/x/8) may take. */
+/** The values FirmwareUpdate.firmwareUpdateProtocolSupport (/5/{instance}/8) may take. */
 export type FirmwareUpdateFirmwareUpdateProtocolSupport = 0 | 1 | 2 | 3 | 4 | 5;
 
-/** Named values of FirmwareUpdate.firmwareUpdateProtocolSupport (/5/x/8). */
+/** Named values of FirmwareUpdate.firmwareUpdateProtocolSupport (/5/{instance}/8). */
 export const FirmwareUpdateFirmwareUpdateProtocolSupportValues = {
   /** CoAP */
   CoAP: 0,
@@ -131,10 +131,10 @@ export const FirmwareUpdateFirmwareUpdateProtocolSupportValues = {
   CoAPOverTls: 5,
 } as const;
 
-/** The values FirmwareUpdate.firmwareUpdateDeliveryMethod (/5/x/9) may take. */
+/** The values FirmwareUpdate.firmwareUpdateDeliveryMethod (/5/{instance}/9) may take. */
 export type FirmwareUpdateFirmwareUpdateDeliveryMethod = 0 | 1 | 2;
 
-/** Named values of FirmwareUpdate.firmwareUpdateDeliveryMethod (/5/x/9). */
+/** Named values of FirmwareUpdate.firmwareUpdateDeliveryMethod (/5/{instance}/9). */
 export const FirmwareUpdateFirmwareUpdateDeliveryMethodValues = {
   /** Pull only */
   PullOnly: 0,
@@ -144,10 +144,10 @@ export const FirmwareUpdateFirmwareUpdateDeliveryMethodValues = {
   PushOrPull: 2,
 } as const;
 
-/** The values FirmwareUpdate.severity (/5/x/11) may take. */
+/** The values FirmwareUpdate.severity (/5/{instance}/11) may take. */
 export type FirmwareUpdateSeverity = 0 | 1 | 2;
 
-/** Named values of FirmwareUpdate.severity (/5/x/11). */
+/** Named values of FirmwareUpdate.severity (/5/{instance}/11). */
 export const FirmwareUpdateSeverityValues = {
   /** Critical */
   Critical: 0,
@@ -234,7 +234,7 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     this.setResource(0, value);
   }
 
-  /** Called before a server write to package_ (/5/x/0) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to package_ (/5/{instance}/0) is stored; throw a ValueError to refuse it. */
   protected onWritePackage?(value: Uint8Array, previous: Uint8Array | undefined): void | Promise<void>;
 
   /**
@@ -252,10 +252,10 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     this.setResource(1, value);
   }
 
-  /** Called before a server write to packageUri (/5/x/1) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to packageUri (/5/{instance}/1) is stored; throw a ValueError to refuse it. */
   protected onWritePackageUri?(value: string, previous: string | undefined): void | Promise<void>;
 
-  /** Define to compute packageUri (/5/x/1) on demand, at every read; call markChanged(1) when it changes. */
+  /** Define to compute packageUri (/5/{instance}/1) on demand, at every read; call markChanged(1) when it changes. */
   protected onReadPackageUri?(): string;
 
   /**
@@ -273,7 +273,7 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     this.setResource(3, value);
   }
 
-  /** Define to compute state (/5/x/3) on demand, at every read; call markChanged(3) when it changes. */
+  /** Define to compute state (/5/{instance}/3) on demand, at every read; call markChanged(3) when it changes. */
   protected onReadState?(): FirmwareUpdateState;
 
   /**
@@ -291,7 +291,7 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     this.setResource(5, value);
   }
 
-  /** Define to compute updateResult (/5/x/5) on demand, at every read; call markChanged(5) when it changes. */
+  /** Define to compute updateResult (/5/{instance}/5) on demand, at every read; call markChanged(5) when it changes. */
   protected onReadUpdateResult?(): FirmwareUpdateUpdateResult;
 
   /**
@@ -310,7 +310,7 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     else this.setResource(6, value);
   }
 
-  /** Define to compute pkgName (/5/x/6) on demand, at every read; call markChanged(6) when it changes. */
+  /** Define to compute pkgName (/5/{instance}/6) on demand, at every read; call markChanged(6) when it changes. */
   protected onReadPkgName?(): string;
 
   /**
@@ -329,7 +329,7 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     else this.setResource(7, value);
   }
 
-  /** Define to compute pkgVersion (/5/x/7) on demand, at every read; call markChanged(7) when it changes. */
+  /** Define to compute pkgVersion (/5/{instance}/7) on demand, at every read; call markChanged(7) when it changes. */
   protected onReadPkgVersion?(): string;
 
   /**
@@ -348,7 +348,7 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     else this.setResource(8, value);
   }
 
-  /** Define to compute firmwareUpdateProtocolSupport (/5/x/8) on demand, at every read; call markChanged(8) when it changes. */
+  /** Define to compute firmwareUpdateProtocolSupport (/5/{instance}/8) on demand, at every read; call markChanged(8) when it changes. */
   protected onReadFirmwareUpdateProtocolSupport?(): ReadonlyMap<number, FirmwareUpdateFirmwareUpdateProtocolSupport>;
 
   /**
@@ -366,7 +366,7 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     this.setResource(9, value);
   }
 
-  /** Define to compute firmwareUpdateDeliveryMethod (/5/x/9) on demand, at every read; call markChanged(9) when it changes. */
+  /** Define to compute firmwareUpdateDeliveryMethod (/5/{instance}/9) on demand, at every read; call markChanged(9) when it changes. */
   protected onReadFirmwareUpdateDeliveryMethod?(): FirmwareUpdateFirmwareUpdateDeliveryMethod;
 
   /**
@@ -385,10 +385,10 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     else this.setResource(11, value);
   }
 
-  /** Called before a server write to severity (/5/x/11) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to severity (/5/{instance}/11) is stored; throw a ValueError to refuse it. */
   protected onWriteSeverity?(value: FirmwareUpdateSeverity, previous: FirmwareUpdateSeverity | undefined): void | Promise<void>;
 
-  /** Define to compute severity (/5/x/11) on demand, at every read; call markChanged(11) when it changes. */
+  /** Define to compute severity (/5/{instance}/11) on demand, at every read; call markChanged(11) when it changes. */
   protected onReadSeverity?(): FirmwareUpdateSeverity;
 
   /**
@@ -406,7 +406,7 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     else this.setResource(12, value);
   }
 
-  /** Define to compute lastStateChangeTime (/5/x/12) on demand, at every read; call markChanged(12) when it changes. */
+  /** Define to compute lastStateChangeTime (/5/{instance}/12) on demand, at every read; call markChanged(12) when it changes. */
   protected onReadLastStateChangeTime?(): Date;
 
   /**
@@ -425,10 +425,10 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     else this.setResource(13, value);
   }
 
-  /** Called before a server write to maximumDeferPeriod (/5/x/13) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to maximumDeferPeriod (/5/{instance}/13) is stored; throw a ValueError to refuse it. */
   protected onWriteMaximumDeferPeriod?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
 
-  /** Define to compute maximumDeferPeriod (/5/x/13) on demand, at every read; call markChanged(13) when it changes. */
+  /** Define to compute maximumDeferPeriod (/5/{instance}/13) on demand, at every read; call markChanged(13) when it changes. */
   protected onReadMaximumDeferPeriod?(): number | bigint;
 
   /**
@@ -446,10 +446,10 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
     else this.setResource(14, value);
   }
 
-  /** Called before a server write to automaticUpgradeAtDownload (/5/x/14) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to automaticUpgradeAtDownload (/5/{instance}/14) is stored; throw a ValueError to refuse it. */
   protected onWriteAutomaticUpgradeAtDownload?(value: boolean, previous: boolean | undefined): void | Promise<void>;
 
-  /** Define to compute automaticUpgradeAtDownload (/5/x/14) on demand, at every read; call markChanged(14) when it changes. */
+  /** Define to compute automaticUpgradeAtDownload (/5/{instance}/14) on demand, at every read; call markChanged(14) when it changes. */
   protected onReadAutomaticUpgradeAtDownload?(): boolean;
 
   /**

@@ -110,13 +110,13 @@ export enum LwM2MServerResource {
   ProfileIdHashAlgorithm = 27,
 }
 
-/** The values LwM2MServer.preferredTransport (/1/x/22) may take. */
+/** The values LwM2MServer.preferredTransport (/1/{instance}/22) may take. */
 export type LwM2MServerPreferredTransport = "U" | "T" | "S" | "N";
 
-/** The values LwM2MServer.defaultNotificationMode (/1/x/26) may take. */
+/** The values LwM2MServer.defaultNotificationMode (/1/{instance}/26) may take. */
 export type LwM2MServerDefaultNotificationMode = 0 | 1;
 
-/** Named values of LwM2MServer.defaultNotificationMode (/1/x/26). */
+/** Named values of LwM2MServer.defaultNotificationMode (/1/{instance}/26). */
 export const LwM2MServerDefaultNotificationModeValues = {
   /** Non-confirmable */
   NonConfirmable: 0,
@@ -244,7 +244,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     this.setResource(0, value);
   }
 
-  /** Define to compute shortServerId (/1/x/0) on demand, at every read; call markChanged(0) when it changes. */
+  /** Define to compute shortServerId (/1/{instance}/0) on demand, at every read; call markChanged(0) when it changes. */
   protected onReadShortServerId?(): number;
 
   /**
@@ -262,10 +262,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     this.setResource(1, value);
   }
 
-  /** Called before a server write to lifetime (/1/x/1) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to lifetime (/1/{instance}/1) is stored; throw a ValueError to refuse it. */
   protected onWriteLifetime?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
 
-  /** Define to compute lifetime (/1/x/1) on demand, at every read; call markChanged(1) when it changes. */
+  /** Define to compute lifetime (/1/{instance}/1) on demand, at every read; call markChanged(1) when it changes. */
   protected onReadLifetime?(): number | bigint;
 
   /**
@@ -284,10 +284,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(2, value);
   }
 
-  /** Called before a server write to defaultMinimumPeriod (/1/x/2) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to defaultMinimumPeriod (/1/{instance}/2) is stored; throw a ValueError to refuse it. */
   protected onWriteDefaultMinimumPeriod?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
 
-  /** Define to compute defaultMinimumPeriod (/1/x/2) on demand, at every read; call markChanged(2) when it changes. */
+  /** Define to compute defaultMinimumPeriod (/1/{instance}/2) on demand, at every read; call markChanged(2) when it changes. */
   protected onReadDefaultMinimumPeriod?(): number | bigint;
 
   /**
@@ -306,10 +306,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(3, value);
   }
 
-  /** Called before a server write to defaultMaximumPeriod (/1/x/3) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to defaultMaximumPeriod (/1/{instance}/3) is stored; throw a ValueError to refuse it. */
   protected onWriteDefaultMaximumPeriod?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
 
-  /** Define to compute defaultMaximumPeriod (/1/x/3) on demand, at every read; call markChanged(3) when it changes. */
+  /** Define to compute defaultMaximumPeriod (/1/{instance}/3) on demand, at every read; call markChanged(3) when it changes. */
   protected onReadDefaultMaximumPeriod?(): number | bigint;
 
   /**
@@ -328,10 +328,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(5, value);
   }
 
-  /** Called before a server write to disableTimeout (/1/x/5) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to disableTimeout (/1/{instance}/5) is stored; throw a ValueError to refuse it. */
   protected onWriteDisableTimeout?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
 
-  /** Define to compute disableTimeout (/1/x/5) on demand, at every read; call markChanged(5) when it changes. */
+  /** Define to compute disableTimeout (/1/{instance}/5) on demand, at every read; call markChanged(5) when it changes. */
   protected onReadDisableTimeout?(): number | bigint;
 
   /**
@@ -348,10 +348,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     this.setResource(6, value);
   }
 
-  /** Called before a server write to notificationStoringWhenDisabledOrOffline (/1/x/6) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to notificationStoringWhenDisabledOrOffline (/1/{instance}/6) is stored; throw a ValueError to refuse it. */
   protected onWriteNotificationStoringWhenDisabledOrOffline?(value: boolean, previous: boolean | undefined): void | Promise<void>;
 
-  /** Define to compute notificationStoringWhenDisabledOrOffline (/1/x/6) on demand, at every read; call markChanged(6) when it changes. */
+  /** Define to compute notificationStoringWhenDisabledOrOffline (/1/{instance}/6) on demand, at every read; call markChanged(6) when it changes. */
   protected onReadNotificationStoringWhenDisabledOrOffline?(): boolean;
 
   /**
@@ -368,10 +368,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     this.setResource(7, value);
   }
 
-  /** Called before a server write to binding (/1/x/7) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to binding (/1/{instance}/7) is stored; throw a ValueError to refuse it. */
   protected onWriteBinding?(value: string, previous: string | undefined): void | Promise<void>;
 
-  /** Define to compute binding (/1/x/7) on demand, at every read; call markChanged(7) when it changes. */
+  /** Define to compute binding (/1/{instance}/7) on demand, at every read; call markChanged(7) when it changes. */
   protected onReadBinding?(): string;
 
   /**
@@ -389,10 +389,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(10, value);
   }
 
-  /** Called before a server write to apnLink (/1/x/10) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to apnLink (/1/{instance}/10) is stored; throw a ValueError to refuse it. */
   protected onWriteApnLink?(value: ObjectLink, previous: ObjectLink | undefined): void | Promise<void>;
 
-  /** Define to compute apnLink (/1/x/10) on demand, at every read; call markChanged(10) when it changes. */
+  /** Define to compute apnLink (/1/{instance}/10) on demand, at every read; call markChanged(10) when it changes. */
   protected onReadApnLink?(): ObjectLink;
 
   /**
@@ -411,7 +411,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(11, value);
   }
 
-  /** Define to compute tlsDtlsAlertCode (/1/x/11) on demand, at every read; call markChanged(11) when it changes. */
+  /** Define to compute tlsDtlsAlertCode (/1/{instance}/11) on demand, at every read; call markChanged(11) when it changes. */
   protected onReadTlsDtlsAlertCode?(): number;
 
   /**
@@ -429,7 +429,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(12, value);
   }
 
-  /** Define to compute lastBootstrapped (/1/x/12) on demand, at every read; call markChanged(12) when it changes. */
+  /** Define to compute lastBootstrapped (/1/{instance}/12) on demand, at every read; call markChanged(12) when it changes. */
   protected onReadLastBootstrapped?(): Date;
 
   /**
@@ -447,7 +447,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(13, value);
   }
 
-  /** Define to compute registrationPriorityOrder (/1/x/13) on demand, at every read; call markChanged(13) when it changes. */
+  /** Define to compute registrationPriorityOrder (/1/{instance}/13) on demand, at every read; call markChanged(13) when it changes. */
   protected onReadRegistrationPriorityOrder?(): number | bigint;
 
   /**
@@ -466,10 +466,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(14, value);
   }
 
-  /** Called before a server write to initialRegistrationDelayTimer (/1/x/14) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to initialRegistrationDelayTimer (/1/{instance}/14) is stored; throw a ValueError to refuse it. */
   protected onWriteInitialRegistrationDelayTimer?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
 
-  /** Define to compute initialRegistrationDelayTimer (/1/x/14) on demand, at every read; call markChanged(14) when it changes. */
+  /** Define to compute initialRegistrationDelayTimer (/1/{instance}/14) on demand, at every read; call markChanged(14) when it changes. */
   protected onReadInitialRegistrationDelayTimer?(): number | bigint;
 
   /**
@@ -487,7 +487,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(15, value);
   }
 
-  /** Define to compute registrationFailureBlock (/1/x/15) on demand, at every read; call markChanged(15) when it changes. */
+  /** Define to compute registrationFailureBlock (/1/{instance}/15) on demand, at every read; call markChanged(15) when it changes. */
   protected onReadRegistrationFailureBlock?(): boolean;
 
   /**
@@ -505,7 +505,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(16, value);
   }
 
-  /** Define to compute bootstrapOnRegistrationFailure (/1/x/16) on demand, at every read; call markChanged(16) when it changes. */
+  /** Define to compute bootstrapOnRegistrationFailure (/1/{instance}/16) on demand, at every read; call markChanged(16) when it changes. */
   protected onReadBootstrapOnRegistrationFailure?(): boolean;
 
   /**
@@ -523,10 +523,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(17, value);
   }
 
-  /** Called before a server write to communicationRetryCount (/1/x/17) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to communicationRetryCount (/1/{instance}/17) is stored; throw a ValueError to refuse it. */
   protected onWriteCommunicationRetryCount?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
 
-  /** Define to compute communicationRetryCount (/1/x/17) on demand, at every read; call markChanged(17) when it changes. */
+  /** Define to compute communicationRetryCount (/1/{instance}/17) on demand, at every read; call markChanged(17) when it changes. */
   protected onReadCommunicationRetryCount?(): number | bigint;
 
   /**
@@ -545,10 +545,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(18, value);
   }
 
-  /** Called before a server write to communicationRetryTimer (/1/x/18) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to communicationRetryTimer (/1/{instance}/18) is stored; throw a ValueError to refuse it. */
   protected onWriteCommunicationRetryTimer?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
 
-  /** Define to compute communicationRetryTimer (/1/x/18) on demand, at every read; call markChanged(18) when it changes. */
+  /** Define to compute communicationRetryTimer (/1/{instance}/18) on demand, at every read; call markChanged(18) when it changes. */
   protected onReadCommunicationRetryTimer?(): number | bigint;
 
   /**
@@ -567,10 +567,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(19, value);
   }
 
-  /** Called before a server write to communicationSequenceDelayTimer (/1/x/19) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to communicationSequenceDelayTimer (/1/{instance}/19) is stored; throw a ValueError to refuse it. */
   protected onWriteCommunicationSequenceDelayTimer?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
 
-  /** Define to compute communicationSequenceDelayTimer (/1/x/19) on demand, at every read; call markChanged(19) when it changes. */
+  /** Define to compute communicationSequenceDelayTimer (/1/{instance}/19) on demand, at every read; call markChanged(19) when it changes. */
   protected onReadCommunicationSequenceDelayTimer?(): number | bigint;
 
   /**
@@ -588,10 +588,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(20, value);
   }
 
-  /** Called before a server write to communicationSequenceRetryCount (/1/x/20) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to communicationSequenceRetryCount (/1/{instance}/20) is stored; throw a ValueError to refuse it. */
   protected onWriteCommunicationSequenceRetryCount?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
 
-  /** Define to compute communicationSequenceRetryCount (/1/x/20) on demand, at every read; call markChanged(20) when it changes. */
+  /** Define to compute communicationSequenceRetryCount (/1/{instance}/20) on demand, at every read; call markChanged(20) when it changes. */
   protected onReadCommunicationSequenceRetryCount?(): number | bigint;
 
   /**
@@ -609,10 +609,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(21, value);
   }
 
-  /** Called before a server write to trigger (/1/x/21) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to trigger (/1/{instance}/21) is stored; throw a ValueError to refuse it. */
   protected onWriteTrigger?(value: boolean, previous: boolean | undefined): void | Promise<void>;
 
-  /** Define to compute trigger (/1/x/21) on demand, at every read; call markChanged(21) when it changes. */
+  /** Define to compute trigger (/1/{instance}/21) on demand, at every read; call markChanged(21) when it changes. */
   protected onReadTrigger?(): boolean;
 
   /**
@@ -631,10 +631,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(22, value);
   }
 
-  /** Called before a server write to preferredTransport (/1/x/22) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to preferredTransport (/1/{instance}/22) is stored; throw a ValueError to refuse it. */
   protected onWritePreferredTransport?(value: LwM2MServerPreferredTransport, previous: LwM2MServerPreferredTransport | undefined): void | Promise<void>;
 
-  /** Define to compute preferredTransport (/1/x/22) on demand, at every read; call markChanged(22) when it changes. */
+  /** Define to compute preferredTransport (/1/{instance}/22) on demand, at every read; call markChanged(22) when it changes. */
   protected onReadPreferredTransport?(): LwM2MServerPreferredTransport;
 
   /**
@@ -652,10 +652,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(23, value);
   }
 
-  /** Called before a server write to muteSend (/1/x/23) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to muteSend (/1/{instance}/23) is stored; throw a ValueError to refuse it. */
   protected onWriteMuteSend?(value: boolean, previous: boolean | undefined): void | Promise<void>;
 
-  /** Define to compute muteSend (/1/x/23) on demand, at every read; call markChanged(23) when it changes. */
+  /** Define to compute muteSend (/1/{instance}/23) on demand, at every read; call markChanged(23) when it changes. */
   protected onReadMuteSend?(): boolean;
 
   /**
@@ -673,10 +673,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(24, value);
   }
 
-  /** Called before a server write to alternateApnLinks (/1/x/24) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to alternateApnLinks (/1/{instance}/24) is stored; throw a ValueError to refuse it. */
   protected onWriteAlternateApnLinks?(value: ReadonlyMap<number, ObjectLink>, previous: ReadonlyMap<number, ObjectLink> | undefined): void | Promise<void>;
 
-  /** Define to compute alternateApnLinks (/1/x/24) on demand, at every read; call markChanged(24) when it changes. */
+  /** Define to compute alternateApnLinks (/1/{instance}/24) on demand, at every read; call markChanged(24) when it changes. */
   protected onReadAlternateApnLinks?(): ReadonlyMap<number, ObjectLink>;
 
   /**
@@ -694,10 +694,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(25, value);
   }
 
-  /** Called before a server write to supportedServerVersions (/1/x/25) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to supportedServerVersions (/1/{instance}/25) is stored; throw a ValueError to refuse it. */
   protected onWriteSupportedServerVersions?(value: ReadonlyMap<number, string>, previous: ReadonlyMap<number, string> | undefined): void | Promise<void>;
 
-  /** Define to compute supportedServerVersions (/1/x/25) on demand, at every read; call markChanged(25) when it changes. */
+  /** Define to compute supportedServerVersions (/1/{instance}/25) on demand, at every read; call markChanged(25) when it changes. */
   protected onReadSupportedServerVersions?(): ReadonlyMap<number, string>;
 
   /**
@@ -716,10 +716,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(26, value);
   }
 
-  /** Called before a server write to defaultNotificationMode (/1/x/26) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to defaultNotificationMode (/1/{instance}/26) is stored; throw a ValueError to refuse it. */
   protected onWriteDefaultNotificationMode?(value: LwM2MServerDefaultNotificationMode, previous: LwM2MServerDefaultNotificationMode | undefined): void | Promise<void>;
 
-  /** Define to compute defaultNotificationMode (/1/x/26) on demand, at every read; call markChanged(26) when it changes. */
+  /** Define to compute defaultNotificationMode (/1/{instance}/26) on demand, at every read; call markChanged(26) when it changes. */
   protected onReadDefaultNotificationMode?(): LwM2MServerDefaultNotificationMode;
 
   /**
@@ -738,10 +738,10 @@ export abstract class LwM2MServerBase extends ObjectInstance {
     else this.setResource(27, value);
   }
 
-  /** Called before a server write to profileIdHashAlgorithm (/1/x/27) is stored; throw a ValueError to refuse it. */
+  /** Called before a server write to profileIdHashAlgorithm (/1/{instance}/27) is stored; throw a ValueError to refuse it. */
   protected onWriteProfileIdHashAlgorithm?(value: number, previous: number | undefined): void | Promise<void>;
 
-  /** Define to compute profileIdHashAlgorithm (/1/x/27) on demand, at every read; call markChanged(27) when it changes. */
+  /** Define to compute profileIdHashAlgorithm (/1/{instance}/27) on demand, at every read; call markChanged(27) when it changes. */
   protected onReadProfileIdHashAlgorithm?(): number;
 
   /**
