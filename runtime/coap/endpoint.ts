@@ -211,8 +211,12 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 function isResponseCode(code: string): code is ResponseCode {
-  const m = /^([245])\.(\d\d)$/.exec(code);
-  return m !== null && Number(m[2]) <= 31;
+  // Character tests, not a regex: this runs for every response.
+  if (code.length !== 4 || code.charCodeAt(1) !== 46) return false;
+  const cls = code.charCodeAt(0);
+  const d1 = code.charCodeAt(2) - 48;
+  const d0 = code.charCodeAt(3) - 48;
+  return (cls === 50 || cls === 52 || cls === 53) && d1 >= 0 && d1 <= 3 && d0 >= 0 && d0 <= 9 && d1 * 10 + d0 <= 31;
 }
 function codeClass(code: string): number {
   return Number(code.slice(0, code.indexOf('.')));

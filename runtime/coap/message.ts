@@ -1,5 +1,4 @@
-// CoAP message framing (RFC 7252 §3) on top of coap-packet: strict validation of incoming datagrams, option helpers, Block options.
-import * as packet from 'coap-packet';
+// CoAP message framing (RFC 7252 §3): strict validation and parsing of datagrams, encoding, option helpers, Block options.
 import { Buffer } from 'node:buffer';
 import type { RawOption } from './types.js';
 
@@ -54,24 +53,10 @@ export function codeOfMethod(method: string): string | undefined {
   return CODE_OF_METHOD[method];
 }
 
-// coap-packet names the options it knows and stringifies the numbers of the others; map both back to numbers.
-const NUMBER_OF_NAME: Readonly<Record<string, number>> = {
-  'If-Match': 1, 'Uri-Host': 3, ETag: 4, 'If-None-Match': 5, Observe: 6, 'Uri-Port': 7, 'Location-Path': 8,
-  OSCORE: 9, 'Uri-Path': 11, 'Content-Format': 12, 'Max-Age': 14, 'Uri-Query': 15, 'Hop-Limit': 16, Accept: 17,
-  'Q-Block1': 19, 'Location-Query': 20, Block2: 23, Block1: 27, Size2: 28, 'Q-Block2': 31, 'Proxy-Uri': 35,
-  'Proxy-Scheme': 39, Size1: 60, 'No-Response': 258, 'OCF-Accept-Content-Format-Version': 2049,
-  'OCF-Content-Format-Version': 2053,
-};
-
-function optionNumberOf(name: string | number): number {
-  if (typeof name === 'number') return name;
-  return NUMBER_OF_NAME[name] ?? Number.parseInt(name, 10);
-}
-
 /**
  * Walks the framing of a datagram and says whether it is a well-formed RFC 7252 message. coap-packet's parser
  * accepts truncated option values, token lengths 9..14 and a payload marker with no payload; RFC 7252 calls all
- * of these message format errors, so they are refused here before coap-packet sees the bytes.
+ * of these message format errors, so they are refused here before decodeMessage reads the bytes.
  */
 export function isWellFormed(data: Uint8Array): boolean {
   if (data.length < 4) return false;
@@ -109,38 +94,139 @@ export function isWellFormed(data: Uint8Array): boolean {
   return true;
 }
 
-/** Parses a datagram; undefined for anything malformed (never throws). */
+/**
+ * Parses a datagram; undefined for anything malformed (never throws). The framing is walked here rather than by
+ * coap-packet: one pass over the bytes, options and payload as views of the datagram, no name round trip.
+ */
 export function decodeMessage(data: Uint8Array): CoapMessage | undefined {
   if (!isWellFormed(data)) return undefined;
-  try {
-    const p = packet.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    const type: MessageType = p.confirmable ? 'CON' : p.ack ? 'ACK' : p.reset ? 'RST' : 'NON';
-    const options: RawOption[] = p.options.map((o) => ({ number: optionNumberOf(o.name), value: o.value }));
-    return { type, code: p.code, messageId: p.messageId, token: p.token, options, payload: p.payload };
-  } catch {
-    return undefined;
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const b0 = buf[0]!;
+  const t = (b0 >> 4) & 3;
+  const type: MessageType = t === 0 ? 'CON' : t === 1 ? 'NON' : t === 2 ? 'ACK' : 'RST';
+  const c = buf[1]!;
+  const detail = c & 31;
+  const code = `${c >> 5}.${detail < 10 ? '0' : ''}${detail}`;
+  const messageId = (buf[2]! << 8) | buf[3]!;
+  const tkl = b0 & 0x0f;
+  const token = buf.subarray(4, 4 + tkl);
+  const options: RawOption[] = [];
+  let pos = 4 + tkl;
+  let number = 0;
+  let payload: Uint8Array = EMPTY_BUFFER;
+  // isWellFormed has checked every length and refused delta/length 15, so no bound checks are needed here.
+  while (pos < buf.length) {
+    const b = buf[pos++]!;
+    if (b === 0xff) {
+      payload = buf.subarray(pos);
+      break;
+    }
+    let delta = b >> 4;
+    let len = b & 0x0f;
+    if (delta === 13) delta = buf[pos++]! + 13;
+    else if (delta === 14) {
+      delta = ((buf[pos]! << 8) | buf[pos + 1]!) + 269;
+      pos += 2;
+    }
+    if (len === 13) len = buf[pos++]! + 13;
+    else if (len === 14) {
+      len = ((buf[pos]! << 8) | buf[pos + 1]!) + 269;
+      pos += 2;
+    }
+    number += delta;
+    options.push({ number, value: buf.subarray(pos, pos + len) });
+    pos += len;
   }
+  return { type, code, messageId, token, options, payload };
 }
 
-function toBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+/** The code byte of "c.dd" (the class in the top 3 bits), as coap-packet computed it. */
+function codeByte(code: string): number {
+  if (code.length === 4 && code.charCodeAt(1) === 46) {
+    const cls = code.charCodeAt(0) - 48;
+    const d1 = code.charCodeAt(2) - 48;
+    const d0 = code.charCodeAt(3) - 48;
+    if (cls >= 0 && cls <= 7 && d1 >= 0 && d1 <= 9 && d0 >= 0 && d0 <= 9) return (cls << 5) | (d1 * 10 + d0);
+  }
+  const [c, d] = code.split('.');
+  const v = (Number.parseInt(c ?? '', 10) << 5) | Number.parseInt(d ?? '', 10);
+  if (!(v >= 0 && v <= 255)) throw new RangeError(`not a CoAP code: ${code}`);
+  return v;
 }
 
-/** Encodes a message; options may come in any order (they are sorted stably, so repeated options keep their order). */
+function extLength(n: number): number {
+  return n < 13 ? 0 : n < 269 ? 1 : 2;
+}
+
+/**
+ * Encodes a message; options may come in any order (they are sorted stably, so repeated options keep their order).
+ * Written straight into one buffer: this runs for every response a device sends.
+ */
 export function encodeMessage(message: CoapMessage, maxLength = 65507): Uint8Array {
-  return packet.generate(
-    {
-      code: message.code,
-      messageId: message.messageId,
-      token: toBuffer(message.token),
-      options: message.options.map((o) => ({ name: String(o.number), value: toBuffer(o.value) })),
-      payload: toBuffer(message.payload),
-      confirmable: message.type === 'CON',
-      ack: message.type === 'ACK',
-      reset: message.type === 'RST',
-    },
-    maxLength,
-  );
+  const { token, payload } = message;
+  const tkl = token.length;
+  if (tkl > 65804) throw new Error('Token too long');
+  let options = message.options;
+  for (let i = 1; i < options.length; i++) {
+    if (options[i]!.number < options[i - 1]!.number) {
+      // Array.prototype.sort is stable: repeated options keep their order.
+      options = [...options].sort((a, b) => a.number - b.number);
+      break;
+    }
+  }
+  const empty = message.code === '0.00';
+  let length = 4 + tkl + (tkl > 268 ? 2 : tkl > 12 ? 1 : 0) + (!empty && payload.length > 0 ? 1 + payload.length : 0);
+  let prev = 0;
+  for (const o of options) {
+    const vl = o.value.length;
+    if (vl > 65804) throw new RangeError(`option ${o.number} value of ${vl} bytes is too long`);
+    length += 1 + extLength(o.number - prev) + extLength(vl) + vl;
+    prev = o.number;
+  }
+  if (length > maxLength) throw new Error(`Max packet size is ${maxLength}: current is ${length}`);
+  const out = Buffer.allocUnsafe(length);
+  const t = message.type === 'CON' ? 0 : message.type === 'ACK' ? 2 : message.type === 'RST' ? 3 : 1;
+  out[0] = 0x40 | (t << 4) | (tkl < 13 ? tkl : tkl < 269 ? 13 : 14);
+  out[1] = codeByte(message.code);
+  out[2] = (message.messageId >> 8) & 0xff;
+  out[3] = message.messageId & 0xff;
+  let pos = 4;
+  if (tkl > 268) {
+    out.writeUInt16BE(tkl - 269, pos);
+    pos += 2;
+  } else if (tkl > 12) {
+    out[pos++] = tkl - 13;
+  }
+  out.set(token, pos);
+  pos += tkl;
+  prev = 0;
+  for (const o of options) {
+    const delta = o.number - prev;
+    const vl = o.value.length;
+    out[pos++] = ((delta < 13 ? delta : delta < 269 ? 13 : 14) << 4) | (vl < 13 ? vl : vl < 269 ? 13 : 14);
+    if (delta >= 269) {
+      out.writeUInt16BE(delta - 269, pos);
+      pos += 2;
+    } else if (delta >= 13) {
+      out[pos++] = delta - 13;
+    }
+    if (vl >= 269) {
+      out.writeUInt16BE(vl - 269, pos);
+      pos += 2;
+    } else if (vl >= 13) {
+      out[pos++] = vl - 13;
+    }
+    out.set(o.value, pos);
+    pos += vl;
+    prev = o.number;
+  }
+  if (!empty && payload.length > 0) {
+    out[pos++] = 0xff;
+    out.set(payload, pos);
+  }
+  return out;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -159,13 +245,10 @@ export function emptyMessage(type: 'ACK' | 'RST', messageId: number): Uint8Array
 export function encodeUint(value: number): Uint8Array {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`not a uint32: ${value}`);
   if (value === 0) return EMPTY;
-  const bytes: number[] = [];
-  let v = value;
-  while (v > 0) {
-    bytes.unshift(v & 0xff);
-    v = Math.floor(v / 256);
-  }
-  return Uint8Array.from(bytes);
+  if (value < 0x100) return Uint8Array.of(value);
+  if (value < 0x10000) return Uint8Array.of(value >>> 8, value & 0xff);
+  if (value < 0x1000000) return Uint8Array.of(value >>> 16, (value >>> 8) & 0xff, value & 0xff);
+  return Uint8Array.of(value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff);
 }
 
 export function decodeUint(value: Uint8Array): number {
