@@ -7,6 +7,9 @@ import type { IncomingRequest, OutgoingResponse, Peer } from '../coap/types.js';
 import {
   ContentFormat, decodeRecords, encodeRecords, isSupportedFormat, type Lwm2mRecord,
 } from '../codec/index.js';
+// Not (yet) re-exported by the codec index: the record-free encoder of whole instances.
+import { encodeInstances } from '../codec/records.js';
+import type { InstanceContent } from '../codec/types.js';
 import {
   formatPath, isExecutable, isWritable, parsePath,
   type Lwm2mPath, type ResourceContent, type ResourceModel, type ResourceValue,
@@ -88,6 +91,39 @@ function contentRecords(instance: ObjectInstance, resourceId: number, content: R
   return [{ path: instance.path(resourceId), value: content as ResourceValue }];
 }
 
+/** The id of a plain path segment ("0".."65535", at most 5 digits), else -1. */
+function segmentId(s: string): number {
+  if (s.length === 0 || s.length > 5) return -1;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n <= 65535 ? n : -1;
+}
+
+/**
+ * The LwM2M path of Uri-Path segments that are plain ids, without the join/split/regex round trip of parsePath;
+ * undefined for anything else, which then goes through parsePath and keeps its exact rules.
+ */
+function quickPath(segments: readonly string[]): Lwm2mPath | undefined {
+  const n = segments.length;
+  if (n > 4) return undefined;
+  const o = segmentId(segments[0]!);
+  if (o < 0) return undefined;
+  if (n === 1) return { objectId: o };
+  const i = segmentId(segments[1]!);
+  if (i < 0) return undefined;
+  if (n === 2) return { objectId: o, instanceId: i };
+  const r = segmentId(segments[2]!);
+  if (r < 0) return undefined;
+  if (n === 3) return { objectId: o, instanceId: i, resourceId: r };
+  const ri = segmentId(segments[3]!);
+  if (ri < 0) return undefined;
+  return { objectId: o, instanceId: i, resourceId: r, resourceInstanceId: ri };
+}
+
 export class RequestRouter {
   readonly #o: RouterOptions;
 
@@ -114,6 +150,8 @@ export class RequestRouter {
 
   #parse(request: IncomingRequest): Lwm2mPath {
     if (request.path.length === 0) throw new NotFoundError('no LwM2M path');
+    const fast = quickPath(request.path);
+    if (fast) return fast;
     const path = parsePath(request.path.join('/'));
     if (!path) throw new NotFoundError(`not an LwM2M path: /${request.path.join('/')}`);
     return path;
@@ -163,31 +201,38 @@ export class RequestRouter {
   // ---- Read ----
 
   #read(req: IncomingRequest, path: Lwm2mPath): OutgoingResponse {
-    const records: Lwm2mRecord[] = [];
+    const lookup = this.#o.registry.lookup;
+    let encode: (format: number) => Uint8Array;
     let single: ResourceModel | undefined;
-    if (path.instanceId === undefined) {
-      for (const inst of this.#o.registry.instances(path.objectId)) records.push(...this.#instanceRecords(inst));
+    if (path.resourceId === undefined) {
+      // A whole instance or object, the common Read: encoded straight from each instance's values, no records.
+      const instances: InstanceContent[] = [];
+      if (path.instanceId === undefined) {
+        for (const inst of this.#o.registry.instances(path.objectId)) instances.push({ instanceId: inst.instanceId, resources: inst.readAll() });
+      } else {
+        const inst = this.#instance(path);
+        instances.push({ instanceId: inst.instanceId, resources: inst.readAll() });
+      }
+      encode = (format) => encodeInstances(format, path, instances, lookup);
     } else {
       const inst = this.#instance(path);
-      if (path.resourceId === undefined) {
-        records.push(...this.#instanceRecords(inst));
+      const records: Lwm2mRecord[] = [];
+      const r = this.#resourceModel(path);
+      if (path.resourceInstanceId !== undefined) {
+        const value = inst.readResourceInstance(path.resourceId, path.resourceInstanceId);
+        records.push({ path: inst.path(path.resourceId, path.resourceInstanceId), value });
+        single = r;
       } else {
-        const r = this.#resourceModel(path);
-        if (path.resourceInstanceId !== undefined) {
-          const value = inst.readResourceInstance(path.resourceId, path.resourceInstanceId);
-          records.push({ path: inst.path(path.resourceId, path.resourceInstanceId), value });
-          single = r;
-        } else {
-          const content = inst.readResource(path.resourceId);
-          records.push(...contentRecords(inst, path.resourceId, content));
-          if (!r.multiple) single = r;
-        }
+        const content = inst.readResource(path.resourceId);
+        records.push(...contentRecords(inst, path.resourceId, content));
+        if (!r.multiple) single = r;
       }
+      encode = (format) => encodeRecords(format, path, records, lookup);
     }
     const format = this.#readFormat(req.accept, path, single);
     let payload: Uint8Array;
     try {
-      payload = encodeRecords(format, path, records, this.#o.registry.lookup);
+      payload = encode(format);
     } catch (err) {
       if (err instanceof Lwm2mError) throw err;
       throw new NotAcceptableError(`cannot encode as Content-Format ${format}: ${(err as Error).message}`, path);
@@ -201,12 +246,6 @@ export class RequestRouter {
     return observe === undefined
       ? { code: '2.05', contentFormat: format, payload }
       : { code: '2.05', contentFormat: format, payload, observe };
-  }
-
-  #instanceRecords(inst: ObjectInstance): Lwm2mRecord[] {
-    const out: Lwm2mRecord[] = [];
-    for (const [rid, content] of inst.readAll()) out.push(...contentRecords(inst, rid, content));
-    return out;
   }
 
   /** The Content-Format of a Read: the Accept when it fits the target, text/plain for one value, else the preferred. */

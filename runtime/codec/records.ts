@@ -1,11 +1,12 @@
 // The codec entry points: encodeRecords/decodeRecords dispatch on the CoAP Content-Format number.
 import { BadRequestError, Lwm2mError, NotAcceptableError, UnsupportedContentFormatError } from '../errors.js';
-import type { Lwm2mPath } from '../model.js';
+import { makePath, sortedEntries } from './types.js';
+import type { Lwm2mPath, ResourceValue } from '../model.js';
 import { decodeOpaque, decodeText, encodeOpaque, encodeText } from './text.js';
 import { decodeLwm2mCbor, encodeLwm2mCbor } from './lwm2m-cbor.js';
-import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson } from './senml.js';
-import { decodeTlv, encodeTlv } from './tlv.js';
-import { ContentFormat, type Lwm2mRecord, type ResourceLookup } from './types.js';
+import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlCborInstances, encodeSenmlJson } from './senml.js';
+import { decodeTlv, encodeTlv, encodeTlvInstances } from './tlv.js';
+import { ContentFormat, type InstanceContent, type Lwm2mRecord, type ResourceLookup } from './types.js';
 
 type Encoder = (basePath: Lwm2mPath, records: readonly Lwm2mRecord[], lookup: ResourceLookup) => Uint8Array;
 type Decoder = (basePath: Lwm2mPath, payload: Uint8Array, lookup: ResourceLookup) => Lwm2mRecord[];
@@ -33,6 +34,34 @@ export function encodeRecords(format: number, basePath: Lwm2mPath, records: read
   const codec = codecs.get(format);
   if (!codec) throw new NotAcceptableError(`content format ${format} is not supported`, basePath);
   return codec.encode(basePath, records, lookup);
+}
+
+/** The records of whole instances: one per value, resource instances in ascending order, as a Read lists them. */
+export function instanceRecords(objectId: number, instances: readonly InstanceContent[]): Lwm2mRecord[] {
+  const out: Lwm2mRecord[] = [];
+  for (const { instanceId, resources } of instances) {
+    for (const [resourceId, content] of resources) {
+      if (content instanceof Map) {
+        for (const [riid, value] of sortedEntries(content as ReadonlyMap<number, ResourceValue>)) {
+          out.push({ path: makePath(objectId, instanceId, resourceId, riid), value });
+        }
+      } else {
+        out.push({ path: makePath(objectId, instanceId, resourceId), value: content as ResourceValue });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Encodes whole instances for a Read of /o/i or /o (`basePath`; every instance belongs to its object): the same
+ * payload as encodeRecords on instanceRecords(...), and the same errors. TLV and SenML CBOR, the formats a device
+ * serves most, are written straight from the resource maps; the others go through records.
+ */
+export function encodeInstances(format: number, basePath: Lwm2mPath, instances: readonly InstanceContent[], lookup: ResourceLookup): Uint8Array {
+  if (format === ContentFormat.TLV) return encodeTlvInstances(basePath, instances, lookup);
+  if (format === ContentFormat.SENML_CBOR) return encodeSenmlCborInstances(basePath, instances, lookup);
+  return encodeRecords(format, basePath, instanceRecords(basePath.objectId, instances), lookup);
 }
 
 /**

@@ -1,12 +1,12 @@
 // SenML JSON (110) and SenML CBOR (112), RFC 8428 as LwM2M 1.1 uses it: one record per resource (instance), named by path.
 import { BadRequestError, ValueError } from '../errors.js';
-import { formatPath, parsePath, type Lwm2mPath, type ResourceModel, type ResourceValue } from '../model.js';
+import { formatPath, parsePath, type Lwm2mPath, type ResourceModel, type ResourceType, type ResourceValue } from '../model.js';
 import { CborWriter, decodeCbor } from './cbor.js';
 import { JsonNumber, parseJson, type JsonValue } from './json.js';
 import {
   checkMultiplicity, encodeType, formatObjlnk, fromBase64, inInteger, inTime, isUnder, outBoolean, outFloat,
-  outIntegerFast, outObjlnk, outOpaque, outString, outTime, parseObjlnk, pathDepth, requireModel, toBase64,
-  utf8Decoder, utf8Encoder, type Lwm2mRecord, type ResourceLookup,
+  outIntegerFast, outObjlnk, outOpaque, outString, outTime, parseObjlnk, pathDepth, requireModel, sortedEntries, toBase64,
+  utf8Decoder, utf8Encoder, type InstanceContent, type Lwm2mRecord, type ResourceLookup,
 } from './types.js';
 
 /** RFC 8428 section 6 integer labels for SenML CBOR; LwM2M's vlo has no integer label and stays "vlo". */
@@ -102,6 +102,93 @@ export function encodeSenmlCbor(basePath: Lwm2mPath, records: readonly Lwm2mReco
     else if (out.float) w.float(v as number);
     else w.int(v);
   });
+  return w.result();
+}
+
+/** One value with its label, as encodeSenmlCbor writes it after senmlValue, without the intermediate object. */
+function writeCborValue(w: CborWriter, lookup: ResourceLookup, path: Lwm2mPath, value: ResourceValue, model: ResourceModel | undefined): void {
+  let type: ResourceType;
+  if (model) {
+    if (model.type === 'none') throw new ValueError('an executable resource has no value', path);
+    type = model.type;
+  } else {
+    type = encodeType(lookup, path, value);
+  }
+  switch (type) {
+    case 'String':
+    case 'Corelnk':
+      w.int(SenmlLabel.vs);
+      w.text(outString(value, path));
+      return;
+    case 'Integer':
+    case 'Unsigned Integer':
+      w.int(SenmlLabel.v);
+      w.int(outIntegerFast(value, type === 'Unsigned Integer', path));
+      return;
+    case 'Float':
+      w.int(SenmlLabel.v);
+      w.float(outFloat(value, path));
+      return;
+    case 'Time':
+      w.int(SenmlLabel.v);
+      w.int(outTime(value, path));
+      return;
+    case 'Boolean':
+      w.int(SenmlLabel.vb);
+      w.bool(outBoolean(value, path));
+      return;
+    case 'Opaque':
+      w.int(SenmlLabel.vd);
+      w.byteString(outOpaque(value, path));
+      return;
+    case 'Objlnk':
+      w.text('vlo');
+      w.text(formatObjlnk(outObjlnk(value, path)));
+      return;
+    case 'none':
+      throw new ValueError('an executable resource has no value', path);
+  }
+}
+
+/**
+ * SenML CBOR of whole instances (a Read of /o/i or /o), straight from each instance's resource map: the same bytes
+ * encodeSenmlCbor gives for the records of those instances (resource instances in ascending order), without them.
+ */
+export function encodeSenmlCborInstances(basePath: Lwm2mPath, instances: readonly InstanceContent[], lookup: ResourceLookup): Uint8Array {
+  const { objectId } = basePath;
+  const objectLevel = basePath.instanceId === undefined;
+  let count = 0;
+  for (const inst of instances) {
+    for (const content of inst.resources.values()) count += content instanceof Map ? content.size : 1;
+  }
+  const w = new CborWriter(64 + count * 24);
+  w.head(4, count);
+  let first = true;
+  const record = (path: Lwm2mPath, name: string, value: ResourceValue, model: ResourceModel | undefined): void => {
+    w.head(5, first ? 3 : 2);
+    if (first) {
+      w.int(SenmlLabel.bn);
+      w.text(`${formatPath(basePath)}/`);
+      first = false;
+    }
+    w.int(SenmlLabel.n);
+    w.text(name);
+    writeCborValue(w, lookup, path, value, model);
+  };
+  for (const inst of instances) {
+    const { instanceId } = inst;
+    const prefix = objectLevel ? `${instanceId}/` : '';
+    for (const [resourceId, content] of inst.resources) {
+      const model = lookup(objectId, resourceId);
+      if (content instanceof Map) {
+        for (const [riid, value] of sortedEntries(content as ReadonlyMap<number, ResourceValue>)) {
+          record({ objectId, instanceId, resourceId, resourceInstanceId: riid }, `${prefix}${resourceId}/${riid}`, value, model);
+        }
+      } else {
+        record({ objectId, instanceId, resourceId }, `${prefix}${resourceId}`, content as ResourceValue, model);
+      }
+    }
+  }
   return w.result();
 }
 

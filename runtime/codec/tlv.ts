@@ -1,10 +1,10 @@
 // OMA-TLV (11542): the LwM2M 1.0 binary format; what the payload holds at top level depends on the request path's depth.
 import { BadRequestError, ValueError } from '../errors.js';
-import type { Lwm2mPath, ResourceModel, ResourceType, ResourceValue } from '../model.js';
+import type { Lwm2mPath, ResourceContent, ResourceModel, ResourceType, ResourceValue } from '../model.js';
 import {
   checkMultiplicity, encodeType, inInteger, inTime, isUnder, makePath, outBoolean, outFloat, outIntegerFast,
-  outObjlnk, outOpaque, outString, outTime, pathDepth, requireModel, utf8Decoder, type Lwm2mRecord,
-  type ResourceLookup,
+  outObjlnk, outOpaque, outString, outTime, pathDepth, requireModel, sortedEntries, utf8Decoder, type InstanceContent,
+  type Lwm2mRecord, type ResourceLookup,
 } from './types.js';
 import { ByteWriter } from './writer.js';
 
@@ -18,14 +18,17 @@ const TWO32 = 4294967296;
 // ---------------------------------------------------------------- encoding
 
 /**
- * Writes one TLV entry around content produced by `body`. The header is reserved at its largest (6 bytes)
- * and the content moved back once its length is known: nested entries then need no second pass.
+ * Starts one TLV entry: the header is reserved at its largest (6 bytes) and the content moved back by endEntry once
+ * its length is known, so nested entries need no second pass. Returns where the entry starts.
  */
-function entry(w: ByteWriter, type: number, id: number, body: () => void, path: Lwm2mPath): void {
+function startEntry(w: ByteWriter): number {
   const start = w.length;
   w.ensure(6);
   w.length += 6;
-  body();
+  return start;
+}
+
+function endEntry(w: ByteWriter, start: number, type: number, id: number, path: Lwm2mPath): void {
   const len = w.length - start - 6;
   if (len > MAX_TLV_LENGTH) throw new ValueError(`a TLV entry of ${len} bytes exceeds the 16 MiB TLV limit`, path);
   const wideId = id > 0xff;
@@ -43,6 +46,13 @@ function entry(w: ByteWriter, type: number, id: number, body: () => void, path: 
   if (lenBytes === 3) b[p++] = len >> 16;
   if (lenBytes >= 2) b[p++] = (len >> 8) & 0xff;
   if (lenBytes >= 1) b[p] = len & 0xff;
+}
+
+/** Writes one TLV entry around content produced by `body`. */
+function entry(w: ByteWriter, type: number, id: number, body: () => void, path: Lwm2mPath): void {
+  const start = startEntry(w);
+  body();
+  endEntry(w, start, type, id, path);
 }
 
 function writeSigned(w: ByteWriter, n: number | bigint): void {
@@ -203,6 +213,77 @@ export function encodeTlv(basePath: Lwm2mPath, records: readonly Lwm2mRecord[], 
     case 4:
       for (const r of inside) writeResourceInstance(w, encodeType(lookup, r.path, r.value), r);
       break;
+  }
+  return w.result();
+}
+
+/** The type a value goes out as: the model's when known (lookup done once by the caller), else inferred. */
+function typeOf(model: ResourceModel | undefined, lookup: ResourceLookup, path: Lwm2mPath, value: ResourceValue): ResourceType {
+  if (!model) return encodeType(lookup, path, value);
+  if (model.type === 'none') throw new ValueError('an executable resource has no value', path);
+  return model.type;
+}
+
+/**
+ * One resource of an instance, straight from its content. Same bytes and same refusals as writeResources on the
+ * records the router used to build (an empty multiple resource writes nothing), without the records.
+ */
+function writeContent(w: ByteWriter, objectId: number, instanceId: number, resourceId: number, content: ResourceContent, lookup: ResourceLookup): void {
+  const model = lookup(objectId, resourceId);
+  if (!(content instanceof Map)) {
+    const path: Lwm2mPath = { objectId, instanceId, resourceId };
+    const value = content as ResourceValue;
+    const type = typeOf(model, lookup, path, value);
+    if (model?.multiple) throw new ValueError('a multiple resource needs resource instance ids', path);
+    const start = startEntry(w);
+    writeValue(w, type, value, path);
+    endEntry(w, start, TlvType.RESOURCE, resourceId, path);
+    return;
+  }
+  const instances = content as ReadonlyMap<number, ResourceValue>;
+  if (instances.size === 0) return;
+  let firstPath: Lwm2mPath | undefined;
+  let type: ResourceType = 'none';
+  let start = 0;
+  for (const [riid, value] of sortedEntries(instances)) {
+    const path: Lwm2mPath = { objectId, instanceId, resourceId, resourceInstanceId: riid };
+    if (!firstPath) {
+      firstPath = path;
+      type = typeOf(model, lookup, path, value);
+      if (model && !model.multiple) {
+        throw new ValueError(instances.size > 1 ? 'a single resource has more than one value' : 'a single resource has no resource instances', path);
+      }
+      start = startEntry(w);
+    }
+    const ri = startEntry(w);
+    writeValue(w, type, value, path);
+    endEntry(w, ri, TlvType.RESOURCE_INSTANCE, riid, path);
+  }
+  endEntry(w, start, TlvType.MULTIPLE_RESOURCE, resourceId, firstPath!);
+}
+
+/**
+ * TLV of whole instances (a Read of /o/i with one instance, or of /o): encoded from each instance's resource map.
+ * An instance without resources is left out at object level, as encodeTlv leaves out an instance with no records.
+ */
+export function encodeTlvInstances(basePath: Lwm2mPath, instances: readonly InstanceContent[], lookup: ResourceLookup): Uint8Array {
+  const { objectId } = basePath;
+  let count = 0;
+  for (const inst of instances) count += inst.resources.size;
+  const w = new ByteWriter(64 + count * 24);
+  const depth = pathDepth(basePath);
+  for (const inst of instances) {
+    if (depth === 1) {
+      if (inst.resources.size === 0) continue;
+      const start = startEntry(w);
+      const before = w.length;
+      for (const [rid, content] of inst.resources) writeContent(w, objectId, inst.instanceId, rid, content, lookup);
+      // Only empty multiple resources: encodeTlv had no record of this instance, so no entry either.
+      if (w.length === before) w.length = start;
+      else endEntry(w, start, TlvType.OBJECT_INSTANCE, inst.instanceId, { objectId, instanceId: inst.instanceId });
+    } else {
+      for (const [rid, content] of inst.resources) writeContent(w, objectId, inst.instanceId, rid, content, lookup);
+    }
   }
   return w.result();
 }

@@ -1,11 +1,20 @@
 // The codec API's shared vocabulary: records, the resource lookup, content-format numbers, and value conversions every format uses.
 import { BadRequestError, NotFoundError, ValueError } from '../errors.js';
-import type { Lwm2mPath, ObjectLink, ResourceModel, ResourceType, ResourceValue } from '../model.js';
+import type { Lwm2mPath, ObjectLink, ResourceContent, ResourceModel, ResourceType, ResourceValue } from '../model.js';
 
 /** One resource value at a full path (objectId, instanceId, resourceId, and resourceInstanceId for multiple resources). */
 export interface Lwm2mRecord {
   readonly path: Lwm2mPath;
   readonly value: ResourceValue;
+}
+
+/**
+ * What a Read of an instance or object hands the encoders: an instance's resources as it holds them (a value, or a
+ * Map of resource instances), in the order they go out. Encoding from this skips building one record per value.
+ */
+export interface InstanceContent {
+  readonly instanceId: number;
+  readonly resources: ReadonlyMap<number, ResourceContent>;
 }
 
 /** Finds the model of a resource, for types and multiplicity; undefined when unknown. */
@@ -34,6 +43,16 @@ const MAX_TIME_SECONDS = 8.64e12;
 export const utf8Encoder = new TextEncoder();
 /** fatal: invalid UTF-8 in a String resource is a malformed payload, not something to replace silently. */
 export const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** A Map's entries in ascending key order: as they are when already sorted (the usual case), else sorted. */
+export function sortedEntries<V>(m: ReadonlyMap<number, V>): Iterable<[number, V]> {
+  let prev = -1;
+  for (const k of m.keys()) {
+    if (!(k > prev)) return [...m.entries()].sort((a, b) => a[0] - b[0]);
+    prev = k;
+  }
+  return m.entries();
+}
 
 export function pathDepth(p: Lwm2mPath): 1 | 2 | 3 | 4 {
   if (p.instanceId === undefined) return 1;
