@@ -79,6 +79,17 @@ export class CborWriter extends ByteWriter {
   }
 
   text(s: string): void {
+    const len = s.length;
+    if (len <= 64 && isAscii(s)) {
+      // Short ASCII, the usual name or value: its byte length is known, so the head goes first and no move is needed.
+      this.head(3, len);
+      this.ensure(len);
+      const b = this.buf;
+      const start = this.length;
+      for (let i = 0; i < len; i++) b[start + i] = s.charCodeAt(i);
+      this.length = start + len;
+      return;
+    }
     // Reserve the longest head a payload this size can need, write, then move the text back if the head is shorter.
     const max = s.length * 3;
     const reserve = max < 24 ? 1 : max <= 0xff ? 2 : max <= 0xffff ? 3 : 5;
@@ -102,6 +113,11 @@ export class CborWriter extends ByteWriter {
   bool(v: boolean): void {
     this.u8(v ? 0xf5 : 0xf4);
   }
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
 }
 
 const f32 = new DataView(new ArrayBuffer(4));

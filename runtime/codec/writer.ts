@@ -38,8 +38,23 @@ export class ByteWriter {
   utf8(s: string): number {
     // A UTF-16 code unit takes at most 3 bytes of UTF-8.
     this.ensure(s.length * 3);
-    const { written } = utf8Encoder.encodeInto(s, this.buf.subarray(this.length));
-    this.length += written;
+    const b = this.buf;
+    const start = this.length;
+    // Short ASCII (names, most resource strings) is copied by hand: no subarray view, no encoder call.
+    if (s.length <= 64) {
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[start + i] = c;
+      }
+      if (i === s.length) {
+        this.length = start + i;
+        return i;
+      }
+    }
+    const { written } = utf8Encoder.encodeInto(s, b.subarray(start));
+    this.length = start + written;
     return written;
   }
 
