@@ -9,6 +9,7 @@ import {
   encodeUint,
   isWellFormed,
 } from '../../../runtime/coap/index.js';
+import * as coapPacket from 'coap-packet';
 
 const te = new TextEncoder();
 
@@ -84,5 +85,53 @@ describe('option values', () => {
     expect(decodeBlock(encodeBlock({ num: 1000, more: false, szx: 2 }))).toEqual({ num: 1000, more: false, szx: 2 });
     expect(decodeBlock(encodeBlock({ num: 0xfffff, more: true, szx: 6 }))).toEqual({ num: 0xfffff, more: true, szx: 6 });
     expect(decodeBlock(Uint8Array.of(1, 2, 3, 4))).toBeUndefined();
+  });
+});
+
+describe('encodeMessage / decodeMessage against coap-packet (the framing they replaced)', () => {
+  // Only generate and parse are needed, with the loose shapes the comparison uses.
+  const packet = coapPacket as unknown as {
+    generate(p: object, max: number): Buffer;
+    parse(b: Buffer): { code: string; messageId: number; token: Buffer; options: Array<{ name: string; value: Buffer }>; payload: Buffer };
+  };
+  const NAMES: Record<string, number> = { 'If-Match': 1, ETag: 4, Observe: 6, 'Uri-Path': 11, 'Content-Format': 12, 'Uri-Query': 15, Accept: 17, Block2: 23, Size1: 60, 'No-Response': 258, 'OCF-Accept-Content-Format-Version': 2049 };
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const bytes = (n: number) => Uint8Array.from({ length: n }, () => rnd(256));
+  const types = ['CON', 'NON', 'ACK', 'RST'] as const;
+  const codes = ['0.01', '0.02', '2.05', '4.04', '5.00', '2.31', '4.13'];
+
+  it('writes the same bytes and reads the same message for 3000 random messages', () => {
+    for (let i = 0; i < 3000; i++) {
+      const options = Array.from({ length: rnd(6) }, () => ({
+        number: [1, 4, 6, 11, 11, 12, 15, 17, 23, 60, 258, 270, 2049, 5000][rnd(14)]!,
+        value: bytes([0, 1, 5, 12, 13, 14, 268, 269, 270, 300][rnd(10)]!),
+      }));
+      const msg = {
+        type: types[rnd(4)]!, code: codes[rnd(codes.length)]!, messageId: rnd(65536), token: bytes(rnd(9)), options,
+        payload: rnd(3) ? bytes(rnd(40)) : new Uint8Array(0),
+      };
+      const ours = Buffer.from(encodeMessage(msg));
+      const theirs = packet.generate({
+        code: msg.code, messageId: msg.messageId, token: Buffer.from(msg.token), payload: Buffer.from(msg.payload),
+        options: msg.options.map((o) => ({ name: String(o.number), value: Buffer.from(o.value) })),
+        confirmable: msg.type === 'CON', ack: msg.type === 'ACK', reset: msg.type === 'RST',
+      }, 65507);
+      expect(ours.toString('hex')).toBe(theirs.toString('hex'));
+      const d = decodeMessage(ours)!;
+      const p = packet.parse(theirs);
+      expect({ code: d.code, messageId: d.messageId, token: [...d.token], payload: [...d.payload], options: d.options.map((o) => [o.number, [...o.value]]) })
+        .toEqual({ code: p.code, messageId: p.messageId, token: [...p.token], payload: [...p.payload], options: p.options.map((o) => [NAMES[o.name] ?? Number(o.name), [...o.value]]) });
+      expect(d.type).toBe(msg.type);
+    }
+  });
+
+  it('refuses what coap-packet refused when encoding: a message over maxLength, a token over 65804 bytes', () => {
+    const base = { type: 'CON' as const, code: '0.01', messageId: 1, token: new Uint8Array(0), options: [], payload: new Uint8Array(100) };
+    expect(() => encodeMessage(base, 50)).toThrow('Max packet size is 50: current is 105');
+    expect(() => encodeMessage({ ...base, token: new Uint8Array(65805) })).toThrow('Token too long');
   });
 });
