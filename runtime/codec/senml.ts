@@ -150,6 +150,8 @@ function writeCborValue(w: CborWriter, lookup: ResourceLookup, path: Lwm2mPath, 
   }
 }
 
+const instancesWriter = new CborWriter(512);
+
 /**
  * SenML CBOR of whole instances (a Read of /o/i or /o), straight from each instance's resource map: the same bytes
  * encodeSenmlCbor gives for the records of those instances (resource instances in ascending order), without them.
@@ -161,7 +163,8 @@ export function encodeSenmlCborInstances(basePath: Lwm2mPath, instances: readonl
   for (const inst of instances) {
     for (const content of inst.resources.values()) count += content instanceof Map ? content.size : 1;
   }
-  const w = new CborWriter(64 + count * 24);
+  const w = instancesWriter.reset();
+  w.ensure(64 + count * 24);
   w.head(4, count);
   let first = true;
   const record = (path: Lwm2mPath, name: string, value: ResourceValue, model: ResourceModel | undefined): void => {

@@ -262,6 +262,8 @@ function writeContent(w: ByteWriter, objectId: number, instanceId: number, resou
   endEntry(w, start, TlvType.MULTIPLE_RESOURCE, resourceId, firstPath!);
 }
 
+const instancesWriter = new ByteWriter(512);
+
 /**
  * TLV of whole instances (a Read of /o/i with one instance, or of /o): encoded from each instance's resource map.
  * An instance without resources is left out at object level, as encodeTlv leaves out an instance with no records.
@@ -270,7 +272,8 @@ export function encodeTlvInstances(basePath: Lwm2mPath, instances: readonly Inst
   const { objectId } = basePath;
   let count = 0;
   for (const inst of instances) count += inst.resources.size;
-  const w = new ByteWriter(64 + count * 24);
+  const w = instancesWriter.reset();
+  w.ensure(64 + count * 24);
   const depth = pathDepth(basePath);
   for (const inst of instances) {
     if (depth === 1) {

@@ -65,6 +65,20 @@ export class ByteWriter {
     this.length += n;
   }
 
+  /**
+   * Empties the writer for another payload. Encoders that run often keep one writer (encoding is synchronous and
+   * never nests), saving a buffer and a DataView per payload; a buffer grown past `keep` bytes is let go.
+   */
+  reset(keep = 16384): this {
+    this.length = 0;
+    if (this.buf.length > keep) {
+      this.buf = new Uint8Array(256);
+      this.view = new DataView(this.buf.buffer);
+    }
+    return this;
+  }
+
+  /** A copy of the bytes written: the writer may be reset and reused. */
   result(): Uint8Array {
     return this.buf.slice(0, this.length);
   }

@@ -98,4 +98,17 @@ describe.each(FORMATS)('Content-Format %s', (format) => {
       expect(failure(() => encodeInstances(format, base, instances, lookup))).toEqual(expected);
     }
   });
+
+  it('gives each payload its own bytes, also after a refused encode (the writer is reused)', () => {
+    const base = { objectId: 3, instanceId: 0 };
+    const good = [{ instanceId: 0, resources: contentOf(DEVICE_RECORDS) }];
+    const first = encodeInstances(format, base, good, lookup);
+    const copy = Uint8Array.from(first);
+    expect(() => encodeInstances(format, base, [{ instanceId: 0, resources: new Map<number, ResourceContent>([[0, 'x'], [9, 'no']]) }], lookup)).toThrow();
+    const big = [{ instanceId: 0, resources: new Map<number, ResourceContent>([[0, 'y'.repeat(40000)]]) }];
+    expect(encodeInstances(format, base, big, lookup).length).toBeGreaterThan(40000);
+    const again = encodeInstances(format, base, good, lookup);
+    expect(again).toEqual(copy);
+    expect(first).toEqual(copy);
+  });
 });
