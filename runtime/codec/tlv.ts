@@ -14,6 +14,8 @@ export const TlvType = { OBJECT_INSTANCE: 0, RESOURCE_INSTANCE: 1, MULTIPLE_RESO
 /** Lengths beyond 24 bits cannot be expressed in a TLV header. */
 const MAX_TLV_LENGTH = 0xffffff;
 const TWO32 = 4294967296;
+/** The one writer of the encoders: reset per payload (encoding is synchronous and never nests), result copied. */
+const scratch = new ByteWriter(512);
 
 // ---------------------------------------------------------------- encoding
 
@@ -46,13 +48,6 @@ function endEntry(w: ByteWriter, start: number, type: number, id: number, path: 
   if (lenBytes === 3) b[p++] = len >> 16;
   if (lenBytes >= 2) b[p++] = (len >> 8) & 0xff;
   if (lenBytes >= 1) b[p] = len & 0xff;
-}
-
-/** Writes one TLV entry around content produced by `body`. */
-function entry(w: ByteWriter, type: number, id: number, body: () => void, path: Lwm2mPath): void {
-  const start = startEntry(w);
-  body();
-  endEntry(w, start, type, id, path);
 }
 
 function writeSigned(w: ByteWriter, n: number | bigint): void {
@@ -181,29 +176,36 @@ function writeResources(w: ByteWriter, records: readonly Lwm2mRecord[], lookup: 
     if (!multiple) {
       if (group.length > 1) throw new ValueError('a single resource has more than one value', first.path);
       if (first.path.resourceInstanceId !== undefined) throw new ValueError('a single resource has no resource instances', first.path);
-      entry(w, TlvType.RESOURCE, resourceId, () => writeValue(w, type, first.value, first.path), first.path);
+      const start = startEntry(w);
+      writeValue(w, type, first.value, first.path);
+      endEntry(w, start, TlvType.RESOURCE, resourceId, first.path);
       continue;
     }
-    entry(w, TlvType.MULTIPLE_RESOURCE, resourceId, () => {
-      for (const r of group) writeResourceInstance(w, type, r);
-    }, first.path);
+    const start = startEntry(w);
+    for (const r of group) writeResourceInstance(w, type, r);
+    endEntry(w, start, TlvType.MULTIPLE_RESOURCE, resourceId, first.path);
   }
 }
 
 function writeResourceInstance(w: ByteWriter, type: ResourceType, r: Lwm2mRecord): void {
   const riid = r.path.resourceInstanceId;
   if (riid === undefined) throw new ValueError('a multiple resource needs resource instance ids', r.path);
-  entry(w, TlvType.RESOURCE_INSTANCE, riid, () => writeValue(w, type, r.value, r.path), r.path);
+  const start = startEntry(w);
+  writeValue(w, type, r.value, r.path);
+  endEntry(w, start, TlvType.RESOURCE_INSTANCE, riid, r.path);
 }
 
 export function encodeTlv(basePath: Lwm2mPath, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
   const inside = records.every((r) => isUnder(basePath, r.path)) ? records : records.filter((r) => isUnder(basePath, r.path));
-  const w = new ByteWriter(64 + inside.length * 24);
+  const w = scratch.reset();
+  w.ensure(64 + inside.length * 24);
   switch (pathDepth(basePath)) {
     case 1:
       for (const [instanceId, group] of groupBy(inside, (r) => r.path.instanceId)) {
         if (instanceId === undefined) throw new ValueError('a record needs an object instance id', group[0]!.path);
-        entry(w, TlvType.OBJECT_INSTANCE, instanceId, () => writeResources(w, group, lookup), group[0]!.path);
+        const start = startEntry(w);
+        writeResources(w, group, lookup);
+        endEntry(w, start, TlvType.OBJECT_INSTANCE, instanceId, group[0]!.path);
       }
       break;
     case 2:
@@ -262,8 +264,6 @@ function writeContent(w: ByteWriter, objectId: number, instanceId: number, resou
   endEntry(w, start, TlvType.MULTIPLE_RESOURCE, resourceId, firstPath!);
 }
 
-const instancesWriter = new ByteWriter(512);
-
 /**
  * TLV of whole instances (a Read of /o/i with one instance, or of /o): encoded from each instance's resource map.
  * An instance without resources is left out at object level, as encodeTlv leaves out an instance with no records.
@@ -272,7 +272,7 @@ export function encodeTlvInstances(basePath: Lwm2mPath, instances: readonly Inst
   const { objectId } = basePath;
   let count = 0;
   for (const inst of instances) count += inst.resources.size;
-  const w = instancesWriter.reset();
+  const w = scratch.reset();
   w.ensure(64 + count * 24);
   const depth = pathDepth(basePath);
   for (const inst of instances) {
