@@ -104,9 +104,7 @@ export function decodeMessage(data: Uint8Array): CoapMessage | undefined {
   const b0 = buf[0]!;
   const t = (b0 >> 4) & 3;
   const type: MessageType = t === 0 ? 'CON' : t === 1 ? 'NON' : t === 2 ? 'ACK' : 'RST';
-  const c = buf[1]!;
-  const detail = c & 31;
-  const code = `${c >> 5}.${detail < 10 ? '0' : ''}${detail}`;
+  const code = CODE_STRINGS[buf[1]!]!;
   const messageId = (buf[2]! << 8) | buf[3]!;
   const tkl = b0 & 0x0f;
   const token = buf.subarray(4, 4 + tkl);
@@ -141,6 +139,8 @@ export function decodeMessage(data: Uint8Array): CoapMessage | undefined {
 }
 
 const EMPTY_BUFFER = Buffer.alloc(0);
+/** "c.dd" of every code byte, made once rather than per message. */
+const CODE_STRINGS: readonly string[] = Array.from({ length: 256 }, (_, c) => `${c >> 5}.${(c & 31) < 10 ? '0' : ''}${c & 31}`);
 
 /** The code byte of "c.dd" (the class in the top 3 bits), as coap-packet computed it. */
 function codeByte(code: string): number {
@@ -270,8 +270,20 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
 const utf8Encoder = new TextEncoder();
 export function getStringOptions(options: readonly RawOption[], number: number): string[] {
   const out: string[] = [];
-  for (const o of options) if (o.number === number) out.push(utf8.decode(o.value));
+  for (const o of options) if (o.number === number) out.push(optionString(o.value));
   return out;
+}
+
+/** An option value as text; short ASCII (Uri-Path segments such as "3" or "0") without a TextDecoder call. */
+function optionString(v: Uint8Array): string {
+  if (v.length > 16) return utf8.decode(v);
+  let s = '';
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (c >= 0x80) return utf8.decode(v);
+    s += String.fromCharCode(c);
+  }
+  return s;
 }
 export function stringOptions(number: number, values: readonly string[]): RawOption[] {
   return values.map((v) => ({ number, value: utf8Encoder.encode(v) }));

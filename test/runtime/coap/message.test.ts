@@ -9,6 +9,7 @@ import {
   encodeUint,
   isWellFormed,
 } from '../../../runtime/coap/index.js';
+import { getStringOptions } from '../../../runtime/coap/message.js';
 import * as coapPacket from 'coap-packet';
 
 const te = new TextEncoder();
@@ -133,5 +134,15 @@ describe('encodeMessage / decodeMessage against coap-packet (the framing they re
     const base = { type: 'CON' as const, code: '0.01', messageId: 1, token: new Uint8Array(0), options: [], payload: new Uint8Array(100) };
     expect(() => encodeMessage(base, 50)).toThrow('Max packet size is 50: current is 105');
     expect(() => encodeMessage({ ...base, token: new Uint8Array(65805) })).toThrow('Token too long');
+  });
+});
+
+describe('getStringOptions', () => {
+  it('reads ASCII, UTF-8 and long values as TextDecoder does', () => {
+    const values = ['', '3', '0', 'rd', 'ep=x&lt=60', 'ü', 'aé', 'x'.repeat(16), 'y'.repeat(17), `${'z'.repeat(20)}€`, '\u0000\u007f'];
+    const options = values.map((v) => ({ number: OptionNumber.UriPath, value: te.encode(v) }));
+    options.push({ number: OptionNumber.UriPath, value: Uint8Array.of(0x61, 0xff) });
+    expect(getStringOptions(options, OptionNumber.UriPath)).toEqual([...values, 'a\ufffd']);
+    expect(getStringOptions(options, OptionNumber.UriQuery)).toEqual([]);
   });
 });
