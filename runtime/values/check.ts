@@ -7,7 +7,6 @@ import type {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
-const utf8 = new TextEncoder();
 
 /** Safe integers as number, everything else as bigint: the one integer representation the runtime keeps. */
 export function normalizeInteger(v: number | bigint): number | bigint {
@@ -83,7 +82,8 @@ export function checkValue(resource: ResourceModel, value: unknown, path?: Lwm2m
     case 'String':
     case 'Corelnk': {
       if (typeof value !== 'string') throw new ValueError(`expected a string, got ${describe(value)}`, path);
-      checkLength(utf8.encode(value).length, value, range, path);
+      // Only a length limit needs the UTF-8 size; a read hook's string is checked at every read.
+      if (range?.kind === 'length') checkLength(Buffer.byteLength(value, 'utf8'), value, range, path);
       if (range?.kind === 'enum' && range.members.every((m) => typeof m.value === 'string')
         && !range.members.some((m) => matchesMember(value, m))) {
         throw new ValueError(`value ${describe(value)} is not one of ${range.text}`, path);
