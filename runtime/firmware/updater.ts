@@ -1,7 +1,7 @@
 // FirmwareUpdater: drives a Firmware Update (/5) instance's state machine — push, pull, verify, apply, cancel, restart.
 import { Lwm2mError, MethodNotAllowedError } from '../errors.js';
 import type { ObjectInstance } from '../object/instance.js';
-import type { ExecuteArguments } from '../object/execute-args.js';
+import { deferAfterResponse, type AfterResponseTask, type ExecuteArguments } from '../object/execute-args.js';
 import { DownloadError, fetcherFor, parsePackageUri, protocolOf, type ChunkSink } from './download.js';
 import {
   FirmwareFailure, FirmwareProtocolCode, FirmwareResult, FirmwareState,
@@ -351,25 +351,23 @@ export class FirmwareUpdater {
   /** The same, in the shape the CoAP layer's streamBlock1 and Lwm2mClient.streamWrites hand over. */
   openBlock1 = (start: { readonly size1?: number }): Promise<PackageSink> => this.openPackageStream(start.size1);
 
-  /** Execute handler of Update (/5/x/2): 4.05 unless State is Downloaded; answers at once, applies after. */
-  async update(_args?: ExecuteArguments): Promise<void> {
+  /**
+   * Execute handler of Update (/5/x/2): 4.05 unless State is Downloaded; answers at once, applies after.
+   * Through an Execute, apply() is queued with `args.afterResponse`, so the 2.04 is on the wire before the device
+   * gets busy (or reboots); a direct call without args (app code) applies on the next macrotask instead.
+   */
+  async update(args?: ExecuteArguments): Promise<void> {
     if (this.#state !== FirmwareState.Downloaded) {
       throw new MethodNotAllowedError(`Update is executable in State Downloaded only (State is ${this.#state})`, this.instance.path(R.Update));
     }
     // Persisted before apply() runs: a device that reboots inside apply finds State Updating on the way up.
     await this.#set(FirmwareState.Updating, FirmwareResult.Initial);
-    this.#job = (async () => {
-      // Let the 2.04 for the Execute go out before the device gets busy (or reboots).
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      try {
-        await this.#o.apply(this.#o.storage);
-      } catch (e) {
-        this.#emit('error', asError(e));
-        await this.#fail(resultOf(e, FirmwareResult.UpdateFailed));
-        return;
-      }
-      await this.#set(FirmwareState.Idle, FirmwareResult.Success);
-    })();
+    this.#job = new Promise<void>((done) => {
+      // apply's failures end in Update Result, never in the task: the router has nothing to report.
+      const task: AfterResponseTask = () => this.#apply().finally(done);
+      if (args) args.afterResponse(task);
+      else deferAfterResponse(task);
+    });
   }
 
   /** Execute handler of Cancel (/5/x/10): stops a download or drops a downloaded package; Update Result 10. */
@@ -381,6 +379,17 @@ export class FirmwareUpdater {
   }
 
   // ---- internals ----
+
+  async #apply(): Promise<void> {
+    try {
+      await this.#o.apply(this.#o.storage);
+    } catch (e) {
+      this.#emit('error', asError(e));
+      await this.#fail(resultOf(e, FirmwareResult.UpdateFailed));
+      return;
+    }
+    await this.#set(FirmwareState.Idle, FirmwareResult.Success);
+  }
 
   /** Back to Idle with `result`, the package dropped and any transfer stopped. */
   async #reset(result: FirmwareResultValue): Promise<void> {

@@ -1,6 +1,7 @@
 // The /5 state machine without a network: push in one piece, verify, Update, Cancel, resets, URIs, persistence.
 import { jest } from '@jest/globals';
 import { Lwm2mError } from '../../../runtime/errors.js';
+import type { AfterResponseTask } from '../../../runtime/object/execute-args.js';
 import { FirmwareFailure, FirmwareResult as Res, FirmwareState as St } from '../../../runtime/firmware/index.js';
 import { Firmware, MemoryPersistence, firmwareRig, makePackage, sha256 } from './fixtures.js';
 
@@ -69,6 +70,28 @@ describe('firmware update state machine', () => {
     expect([r.fw.updater.state, r.fw.updater.result]).toEqual([St.Idle, Res.UpdateFailed]);
     expect(errors.map((e) => e.message)).toEqual(['flash write failed']);
     expect(r.storage.size()).toBe(0);
+  });
+
+  test('Update through an Execute applies only when the afterResponse task runs; a direct update() still applies', async () => {
+    const r = firmwareRig();
+    await write(r.fw, 0, makePackage(10));
+    const queued: AfterResponseTask[] = [];
+    await r.fw.execute(2, '', (t) => queued.push(t));
+    expect(queued).toHaveLength(1);
+    // Nothing but the queued task starts apply: no timer or tick does it behind the router's back.
+    await new Promise((res) => setTimeout(res, 0));
+    await new Promise((res) => setImmediate(res));
+    expect([r.applied, r.fw.updater.state]).toEqual([0, St.Updating]);
+    await queued[0]!();
+    expect([r.applied, r.fw.updater.state, r.fw.updater.result]).toEqual([1, St.Idle, Res.Success]);
+    await r.fw.updater.settled();
+    // App code calling update() without an Execute gets the next-macrotask fallback.
+    const d = firmwareRig();
+    await write(d.fw, 0, makePackage(10));
+    await d.fw.updater.update();
+    expect([d.applied, d.fw.updater.state]).toEqual([0, St.Updating]);
+    await d.fw.updater.settled();
+    expect([d.applied, d.fw.updater.state, d.fw.updater.result]).toEqual([1, St.Idle, Res.Success]);
   });
 
   test('a package failing verify is Update Result 5, Idle, dropped; apply never runs', async () => {
