@@ -1,11 +1,11 @@
 // Benchmark of serving LwM2M Reads: Read /3/0 (TLV and SenML CBOR) from the example device through Lwm2mClient, against a bare node-coap server answering a constant payload of the same size.
 // Run: node bench/serve.mjs   (SERVE_BENCH_REQUESTS=20000 SERVE_BENCH_WINDOW=32 SERVE_BENCH_ROUNDS=2 to change the load)
-// One load generator for both: a raw CoAP client keeping WINDOW CON GETs in flight over one UDP socket. It is also
+// One load generator for both (rawCoapPeer, bench/lib.mjs): WINDOW CON GETs in flight over one UDP socket. It is also
 // the "LwM2M server" the device registers with (our client only serves its own server). Prints requests/s, latency
 // p50/p99, and the ratio ours / node-coap per format (best round of each).
-import dgram from 'node:dgram';
 import { register } from 'node:module';
 import coap from 'coap';
+import { rawCoapPeer } from './lib.mjs';
 
 const REQUESTS = Number(process.env.SERVE_BENCH_REQUESTS ?? 20_000);
 const WINDOW = Number(process.env.SERVE_BENCH_WINDOW ?? 32);
@@ -15,88 +15,27 @@ const ROUNDS = Number(process.env.SERVE_BENCH_ROUNDS ?? 2);
 register('../test/examples/support/ts-hooks.mjs', import.meta.url);
 const runtime = await import('../runtime/index.ts');
 const { startSimpleDevice } = await import('../examples/simple-device/app.ts');
-const { encodeMessage, decodeMessage, encodeUint, OptionNumber, ContentFormat } = runtime;
+const { encodeMessage, OptionNumber, ContentFormat } = runtime;
 
 const te = new TextEncoder();
 const FORMATS = [['TLV', ContentFormat.TLV], ['SenML CBOR', ContentFormat.SENML_CBOR]];
 
-/** A raw CoAP peer on one UDP socket: answers Register/De-register, and drives GET load at a target. */
+/** The raw CoAP peer of bench/lib.mjs, also the device's LwM2M server: answers Register/De-register. */
 async function rawPeer() {
-  const socket = dgram.createSocket('udp4');
-  await new Promise((r) => socket.bind(0, '127.0.0.1', r));
-  let mid = 1;
-  let onResponse = () => undefined;
-  socket.on('message', (data, rinfo) => {
-    const m = decodeMessage(data);
-    if (!m) return;
-    if (m.type === 'CON' && (m.code === '0.02' || m.code === '0.04')) {
+  const peer = await rawCoapPeer(runtime, {
+    onRequest: (m, rinfo, socket) => {
+      if (m.code !== '0.02' && m.code !== '0.04') return;
       // Register (POST /rd) → 2.01 rd/1; De-register (DELETE /rd/1) → 2.02.
       const options = m.code === '0.02' ? [
         { number: OptionNumber.LocationPath, value: te.encode('rd') }, { number: OptionNumber.LocationPath, value: te.encode('1') },
       ] : [];
       const code = m.code === '0.02' ? '2.01' : '2.02';
       socket.send(encodeMessage({ type: 'ACK', code, messageId: m.messageId, token: m.token, options, payload: new Uint8Array(0) }), rinfo.port, rinfo.address);
-      return;
-    }
-    if (m.type === 'ACK' && m.code !== '0.00') onResponse(m);
+    },
   });
-
   /** N requests, WINDOW in flight; a request not answered in 500 ms is sent again. */
-  async function load(port, path, accept, count = REQUESTS) {
-    const options = [
-      ...path.map((p) => ({ number: OptionNumber.UriPath, value: te.encode(p) })),
-      { number: OptionNumber.Accept, value: encodeUint(accept) },
-    ];
-    let tok = 1;
-    const inflight = new Map();
-    const latencies = [];
-    let started = 0;
-    let done = 0;
-    let size = 0;
-    let badCode;
-    const send = (st) => {
-      st.sentAt = performance.now();
-      socket.send(encodeMessage({ type: 'CON', code: '0.01', messageId: (mid = (mid + 1) & 0xffff), token: st.token, options, payload: new Uint8Array(0) }), port, '127.0.0.1');
-    };
-    let finish;
-    const finished = new Promise((r) => (finish = r));
-    const startOne = () => {
-      if (started >= count) return;
-      started++;
-      const token = new Uint8Array(4);
-      new DataView(token.buffer).setUint32(0, tok++);
-      const st = { token, t0: performance.now(), sentAt: 0 };
-      inflight.set(Buffer.from(token).toString('hex'), st);
-      send(st);
-    };
-    onResponse = (m) => {
-      const key = Buffer.from(m.token).toString('hex');
-      const st = inflight.get(key);
-      if (!st) return;
-      if (m.code !== '2.05') badCode = m.code;
-      size = m.payload.length;
-      inflight.delete(key);
-      latencies.push(performance.now() - st.t0);
-      done++;
-      if (done === count) finish();
-      else startOne();
-    };
-    const resend = setInterval(() => {
-      const now = performance.now();
-      for (const st of inflight.values()) if (now - st.sentAt > 500) send(st);
-    }, 100);
-    const t0 = performance.now();
-    for (let i = 0; i < WINDOW; i++) startOne();
-    await finished;
-    const seconds = (performance.now() - t0) / 1000;
-    clearInterval(resend);
-    if (badCode) throw new Error(`the server answered ${badCode}`);
-    latencies.sort((a, b) => a - b);
-    const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-    return { rps: count / seconds, p50: pct(50), p99: pct(99), size };
-  }
-
-  return { port: socket.address().port, load, close: () => new Promise((r) => socket.close(r)) };
+  const load = (port, path, accept, count = REQUESTS) => peer.load(port, path, { count, window: WINDOW, accept });
+  return { port: peer.port, load, close: peer.close };
 }
 
 /** One GET to learn what our device answers (size and bytes), so node-coap can answer the same. */
