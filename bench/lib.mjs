@@ -1,48 +1,35 @@
 // What the benchmarks share: loading the project's TypeScript sources without a build, and a raw CoAP load generator.
 import dgram from 'node:dgram';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { register } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import ts from 'typescript';
 
 /** The repository root. */
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+let hooked = false;
+
 /**
- * Transpiles the given sources (paths from the repository root) and every file they import relatively, imports
- * them and returns their modules in the same order. Type checking is left to `npm run lint`. The files go under
- * node_modules/.cache so that bare imports (coap-packet, cbor-x, node-dtls-client) resolve from the project, and
- * the folder is removed once the modules are loaded.
+ * Imports the given sources (paths from the repository root) and returns their modules in the same order. They run
+ * directly through the project's TypeScript hooks (scripts/ts-hooks.mjs, transpile only, as the example's tests use);
+ * type checking is left to `npm run lint`.
  */
 export async function importSources(...files) {
-  mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
-  const out = mkdtempSync(join(root, 'node_modules', '.cache', 'lwm2m-bench-'));
-  const seen = new Set();
-  const transpile = (file) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const src = readFileSync(file, 'utf8');
-    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    const dest = join(out, relative(root, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(dest), { recursive: true });
-    writeFileSync(dest, js);
-    for (const m of src.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) transpile(resolve(dirname(file), `${m[1]}.ts`));
-  };
-  try {
-    for (const file of files) transpile(join(root, file));
-    const modules = [];
-    for (const file of files) modules.push(await import(pathToFileURL(join(out, file.replace(/\.ts$/, '.js'))).href));
-    return modules;
-  } finally {
-    rmSync(out, { recursive: true, force: true });
+  if (!hooked) {
+    register('../scripts/ts-hooks.mjs', import.meta.url);
+    hooked = true;
   }
+  const modules = [];
+  for (const file of files) modules.push(await import(pathToFileURL(join(root, file)).href));
+  return modules;
 }
 
 /**
  * A raw CoAP peer on one UDP socket (127.0.0.1, ephemeral port), the load generator of the serve benches. `codec`
  * is the project's message layer ({ encodeMessage, decodeMessage, encodeUint, encodeBlock, OptionNumber }), passed
- * in because each bench loads the TypeScript sources its own way. `onRequest(message, rinfo, socket)` answers CON
- * requests that reach the peer (a device registering with it); ACKs with a response go to the load in progress.
+ * in so this file stays free of the TypeScript sources until a bench has loaded them with importSources.
+ * `onRequest(message, rinfo, socket)` answers CON requests that reach the peer (a device registering with it); ACKs
+ * with a response go to the load in progress.
  *
  * `load(port, path, { count, window, accept })` keeps `window` CON GETs in flight until `count` transfers have
  * completed, sends a request again (new message id) when it is not answered in 500 ms, and follows Block2 until the

@@ -3,18 +3,15 @@
 // One load generator for both (rawCoapPeer, bench/lib.mjs): WINDOW CON GETs in flight over one UDP socket. It is also
 // the "LwM2M server" the device registers with (our client only serves its own server). Prints requests/s, latency
 // p50/p99, and the ratio ours / node-coap per format (best round of each).
-import { register } from 'node:module';
 import coap from 'coap';
-import { rawCoapPeer } from './lib.mjs';
+import { importSources, rawCoapPeer } from './lib.mjs';
 
 const REQUESTS = Number(process.env.SERVE_BENCH_REQUESTS ?? 20_000);
 const WINDOW = Number(process.env.SERVE_BENCH_WINDOW ?? 32);
 const ROUNDS = Number(process.env.SERVE_BENCH_ROUNDS ?? 2);
 
 // The TypeScript sources run directly (transpiled on load), 'lwm2m-gen/runtime' mapped to runtime/index.ts.
-register('../test/examples/support/ts-hooks.mjs', import.meta.url);
-const runtime = await import('../runtime/index.ts');
-const { startSimpleDevice } = await import('../examples/simple-device/app.ts');
+const [runtime, { startSimpleDevice }] = await importSources('runtime/index.ts', 'examples/simple-device/app.ts');
 const { encodeMessage, OptionNumber, ContentFormat } = runtime;
 
 const te = new TextEncoder();

@@ -6,7 +6,7 @@ import { parseArgs, UsageError } from '../../../examples/simple-device/cli.js';
 import { TestLwm2mServer } from '../../support/lwm2m-server.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const REGISTER = path.join(ROOT, 'test/examples/support/register.mjs');
+const REGISTER = path.join(ROOT, 'scripts/ts-register.mjs');
 const MAIN = path.join(ROOT, 'examples/simple-device/main.ts');
 
 interface Child {

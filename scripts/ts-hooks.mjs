@@ -1,10 +1,10 @@
-// Node module hooks that run the TypeScript sources directly (transpile only), so tests can start the example as a child process without a build.
+// Node module hooks that run the TypeScript sources directly (transpile only): tests start the example as a child process, and benchmarks load the sources, without a build.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const root = new URL('../../../', import.meta.url);
+const root = new URL('../', import.meta.url);
 
 export async function resolve(specifier, context, next) {
   if (specifier === 'lwm2m-gen/runtime') return { url: new URL('runtime/index.ts', root).href, shortCircuit: true };
