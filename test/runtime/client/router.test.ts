@@ -8,6 +8,7 @@ import { RequestRouter, type ObserveHooks } from '../../../runtime/client/router
 import { registrationLinks } from '../../../runtime/client/links.js';
 import { ConfigDef, DeviceDef, ServerDef, TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 import { defineObject } from '../../../runtime/model.js';
+import { attachResourceBehaviour } from '../../../runtime/object/instance.js';
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -207,18 +208,20 @@ describe('Execute', () => {
     expect(await code(router, req('POST', '/3/1/4'))).toBe('4.04');
   });
 
-  it('leaves Disable and Registration Update Trigger to the interceptor', async () => {
+  it('runs an Execute through behaviour attached by resource id, which shows in Discover', async () => {
     const registry = new ObjectRegistry();
-    registry.addInstance(new TestServer(0, { shortServerId: 1, lifetime: 60 }));
-    const seen: number[] = [];
-    const router = new RequestRouter({
-      registry, attributes: new AttributeStore(), preferredFormat: TLV,
-      interceptExecute: (p) => (seen.push(p.resourceId), p.resourceId === 8),
-    });
-    expect(await code(router, req('POST', '/1/0/8'))).toBe('2.04');
-    // not intercepted and not implemented by the app
+    const server = new TestServer(0, { shortServerId: 1, lifetime: 60 });
+    registry.addInstance(server);
+    const seen: string[] = [];
+    attachResourceBehaviour(server, 8, { execute: (args) => { seen.push(args.raw); } });
+    const router = new RequestRouter({ registry, attributes: new AttributeStore(), preferredFormat: TLV });
+    expect(await code(router, req('POST', '/1/0/8', { payload: utf8.encode('1') }))).toBe('2.04');
+    // no behaviour and not implemented by the app
     expect(await code(router, req('POST', '/1/0/4'))).toBe('4.04');
-    expect(seen).toEqual([8, 4]);
+    expect(seen).toEqual(['1']);
+    const links = new TextDecoder().decode((await router.handle(req('GET', '/1/0', { accept: 40 }))).response.payload);
+    expect(links).toContain('</1/0/8>');
+    expect(links).not.toContain('</1/0/4>');
     void ServerDef;
   });
 });
