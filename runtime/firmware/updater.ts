@@ -1,6 +1,6 @@
 // FirmwareUpdater: drives a Firmware Update (/5) instance's state machine — push, pull, verify, apply, cancel, restart.
 import { Lwm2mError, MethodNotAllowedError } from '../errors.js';
-import type { ObjectInstance } from '../object/instance.js';
+import { attachResourceBehaviour, type ObjectInstance } from '../object/instance.js';
 import { deferAfterResponse, type AfterResponseTask, type ExecuteArguments } from '../object/execute-args.js';
 import { DownloadError, fetcherFor, parsePackageUri, protocolOf, type ChunkSink } from './download.js';
 import {
@@ -103,6 +103,11 @@ export class FirmwareUpdater {
     d.setResource(R.ProtocolSupport, this.#protocols.map((p) => FirmwareProtocolCode[p]));
     d.setResource(R.DeliveryMethod, PUSH_OR_PULL);
     this.#publish(true);
+    // The standard behaviour by resource id: the app's class forwards nothing (see withFirmwareUpdate).
+    attachResourceBehaviour(instance, R.Package, { write: (v) => this.onWritePackage(v as Uint8Array) });
+    attachResourceBehaviour(instance, R.PackageUri, { write: (v) => this.onWritePackageUri(v as string) });
+    attachResourceBehaviour(instance, R.Update, { execute: (args) => this.update(args) });
+    if (instance.definition.resource(R.Cancel)) attachResourceBehaviour(instance, R.Cancel, { execute: (args) => this.cancel(args) });
     this.ready = this.#restore();
   }
 
@@ -232,7 +237,7 @@ export class FirmwareUpdater {
     }
   }
 
-  // ---- the app's class delegates its hooks and execute handlers here ----
+  // ---- the behaviour attached to the instance calls these (so can the app, e.g. a local cancel) ----
 
   /** Write hook of Package URI (/5/x/1): '' cancels; a URI starts a pull (Update Result 7 or 9 when it cannot). */
   async onWritePackageUri(value: string): Promise<void> {
@@ -543,9 +548,9 @@ export class FirmwareUpdater {
 }
 
 /**
- * Attaches the Firmware Update state machine to a /5 instance (the app's subclass of the generated
- * FirmwareUpdateBase). The app's class delegates `update`, `cancel`, `onWritePackage` and
- * `onWritePackageUri` to the returned updater; see runtime/firmware/README.md.
+ * Attaches the Firmware Update state machine to a /5 instance: Package and Package URI writes, Update and Cancel are
+ * served by the returned updater, by resource id. `withFirmwareUpdate(FirmwareUpdateBase)` does this for a
+ * generated class, so the app writes no handler; see runtime/firmware/README.md.
  */
 export function attachFirmwareUpdate(instance: ObjectInstance, options: FirmwareUpdateOptions): FirmwareUpdater {
   return new FirmwareUpdater(instance, options);
