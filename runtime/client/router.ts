@@ -402,8 +402,10 @@ export class RequestRouter {
     if (inst.definition.id !== path.objectId || inst.instanceId !== instanceId) {
       throw new Error(`the create factory of object ${path.objectId} returned /${inst.definition.id}/${inst.instanceId}`);
     }
-    // LwM2M Create: the new instance must hold every mandatory resource, from the payload or from the factory.
-    const missing = inst.definition.resources.filter((r) => r.mandatory && !isExecutable(r) && !values.has(r.id) && !inst.hasResource(r.id));
+    // LwM2M Create: the payload carries every mandatory resource the server can write; mandatory read-only ones
+    // may come from the device (the factory), but the new instance must hold them all.
+    const missing = inst.definition.resources.filter((r) => r.mandatory && !isExecutable(r) && !values.has(r.id)
+      && (isWritable(r) || !inst.hasResource(r.id)));
     if (missing.length > 0) {
       throw new BadRequestError(`Create lacks mandatory resource${missing.length > 1 ? 's' : ''} ${missing.map((r) => `${r.id} (${r.name})`).join(', ')}`, target);
     }

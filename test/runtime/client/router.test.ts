@@ -235,7 +235,14 @@ describe('Create and Delete', () => {
     const created = (await router.handle(req('POST', '/10250', { contentFormat: TLV, payload: bare }))).response;
     expect(created).toMatchObject({ code: '2.01', locationPath: ['10250', '1'] });
     expect((registry.instance(10250, 1) as TestConfig).name).toBe('made');
-    const withId = tlv([{ path: { objectId: 10250, instanceId: 7, resourceId: 1 }, value: 4 }], '/10250');
+    // Name is mandatory and writable: a Create without it is refused and makes nothing.
+    const noName = tlv([{ path: { objectId: 10250, instanceId: 7, resourceId: 1 }, value: 4 }], '/10250');
+    expect(await code(router, req('POST', '/10250', { contentFormat: TLV, payload: noName }))).toBe('4.00');
+    expect(registry.instance(10250, 7)).toBeUndefined();
+    const withId = tlv([
+      { path: { objectId: 10250, instanceId: 7, resourceId: 0 }, value: 'seven' },
+      { path: { objectId: 10250, instanceId: 7, resourceId: 1 }, value: 4 },
+    ], '/10250');
     const r7 = (await router.handle(req('POST', '/10250', { contentFormat: TLV, payload: withId }))).response;
     expect(r7).toMatchObject({ code: '2.01', locationPath: ['10250', '7'] });
     expect((registry.instance(10250, 7) as TestConfig).level).toBe(4);
@@ -245,10 +252,16 @@ describe('Create and Delete', () => {
 
   it('creates nothing when a value is refused, and 4.05 for objects without a factory', async () => {
     const { router, registry, tlv } = setup();
-    const bad = tlv([{ path: { objectId: 10250, instanceId: 3, resourceId: 1 }, value: 50 }], '/10250');
+    const bad = tlv([
+      { path: { objectId: 10250, instanceId: 3, resourceId: 0 }, value: 'three' },
+      { path: { objectId: 10250, instanceId: 3, resourceId: 1 }, value: 50 },
+    ], '/10250');
     expect(await code(router, req('POST', '/10250', { contentFormat: TLV, payload: bad }))).toBe('4.00');
     expect(registry.instance(10250, 3)).toBeUndefined();
-    const ro = tlv([{ path: { objectId: 10250, instanceId: 3, resourceId: 6 }, value: 9 }], '/10250');
+    const ro = tlv([
+      { path: { objectId: 10250, instanceId: 3, resourceId: 0 }, value: 'three' },
+      { path: { objectId: 10250, instanceId: 3, resourceId: 6 }, value: 9 },
+    ], '/10250');
     // Create may set read-only resources
     expect(await code(router, req('POST', '/10250', { contentFormat: TLV, payload: ro }))).toBe('2.01');
     expect(registry.instance(10250, 3)!.readResource(6)).toBe(9);
