@@ -50,6 +50,8 @@ export interface SimpleDeviceOptions {
   readonly handshakeTimeoutMs?: number;
   /** Options of firmware pulls from Package URI. */
   readonly firmwareDownload?: DownloadOptions;
+  /** Stops the device when aborted, also while the first Register is still unanswered (a SIGINT at start). */
+  readonly signal?: AbortSignal;
 }
 
 export interface SimpleDevice {
@@ -203,13 +205,24 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
   c.on('request', (e) => log(`${e.method} ${e.uriPath} -> ${e.code}`));
   c.on('error', (e) => log(`error: ${e.message}`));
 
-  simulation.start();
-  try {
-    await c.start();
-  } catch (err) {
+  let stopping: Promise<void> | undefined;
+  /** One stop, however many callers: each waits for the De-register to finish. */
+  const stop = (): Promise<void> => (stopping ??= (async () => {
+    stopped = true;
     simulation.stop();
     device.behaviour.dispose();
-    await connected.close();
+    await rebooting?.catch(() => undefined);
+    const { timedOut } = await connected.close();
+    if (timedOut) log('the server did not answer the De-register in time; closing anyway');
+  })());
+  // Aborted while the first Register is still unanswered: closing the transport ends that exchange too.
+  o.signal?.addEventListener('abort', () => void stop(), { once: true });
+
+  simulation.start();
+  try {
+    if (!o.signal?.aborted) await c.start();
+  } catch (err) {
+    await stop();
     if (err instanceof ClientUsageError) throw new SimpleDeviceError(err.message, err);
     throw err;
   }
@@ -223,14 +236,6 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
     get rebooting() {
       return rebooting;
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      simulation.stop();
-      device.behaviour.dispose();
-      await rebooting?.catch(() => undefined);
-      const { timedOut } = await connected.close();
-      if (timedOut) log('the server did not answer the De-register in time; closing anyway');
-    },
+    stop,
   };
 }

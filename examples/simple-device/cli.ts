@@ -118,32 +118,43 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
     log(USAGE);
     return 2;
   }
-  let device: SimpleDevice;
+  // Signals are taken from the start: the first Register may wait up to CoAP's 93 s for an answer.
+  const abort = new AbortController();
+  let device: SimpleDevice | undefined;
+  let stopping = false;
+  let done: ((code: number) => void) | undefined;
+  const finished = new Promise<number>((resolve) => { done = resolve; });
+  const stop = (d: SimpleDevice): void => {
+    d.stop().then(() => {
+      log('stopped');
+      done!(0);
+    }, (err: unknown) => {
+      log(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
+      done!(1);
+    });
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    log(device?.client.state === 'registered'
+      ? `${signal}: de-registering`
+      : `${signal}: not registered (yet), nothing to de-register; stopping`);
+    abort.abort();
+    if (device) stop(device);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    device = await startSimpleDevice({ ...options, log });
+    device = await startSimpleDevice({ ...options, log, signal: abort.signal });
   } catch (err) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     log(`failed to start: ${err instanceof SimpleDeviceError || err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      log(device.client.state === 'registered'
-        ? `${signal}: de-registering`
-        : `${signal}: not registered (yet), nothing to de-register; stopping`);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      device.stop().then(() => {
-        log('stopped');
-        resolve(0);
-      }, (err: unknown) => {
-        log(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
-        resolve(1);
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  // A signal during the start has stopped the device already; stop() is then a no-op that still reports.
+  if (stopping) stop(device);
+  return finished;
 }
