@@ -10,6 +10,8 @@ import { connectCoapEndpoint } from '../coap/stream-connect.js';
 import type { StreamEndpointOptions } from '../coap/tcp.js';
 import type { CoapEndpoint, Peer } from '../coap/types.js';
 import { createUdpEndpoint } from '../coap/udp.js';
+import { TransportError } from '../coap/stream-errors.js';
+import { dtlsAnswers } from './dtls-probe.js';
 import { Lwm2mClient, type Lwm2mClientOptions } from './client.js';
 
 /** The server URI schemes a client can connect with: UDP, DTLS-PSK, TCP and TLS-PSK (RFC 8323). */
@@ -117,6 +119,18 @@ export function checkServerTransport(uri: string, options: ServerTransportOption
   return parsed;
 }
 
+/**
+ * What to tell the user about a failed secure handshake: a server that answered and then refused (TLS alert,
+ * or a DTLS server that dropped our Finished, as GnuTLS does on a wrong key) most likely has other PSK credentials.
+ */
+async function handshakeHint(err: unknown, scheme: ServerScheme, host: string, port: number): Promise<string> {
+  if (!(err instanceof TransportError) || (scheme !== 'coaps' && scheme !== 'coaps+tcp')) return '';
+  const check = '; the server answered but refused the handshake: check the PSK identity and key';
+  if (err.failure === 'handshake') return check;
+  if (err.failure !== 'timeout' || scheme !== 'coaps') return '';
+  return (await dtlsAnswers(await resolveHost(host).catch(() => host), port)) ? check : '; nothing answers DTLS there';
+}
+
 async function resolveHost(host: string): Promise<string> {
   if (isIP(host)) return host;
   return (await lookup(host)).address;
@@ -170,7 +184,7 @@ export async function openServerTransport(uri: string, options: ServerTransportO
     // The transports' messages are our own texts (DtlsError, TlsError, socket errors): no key material.
     const why = err instanceof Error ? err.message : String(err);
     const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    throw new ConnectError('connect-failed', `cannot connect to ${scheme}://${shown}: ${why}`, err);
+    throw new ConnectError('connect-failed', `cannot connect to ${scheme}://${shown}: ${why}${await handshakeHint(err, scheme, host, port)}`, err);
   }
 }
 
