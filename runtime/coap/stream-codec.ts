@@ -32,19 +32,8 @@ export class StreamFramingError extends Error {
   }
 }
 
-/** "2.05" → 0x45; accepts any class.detail with class 0..7 and detail 0..31. */
-export function codeFromString(code: string): number {
-  const m = /^([0-7])\.(\d{1,2})$/.exec(code);
-  if (!m) throw new RangeError(`not a CoAP code: ${code}`);
-  const detail = Number(m[2]);
-  if (detail > 31) throw new RangeError(`not a CoAP code: ${code}`);
-  return (Number(m[1]) << 5) | detail;
-}
-
-/** 0x45 → "2.05". */
-export function codeToString(code: number): string {
-  return `${code >> 5}.${String(code & 0x1f).padStart(2, '0')}`;
-}
+// Code bytes are the same as over UDP: codes.ts has the one table.
+export { codeFromString, codeToString } from './codes.js';
 
 function nibble(n: number): [number, number[]] {
   if (n < 13) return [n, []];
