@@ -77,8 +77,8 @@ export class RequestServer {
     this.block1.select(selector);
   }
 
-  /** The wire form of a notification: Observe set, its first block when large (the rest is fetched from the observed resource). */
-  notification(peer: Peer, token: Uint8Array, response: OutgoingResponse & { readonly observe: number }): Reply {
+  /** The wire form of a notification (its Observe as given): its first block when large (the rest is fetched from the observed resource). */
+  notification(peer: Peer, token: Uint8Array, response: OutgoingResponse): Reply {
     return this.block2.notification(`${peerKey(peer)}|${hex(token)}`, replyOf(response));
   }
 
