@@ -20,13 +20,13 @@ export const LwM2MServer = defineObject({
   mandatory: true,
   resources: [
     { id: 0, name: "Short Server ID", operations: "R", type: "Integer", multiple: false, mandatory: true, range: { kind: 'interval', min: 1, max: 65534, text: "1..65534" } },
-    { id: 1, name: "Lifetime", operations: "RW", type: "Integer", multiple: false, mandatory: true, units: "s" },
-    { id: 2, name: "Default Minimum Period", operations: "RW", type: "Integer", multiple: false, mandatory: false, units: "s" },
-    { id: 3, name: "Default Maximum Period", operations: "RW", type: "Integer", multiple: false, mandatory: false, units: "s" },
+    { id: 1, name: "Lifetime", operations: "RW", type: "Integer", multiple: false, mandatory: true, range: { kind: 'interval', min: 1, max: 2147483647, text: "1..2147483647" }, units: "s" },
+    { id: 2, name: "Default Minimum Period", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 0, max: 2147483647, text: "0..2147483647" }, units: "s" },
+    { id: 3, name: "Default Maximum Period", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 1, max: 2147483647, text: "1..2147483647" }, units: "s" },
     { id: 4, name: "Disable", operations: "E", type: "none", multiple: false, mandatory: false },
-    { id: 5, name: "Disable Timeout", operations: "RW", type: "Integer", multiple: false, mandatory: false, units: "s" },
+    { id: 5, name: "Disable Timeout", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 0, max: 2147483647, text: "0..2147483647" }, units: "s" },
     { id: 6, name: "Notification Storing When Disabled or Offline", operations: "RW", type: "Boolean", multiple: false, mandatory: true },
-    { id: 7, name: "Binding", operations: "RW", type: "String", multiple: false, mandatory: true },
+    { id: 7, name: "Binding", operations: "RW", type: "String", multiple: false, mandatory: true, range: { kind: 'length', min: 1, max: 5, text: "1..5 bytes" } },
     { id: 8, name: "Registration Update Trigger", operations: "E", type: "none", multiple: false, mandatory: true },
     { id: 9, name: "Bootstrap-Request Trigger", operations: "E", type: "none", multiple: false, mandatory: false },
     { id: 10, name: "APN Link", operations: "RW", type: "Objlnk", multiple: false, mandatory: false },
@@ -129,13 +129,13 @@ export interface LwM2MServerValues {
   /** Short Server ID — resource 0, path `/1/{instance}/0`. */
   shortServerId?: number;
   /** Lifetime — resource 1, path `/1/{instance}/1`. */
-  lifetime?: number | bigint;
+  lifetime?: number;
   /** Default Minimum Period — resource 2, path `/1/{instance}/2`. */
-  defaultMinimumPeriod?: number | bigint;
+  defaultMinimumPeriod?: number;
   /** Default Maximum Period — resource 3, path `/1/{instance}/3`. */
-  defaultMaximumPeriod?: number | bigint;
+  defaultMaximumPeriod?: number;
   /** Disable Timeout — resource 5, path `/1/{instance}/5`. */
-  disableTimeout?: number | bigint;
+  disableTimeout?: number;
   /** Notification Storing When Disabled or Offline — resource 6, path `/1/{instance}/6`. */
   notificationStoringWhenDisabledOrOffline?: boolean;
   /** Binding — resource 7, path `/1/{instance}/7`. */
@@ -251,88 +251,92 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    * Lifetime — resource 1, path `/1/{instance}/1`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, mandatory.
+   * Range: 1..2147483647.
    * Units: s.
    *
    * How long a registration stays valid. The client sends a Registration Update before this time passes; a write to it makes the client send an Update at once.
    */
-  get lifetime(): number | bigint | undefined {
-    return this.getResource<number | bigint>(1);
+  get lifetime(): number | undefined {
+    return this.getResource<number>(1);
   }
-  set lifetime(value: number | bigint) {
+  set lifetime(value: number) {
     this.setResource(1, value);
   }
 
   /** Called before a server write to lifetime (/1/{instance}/1) is stored; throw a ValueError to refuse it. */
-  protected onWriteLifetime?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
+  protected onWriteLifetime?(value: number, previous: number | undefined): void | Promise<void>;
 
   /** Define to compute lifetime (/1/{instance}/1) on demand, at every read; call markChanged(1) when it changes. */
-  protected onReadLifetime?(): number | bigint;
+  protected onReadLifetime?(): number;
 
   /**
    * Default Minimum Period — resource 2, path `/1/{instance}/2`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 0..2147483647.
    * Units: s.
    *
    * Minimum period (pmin) the client applies to observations that carry no pmin attribute of their own. Absent means 0.
    */
-  get defaultMinimumPeriod(): number | bigint | undefined {
-    return this.getResource<number | bigint>(2);
+  get defaultMinimumPeriod(): number | undefined {
+    return this.getResource<number>(2);
   }
-  set defaultMinimumPeriod(value: number | bigint | undefined) {
+  set defaultMinimumPeriod(value: number | undefined) {
     if (value === undefined) this.clearResource(2);
     else this.setResource(2, value);
   }
 
   /** Called before a server write to defaultMinimumPeriod (/1/{instance}/2) is stored; throw a ValueError to refuse it. */
-  protected onWriteDefaultMinimumPeriod?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
+  protected onWriteDefaultMinimumPeriod?(value: number, previous: number | undefined): void | Promise<void>;
 
   /** Define to compute defaultMinimumPeriod (/1/{instance}/2) on demand, at every read; call markChanged(2) when it changes. */
-  protected onReadDefaultMinimumPeriod?(): number | bigint;
+  protected onReadDefaultMinimumPeriod?(): number;
 
   /**
    * Default Maximum Period — resource 3, path `/1/{instance}/3`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 1..2147483647.
    * Units: s.
    *
    * Maximum period (pmax) the client applies to observations that carry no pmax attribute of their own. Absent means no maximum.
    */
-  get defaultMaximumPeriod(): number | bigint | undefined {
-    return this.getResource<number | bigint>(3);
+  get defaultMaximumPeriod(): number | undefined {
+    return this.getResource<number>(3);
   }
-  set defaultMaximumPeriod(value: number | bigint | undefined) {
+  set defaultMaximumPeriod(value: number | undefined) {
     if (value === undefined) this.clearResource(3);
     else this.setResource(3, value);
   }
 
   /** Called before a server write to defaultMaximumPeriod (/1/{instance}/3) is stored; throw a ValueError to refuse it. */
-  protected onWriteDefaultMaximumPeriod?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
+  protected onWriteDefaultMaximumPeriod?(value: number, previous: number | undefined): void | Promise<void>;
 
   /** Define to compute defaultMaximumPeriod (/1/{instance}/3) on demand, at every read; call markChanged(3) when it changes. */
-  protected onReadDefaultMaximumPeriod?(): number | bigint;
+  protected onReadDefaultMaximumPeriod?(): number;
 
   /**
    * Disable Timeout — resource 5, path `/1/{instance}/5`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 0..2147483647.
    * Units: s.
    *
    * How long the server stays disabled after Disable is executed. Absent means 86400 seconds.
    */
-  get disableTimeout(): number | bigint | undefined {
-    return this.getResource<number | bigint>(5);
+  get disableTimeout(): number | undefined {
+    return this.getResource<number>(5);
   }
-  set disableTimeout(value: number | bigint | undefined) {
+  set disableTimeout(value: number | undefined) {
     if (value === undefined) this.clearResource(5);
     else this.setResource(5, value);
   }
 
   /** Called before a server write to disableTimeout (/1/{instance}/5) is stored; throw a ValueError to refuse it. */
-  protected onWriteDisableTimeout?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
+  protected onWriteDisableTimeout?(value: number, previous: number | undefined): void | Promise<void>;
 
   /** Define to compute disableTimeout (/1/{instance}/5) on demand, at every read; call markChanged(5) when it changes. */
-  protected onReadDisableTimeout?(): number | bigint;
+  protected onReadDisableTimeout?(): number;
 
   /**
    * Notification Storing When Disabled or Offline — resource 6, path `/1/{instance}/6`.
@@ -358,6 +362,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    * Binding — resource 7, path `/1/{instance}/7`.
    *
    * Operations: Read/Write. Type: String. Single instance, mandatory.
+   * Range: 1..5 bytes (length in bytes).
    *
    * Transports this server can be reached over, as binding letters (U for UDP, T for TCP, S for SMS, N for Non-IP, Q for queue mode in LwM2M 1.0). A write makes the client send an Update.
    */

@@ -4,7 +4,7 @@ import { ContentFormat, decodeRecords } from '../../../runtime/codec/index.js';
 import { Lwm2mClient } from '../../../runtime/client/index.js';
 import { ManualClock, NotifyScheduler } from '../../../runtime/notify/index.js';
 import { TestLwm2mServer } from '../../support/lwm2m-server.js';
-import { TestConfig, TestDevice, TestServer } from '../../support/objects.js';
+import { ConfigDef, TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 
 const text = new TextDecoder();
 const fast = { ackTimeout: 100, maxRetransmit: 1, ackRandomFactor: 1 };
@@ -28,7 +28,7 @@ beforeEach(async () => {
   });
   device = new TestDevice();
   client.addInstance(new TestServer(0, { shortServerId: 3, lifetime: 300, defaultMinimumPeriod: 1, defaultMaximumPeriod: 20 }))
-    .addInstance(device).addInstance(new TestConfig(0));
+    .addInstance(device).addObject(ConfigDef, { create: (id) => new TestConfig(id) }).addInstance(new TestConfig(0));
   const registered = client.next('registered');
   await client.start();
   await registered;
