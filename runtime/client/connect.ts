@@ -207,7 +207,10 @@ export type ConnectClientOptions = ServerTransportOptions & SasOptions
     readonly endpointName?: string;
     /** Binding announced; by default the transport's ("U" or "T"). */
     readonly binding?: string;
-    /** How long close() waits for the De-register's answer before closing anyway (default 5 000 ms, real time). */
+    /**
+     * How long close() waits for the De-register's answer before closing anyway (default 5 000 ms, real time; at most
+     * 1 000 ms when the client is not registered).
+     */
     readonly closeTimeoutMs?: number;
   };
 
@@ -295,6 +298,9 @@ export function renewSasRegistration(
   };
 }
 
+/** How long close() waits for a client that is not registered (its Register may still be answered and de-registered). */
+const NOT_REGISTERED_CLOSE_MS = 1000;
+
 /** Lets connectClient report transport failures through the client's own 'error' event (emit is protected). */
 class ConnectedLwm2mClient extends Lwm2mClient {
   reportTransportError(err: Error): void {
@@ -364,12 +370,14 @@ export async function connectClient(uri: string, options: ConnectClientOptions):
   const close = async (): Promise<{ readonly timedOut: boolean }> => {
     stopRenewal();
     for (const off of offRecovery) off();
-    // A server that stopped answering must not hold the app for CoAP's full ~93 s retransmission span.
+    // A server that stopped answering must not hold the app for CoAP's full ~93 s retransmission span. Not
+    // registered (a Register still unanswered), there is only that Register's late answer to wait for: a second.
+    const limit = c.state === 'registered' ? closeTimeoutMs ?? 5000 : Math.min(closeTimeoutMs ?? 5000, NOT_REGISTERED_CLOSE_MS);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timedOut = await Promise.race([
         c.stop().then(() => false),
-        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), closeTimeoutMs ?? 5000); }),
+        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), limit); }),
       ]);
       return { timedOut };
     } finally {
