@@ -80,7 +80,9 @@ class DtlsTransportImpl implements DtlsTransport {
           type: net.isIPv6(o.host) ? 'udp6' : 'udp4',
           address: o.host,
           port: o.port,
-          psk: { [o.pskIdentity]: Buffer.from(o.pskKey) },
+          // node-dtls-client 1.x takes the key as a string it reads back with Buffer.from(…, 'ascii'), which is
+          // latin1: one char per byte, so any binary key survives the round trip.
+          psk: { [o.pskIdentity]: Buffer.from(o.pskKey).toString('latin1') },
           timeout: o.timeoutMs ?? 5_000,
           ciphers: [...(o.ciphers ?? ['TLS_PSK_WITH_AES_128_CCM_8'])],
           ...(o.listenPort === undefined ? {} : { listenPort: o.listenPort }),
