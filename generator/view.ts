@@ -1,13 +1,9 @@
 // Prepares what templates print: every decision about generated code is made here, so templates compute nothing.
+import { CLIENT_HANDLED_EXECUTES } from '../runtime/client/server-resources.js';
 import type { Bound, EnumMember, Range, ResourceModel } from '../runtime/model.js';
+import { isBigintResource } from '../runtime/values/check.js';
 import { commentLines, commentText, jsString, markdownCell } from './escape.js';
 import { literalMembers, type NamedObject, type NamedResource } from './names.js';
-
-/**
- * Executes whose behaviour the runtime provides (LwM2M Server object: Disable and Registration Update Trigger).
- * Their handlers stay optional in generated classes, so apps never have to reimplement them.
- */
-export const RUNTIME_HANDLED_EXECUTES: Readonly<Record<number, readonly number[]>> = { 1: [4, 8] };
 
 export interface GeneratorInfo {
   readonly name: string;
@@ -43,16 +39,6 @@ export function rangeCode(r: Range): string {
   }
 }
 
-function fitsSafe(r: ResourceModel): boolean {
-  const range = r.range;
-  if (!range) return false;
-  // Bounds are numbers only when they are safe integers or decimals (bigint otherwise), so the type says it all.
-  const inSafe = (b: Bound | undefined) => typeof b === 'number' && Math.abs(b) <= Number.MAX_SAFE_INTEGER;
-  if (range.kind === 'interval') return inSafe(range.min) && inSafe(range.max);
-  if (range.kind === 'enum') return range.members.every((m) => typeof m.value !== 'string' && inSafe(m.value) && (!('to' in m) || m.to === undefined || inSafe(m.to)));
-  return false;
-}
-
 /** The TypeScript type of one value of a resource. */
 export function valueType(n: NamedResource): string {
   const r = n.model;
@@ -63,8 +49,8 @@ export function valueType(n: NamedResource): string {
       return 'string';
     case 'Integer':
     case 'Unsigned Integer':
-      // Integers are 64-bit: bigint appears only where the declared range reaches beyond 2^53 (or is not declared).
-      return fitsSafe(r) ? 'number' : 'number | bigint';
+      // number, the runtime refusing what a number cannot hold; bigint only where the declared range needs more than 2^53.
+      return isBigintResource(r) ? 'bigint' : 'number';
     case 'Float':
       return 'number';
     case 'Boolean':
@@ -103,6 +89,10 @@ export interface ResourceView {
   readonly setType: string;
   /** Type in the values interface the constructor takes (arrays accepted for multiple resources). */
   readonly initType: string;
+  /** A constructor value: readable values only (write-only resources and executables never are). */
+  readonly isInit: boolean;
+  /** Required in the values interface: mandatory and readable (a read hook does not lift it: Discover and Write-Replace see the stored value). */
+  readonly required: boolean;
   /** Optional resources can be cleared by setting undefined. */
   readonly clearable: boolean;
   readonly onWrite?: string;
@@ -132,6 +122,10 @@ export interface ObjectView {
   readonly doc: readonly string[];
   readonly resources: readonly ResourceView[];
   readonly valueResources: readonly ResourceView[];
+  /** The members of the values interface the constructor takes. */
+  readonly initResources: readonly ResourceView[];
+  /** Some constructor value is required, so the values argument is too. */
+  readonly valuesRequired: boolean;
   readonly executeResources: readonly ResourceView[];
   readonly enumResources: readonly ResourceView[];
   readonly md?: { readonly title: string; readonly rows: readonly string[]; readonly description: string };
@@ -164,7 +158,7 @@ function resourceView(n: NamedResource, objectId: number, docs: boolean): Resour
   if (n.onRead) members.push(`onRead: ${jsString(n.onRead)}`);
   if (!isValue) members.push(`execute: ${jsString(n.member)}`);
   const literals = n.enumType ? literalMembers(r) : undefined;
-  const runtimeHandled = RUNTIME_HANDLED_EXECUTES[objectId]?.includes(r.id) ?? false;
+  const runtimeHandled = CLIENT_HANDLED_EXECUTES[objectId]?.includes(r.id) ?? false;
   const view: {
     -readonly [K in keyof ResourceView]: ResourceView[K];
   } = {
@@ -179,6 +173,8 @@ function resourceView(n: NamedResource, objectId: number, docs: boolean): Resour
     setType: r.mandatory ? setBase : `${setBase} | undefined`,
     clearable: !r.mandatory,
     initType: setBase,
+    isInit: isValue && r.operations !== 'W',
+    required: (r.operations === 'R' || r.operations === 'RW') && r.mandatory,
     isExecute: !isValue,
     abstractExecute: !isValue && r.mandatory && !runtimeHandled,
     membersEntry: `${r.id}: { ${members.join(', ')} }`,
@@ -248,6 +244,8 @@ export function objectView(o: NamedObject, source: string, gen: GeneratorInfo, d
     ],
     resources,
     valueResources: resources.filter((r) => r.isValue),
+    initResources: resources.filter((r) => r.isInit),
+    valuesRequired: resources.some((r) => r.required),
     executeResources: resources.filter((r) => r.isExecute),
     enumResources: resources.filter((r) => r.enumType !== undefined || r.labels !== undefined),
   };

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceBase } from '../../generated/device.js';
 import { FirmwareUpdateBase } from '../../generated/firmware-update.js';
-import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
+import { LwM2MServerBase } from '../../generated/lwm2m-server.js';
 import {
   ContentFormat, Lwm2mClient, attachFirmwareUpdate, createUdpEndpoint, FileStorage,
   type CoapEndpoint, type ExecuteArguments, type FirmwareStorage, type FirmwareUpdateOptions, type FirmwareUpdater,
@@ -52,7 +52,7 @@ class Server extends LwM2MServerBase {}
 class Firmware extends FirmwareUpdateBase {
   readonly updater: FirmwareUpdater;
   constructor(options: FirmwareUpdateOptions) {
-    super(0);
+    super(0, { packageUri: '', state: 0, updateResult: 0, firmwareUpdateDeliveryMethod: 2 });
     this.updater = attachFirmwareUpdate(this, options);
   }
   update(args: ExecuteArguments) { return this.updater.update(args); }

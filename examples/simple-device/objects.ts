@@ -6,7 +6,7 @@ import {
 // runtime/device is not exported from lwm2m-gen/runtime yet; once it is, import it from there.
 import { ConfigBehaviour, DeviceBehaviour, type ConfigApplyFailure, type ConfigSetting } from '../../runtime/device/index.js';
 import { DeviceBase, DeviceBatteryStatusValues } from '../../generated/device.js';
-import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
+import { LwM2MServerBase } from '../../generated/lwm2m-server.js';
 import { FirmwareUpdateBase } from '../../generated/firmware-update.js';
 import { ConfigBase } from '../../generated/config.js';
 
@@ -33,7 +33,7 @@ export class SimDevice extends DeviceBase {
       manufacturer: 'lwm2m-gen', modelNumber: 'simple-device', serialNumber: o.serial, firmwareVersion: INITIAL_FIRMWARE,
       availablePowerSources: [1, 5], powerSourceVoltage: [3800, 5000], powerSourceCurrent: [120, 0],
       batteryLevel: 100, batteryStatus: DeviceBatteryStatusValues.Normal, memoryTotal: MEMORY_TOTAL_KIB, memoryFree: 40_000,
-      utcOffset: 'UTC+00:00', timezone: 'Etc/UTC', supportedBindingAndModes: o.binding, deviceType: 'simulator',
+      utcOffset: 'UTC+00:00', timezone: 'Etc/UTC', supportedBindingAndModes: o.binding, errorCode: [0], deviceType: 'simulator',
       hardwareVersion: 'sim-1', softwareVersion: '0.1.0',
     });
     this.behaviour = new DeviceBehaviour(this, {
@@ -141,7 +141,7 @@ export class SimFirmware extends FirmwareUpdateBase {
   #installs = 0;
 
   constructor(o: SimFirmwareOptions) {
-    super(0);
+    super(0, { packageUri: '', state: 0, updateResult: 0, firmwareUpdateDeliveryMethod: 2 });
     this.updater = attachFirmwareUpdate(this, {
       storage: this.storage,
       maxPackageSize: 1 << 20,
@@ -199,7 +199,7 @@ export class SimConfig extends ConfigBase {
   readonly settings: Map<string, string>;
 
   constructor(o: SimConfigOptions, instanceId = 0) {
-    super(instanceId);
+    super(instanceId, { name: '', value: '' });
     this.settings = o.settings;
     this.behaviour = new ConfigBehaviour(this, {
       markChanged: (id) => this.markChanged(id),

@@ -11,18 +11,9 @@ import { ObjectRegistry, ClientUsageError, type ObjectOptions, type RegistryEven
 import { ClientObservations } from './observe.js';
 import { RequestRouter } from './router.js';
 
-/** The LwM2M Server object and the resources of it whose behaviour the client owns. */
-export const SERVER_OBJECT = 1;
-export const ServerResource = {
-  SHORT_SERVER_ID: 0,
-  LIFETIME: 1,
-  DEFAULT_PMIN: 2,
-  DEFAULT_PMAX: 3,
-  DISABLE: 4,
-  DISABLE_TIMEOUT: 5,
-  BINDING: 7,
-  REGISTRATION_UPDATE_TRIGGER: 8,
-} as const;
+import { CLIENT_HANDLED_EXECUTES, SERVER_OBJECT, ServerResource } from './server-resources.js';
+
+export { SERVER_OBJECT, ServerResource };
 
 const DEFAULT_LIFETIME = 86400;
 const DEFAULT_DISABLE_TIMEOUT = 86400;
@@ -338,8 +329,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
 
   #serverExtraResources(inst: ObjectInstance): number[] {
     if (inst.definition.id !== SERVER_OBJECT || inst !== this.#serverInstance()) return [];
-    return [ServerResource.DISABLE, ServerResource.REGISTRATION_UPDATE_TRIGGER]
-      .filter((id) => inst.definition.resource(id) !== undefined);
+    return (CLIENT_HANDLED_EXECUTES[SERVER_OBJECT] ?? []).filter((id) => inst.definition.resource(id) !== undefined);
   }
 
   #interceptExecute(objectId: number, instanceId: number, resourceId: number): boolean {

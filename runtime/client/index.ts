@@ -5,3 +5,4 @@ export * from './links.js';
 export * from './registry.js';
 export * from './router.js';
 export * from './connect.js';
+export { CLIENT_HANDLED_EXECUTES } from './server-resources.js';

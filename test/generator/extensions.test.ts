@@ -131,8 +131,8 @@ describe('--check-extensions', () => {
 
     const ret = one(fs, 'hook-signature', 'onReadManufacturer');
     expect(ret.line).toBe(line('onReadManufacturer'));
-    expect(ret.message).toBe('onReadManufacturer no longer matches DeviceBase (resource 0 (Manufacturer) changed): it returns string, the base expects number | bigint');
-    expect(ret.fix).toBe('change it to protected override onReadManufacturer(): number | bigint');
+    expect(ret.message).toBe('onReadManufacturer no longer matches DeviceBase (resource 0 (Manufacturer) changed): it returns string, the base expects number');
+    expect(ret.fix).toBe('change it to protected override onReadManufacturer(): number');
     const wrongType = one(fs, 'value-out-of-range', 'manufacturer');
     expect(wrongType.message).toContain("manufacturer is given 'ACME', which Manufacturer (/3/x/0) refuses: expected an integer");
 

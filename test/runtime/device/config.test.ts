@@ -9,7 +9,7 @@ class TestConfig extends ConfigBase {
   readonly failures: ConfigApplyFailure[] = [];
   readonly applied: ConfigSetting[] = [];
   constructor(apply: ConfigApplyFn) {
-    super(0);
+    super(0, { name: 'interval', value: '60' });
     this.behaviour = new ConfigBehaviour(this, {
       markChanged: (id) => this.markChanged(id), apply, initial: { name: 'interval', value: '60' },
       onApplyFailed: (f) => this.failures.push(f), onApplied: (s) => this.applied.push(s),

@@ -12,7 +12,7 @@ const T0 = 1_700_000_000_000; // a whole second
 class TestDevice extends DeviceBase {
   readonly behaviour: DeviceBehaviour;
   constructor(options: Omit<DeviceBehaviourOptions, 'markChanged'>) {
-    super(0, { supportedBindingAndModes: 'U', utcOffset: 'UTC+01:00', timezone: 'Europe/Paris' });
+    super(0, { supportedBindingAndModes: 'U', errorCode: [0], utcOffset: 'UTC+01:00', timezone: 'Europe/Paris' });
     this.behaviour = new DeviceBehaviour(this, { ...options, markChanged: (id) => this.markChanged(id) });
   }
   protected override onReadCurrentTime(): Date {

@@ -11,7 +11,7 @@ import {
 export class Firmware extends FirmwareUpdateBase {
   readonly updater: FirmwareUpdater;
   constructor(options: FirmwareUpdateOptions) {
-    super(0);
+    super(0, { packageUri: '', state: 0, updateResult: 0, firmwareUpdateDeliveryMethod: 2 });
     this.updater = attachFirmwareUpdate(this, options);
   }
   update(args: ExecuteArguments) { return this.updater.update(args); }
