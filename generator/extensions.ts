@@ -189,6 +189,8 @@ function roleOfName(name: string, isExecuteLike: boolean): Role {
   return isExecuteLike ? 'execute' : 'property';
 }
 
+const withArticle = (w: string): string => `${/^[aeiou]/.test(w) ? 'an' : 'a'} ${w}`;
+
 const ROLE_WORDS: Record<Role, string> = { property: 'value', onWrite: 'write hook', onRead: 'read hook', execute: 'execute handler' };
 
 interface Site { file: string; line: number; col: number }
@@ -317,13 +319,13 @@ class Checker {
     if (hooked && still && still.role === 'property' && (role === 'onWrite' || role === 'onRead')) {
       const r = base.model.resources.find((x) => x.id === still.resourceId);
       this.add(node, { ...common, kind: 'member-removed', member: name, resourceId: still.resourceId,
-        message: `${name} is not a ${what} of ${base.name} any more: ${this.resourceLabel(base, still.resourceId)} is no longer ${role === 'onWrite' ? 'writable' : 'readable'} (operations ${r?.operations || 'none'})`,
+        message: `${name} is not ${withArticle(what)} of ${base.name} any more: ${this.resourceLabel(base, still.resourceId)} is no longer ${role === 'onWrite' ? 'writable' : 'readable'} (operations ${r?.operations || 'none'})`,
         fix: `delete ${name} from ${common.className}` });
       return;
     }
     const guess = closest(name, role, base);
     this.add(node, { ...common, kind: 'member-removed', member: name, ...(guess ? { suggestion: guess, resourceId: base.byMember.get(guess)!.resourceId } : {}),
-      message: `${name} is not a ${what} of ${base.name} any more`,
+      message: `${name} is not ${withArticle(what)} of ${base.name} any more`,
       fix: guess ? `rename ${name} to ${guess} if it is the same resource (${this.resourceLabel(base, base.byMember.get(guess)!.resourceId)}), otherwise delete it` : `delete ${name}, or find its resource with lwm2m-gen diff (check with --previous OLD for the exact rename)` });
   }
 
