@@ -26,18 +26,33 @@ export function decodeEntities(s: string): string {
 /** XML reads every CRLF and lone CR as LF (XML 1.0 §2.11). */
 const lineEnds = (s: string): string => (s.includes('\r') ? s.replace(/\r\n?/g, '\n') : s);
 
-/** Element and attribute names as the DDF schema uses them. */
-const NAME = /[A-Za-z_][\w.:-]*/y;
+/** Element and attribute names as the DDF schema uses them: [A-Za-z_][\w.:-]*. */
+function isNameStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+}
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x3a || c === 0x2d;
+}
+/** The end of the name that starts at `i`, or `i` when none does. */
+function nameEnd(text: string, i: number): number {
+  if (!isNameStart(text.charCodeAt(i))) return i;
+  let j = i + 1;
+  while (isNameChar(text.charCodeAt(j))) j++;
+  return j;
+}
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 const ATTRIBUTE = /\s+([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')/y;
-const TAG_END = /\s*(\/?)>/y;
 
-interface Open {
+/** An element while it is open; it becomes the element itself once closed (text keeps growing until then). */
+interface Building {
   readonly name: string;
   readonly attributes: Record<string, string>;
   readonly children: XmlElement[];
   text: string;
   readonly pos: SourcePosition;
 }
+
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * Scans a document into its root elements. Returns undefined at the first thing a well-formed DDF document does not
@@ -46,45 +61,34 @@ interface Open {
  */
 export function scanXml(text: string): XmlElement[] | undefined {
   const roots: XmlElement[] = [];
-  const stack: Open[] = [];
+  const stack: Building[] = [];
+  let top: Building | undefined;
   let line = 1;
   let lineStart = 0;
   let counted = 0;
-  // Lines are counted lazily, only up to where an element starts.
-  const posAt = (offset: number): SourcePosition => {
-    for (let i = text.indexOf('\n', counted); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-      line++;
-      lineStart = i + 1;
-    }
-    counted = offset;
-    return { line, col: offset - lineStart + 1 };
-  };
   let i = 0;
   const n = text.length;
   while (i < n) {
     const lt = text.indexOf('<', i);
     const end = lt < 0 ? n : lt;
     if (end > i) {
-      const chunk = lineEnds(text.slice(i, end));
-      const top = stack[stack.length - 1];
-      if (top) top.text += decodeEntities(chunk);
+      const chunk = text.slice(i, end);
+      if (top) top.text += decodeEntities(lineEnds(chunk));
       else if (chunk.trim() !== '') return undefined;
     }
     if (lt < 0) break;
     const c = text.charCodeAt(lt + 1);
     if (c === 0x2f /* / */) {
-      NAME.lastIndex = lt + 2;
-      const m = NAME.exec(text);
-      const top = stack.pop();
-      if (!m || !top || m[0] !== top.name) return undefined;
-      TAG_END.lastIndex = lt + 2 + m[0].length;
-      const close = TAG_END.exec(text);
-      if (!close || close[1] !== '') return undefined;
-      const el: XmlElement = { name: top.name, attributes: top.attributes, children: top.children, text: top.text, pos: top.pos };
-      const parent = stack[stack.length - 1];
-      if (parent) parent.children.push(el);
-      else roots.push(el);
-      i = TAG_END.lastIndex;
+      const e = nameEnd(text, lt + 2);
+      if (!top || e - (lt + 2) !== top.name.length || !text.startsWith(top.name, lt + 2)) return undefined;
+      let k = e;
+      while (isSpace(text.charCodeAt(k))) k++;
+      if (text.charCodeAt(k) !== 0x3e /* > */) return undefined;
+      const done = stack.pop()!;
+      top = stack[stack.length - 1];
+      if (top) top.children.push(done);
+      else roots.push(done);
+      i = k + 1;
     } else if (c === 0x21 /* ! */) {
       if (text.startsWith('!--', lt + 1)) {
         const e = text.indexOf('-->', lt + 4);
@@ -92,7 +96,6 @@ export function scanXml(text: string): XmlElement[] | undefined {
         i = e + 3;
       } else if (text.startsWith('![CDATA[', lt + 1)) {
         const e = text.indexOf(']]>', lt + 9);
-        const top = stack[stack.length - 1];
         if (e < 0 || !top) return undefined;
         top.text += lineEnds(text.slice(lt + 9, e));
         i = e + 3;
@@ -102,29 +105,40 @@ export function scanXml(text: string): XmlElement[] | undefined {
       if (e < 0) return undefined;
       i = e + 2;
     } else {
-      NAME.lastIndex = lt + 1;
-      const m = NAME.exec(text);
-      if (!m) return undefined;
-      const attributes: Record<string, string> = {};
-      let at = lt + 1 + m[0].length;
-      for (;;) {
-        ATTRIBUTE.lastIndex = at;
-        const a = ATTRIBUTE.exec(text);
-        if (!a) break;
-        attributes[a[1]!] = decodeEntities(a[2] ?? a[3] ?? '');
-        at = ATTRIBUTE.lastIndex;
+      const e = nameEnd(text, lt + 1);
+      if (e === lt + 1) return undefined;
+      const name = text.slice(lt + 1, e);
+      let attributes: Record<string, string> = NO_ATTRIBUTES;
+      let k = e;
+      if (isSpace(text.charCodeAt(k))) {
+        for (;;) {
+          ATTRIBUTE.lastIndex = k;
+          const a = ATTRIBUTE.exec(text);
+          if (!a) break;
+          if (attributes === NO_ATTRIBUTES) attributes = {};
+          attributes[a[1]!] = decodeEntities(a[2] ?? a[3] ?? '');
+          k = ATTRIBUTE.lastIndex;
+        }
+        while (isSpace(text.charCodeAt(k))) k++;
       }
-      TAG_END.lastIndex = at;
-      const close = TAG_END.exec(text);
-      if (!close) return undefined;
-      const pos = posAt(lt);
-      if (close[1] === '/') {
-        const el: XmlElement = { name: m[0], attributes, children: [], text: '', pos };
-        const parent = stack[stack.length - 1];
-        if (parent) parent.children.push(el);
+      const selfClosing = text.charCodeAt(k) === 0x2f;
+      if (selfClosing) k++;
+      if (text.charCodeAt(k) !== 0x3e /* > */) return undefined;
+      // Lines are counted once, only up to where each element starts.
+      for (let nl = text.indexOf('\n', counted); nl >= 0 && nl < lt; nl = text.indexOf('\n', nl + 1)) {
+        line++;
+        lineStart = nl + 1;
+      }
+      counted = lt;
+      const el: Building = { name, attributes, children: [], text: '', pos: { line, col: lt - lineStart + 1 } };
+      if (selfClosing) {
+        if (top) top.children.push(el);
         else roots.push(el);
-      } else stack.push({ name: m[0], attributes, children: [], text: '', pos });
-      i = TAG_END.lastIndex;
+      } else {
+        stack.push(el);
+        top = el;
+      }
+      i = k + 1;
     }
   }
   return stack.length === 0 ? roots : undefined;
