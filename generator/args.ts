@@ -1,7 +1,10 @@
 // The main command's arguments: a small declarative parser and its help text, so a run loads no CLI library.
 
-/** `folder`: a string that must name a folder: never empty, never an option, never a DDF file name. */
-export type OptionKind = 'boolean' | 'string' | 'folder';
+/**
+ * `folder`: a string that must name a folder: never empty, never an option, never a DDF file name.
+ * `strings`: a string option that may be repeated; its values are kept in order.
+ */
+export type OptionKind = 'boolean' | 'string' | 'folder' | 'strings';
 
 export interface OptionSpec {
   readonly name: string;
@@ -17,7 +20,7 @@ export class UsageError extends Error {}
 
 export type ParsedArgs = {
   readonly positional: readonly string[];
-  readonly flags: ReadonlyMap<string, string | boolean>;
+  readonly flags: ReadonlyMap<string, string | boolean | readonly string[]>;
 };
 
 /** Whether a value given to a `folder` option is really the next option or an input file the user meant to list. */
@@ -28,6 +31,23 @@ function notAFolder(value: string): string | undefined {
   return undefined;
 }
 
+/** A string option's value, when given. */
+export function stringFlag(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A repeatable option's values, in order (none when not given). */
+export function stringsFlag(args: ParsedArgs, name: string): readonly string[] {
+  const v = args.flags.get(name);
+  return Array.isArray(v) ? v : [];
+}
+
+/** The terminal's width for help, at most 100 columns. */
+export function helpWidth(): number {
+  return Math.min(100, process.stdout.columns || 100);
+}
+
 /** Parses `argv` against `specs`; throws UsageError on anything it does not know or a missing value. */
 export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[]): ParsedArgs {
   const byName = new Map<string, OptionSpec>();
@@ -36,7 +56,7 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
     if (s.alias) byName.set(s.alias, s);
   }
   const positional: string[] = [];
-  const flags = new Map<string, string | boolean>();
+  const flags = new Map<string, string | boolean | string[]>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') {
@@ -67,7 +87,11 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
       const wrong = notAFolder(value);
       if (wrong) throw new UsageError(`--${spec.name} needs a folder, not ${wrong}`);
     }
-    flags.set(spec.name, value);
+    if (spec.kind === 'strings') {
+      if (value === '' || value.startsWith('-')) throw new UsageError(`--${spec.name} needs a value`);
+      const list = flags.get(spec.name);
+      flags.set(spec.name, Array.isArray(list) ? [...list, value] : [value]);
+    } else flags.set(spec.name, value);
   }
   return { positional, flags };
 }
@@ -106,8 +130,10 @@ export interface HelpSpec {
   readonly usage: string;
   readonly description: string;
   readonly options: readonly OptionSpec[];
-  readonly commands: ReadonlyArray<readonly [string, string]>;
-  readonly examples: ReadonlyArray<readonly [string, string]>;
+  readonly commands?: ReadonlyArray<readonly [string, string]>;
+  readonly examples?: ReadonlyArray<readonly [string, string]>;
+  /** Paragraphs after everything else. */
+  readonly notes?: readonly string[];
 }
 
 function optionCell(s: OptionSpec): string {
@@ -118,18 +144,15 @@ function optionCell(s: OptionSpec): string {
 /** The help text, wrapped to `width` columns at word boundaries. */
 export function helpText(h: HelpSpec, width: number): string {
   const optionRows = h.options.map((s) => [optionCell(s), `${s.describe}${s.default !== undefined ? ` (default ${s.default})` : ''}`] as const);
+  const section = (title: string, rows: ReadonlyArray<readonly [string, string]> | undefined): string[] =>
+    rows && rows.length > 0 ? ['', `${title}:`, ...columns(rows, width)] : [];
   return [
     `Usage: ${h.usage}`,
     '',
     ...wrapWords(h.description, width),
-    '',
-    'Options:',
-    ...columns(optionRows, width),
-    '',
-    'Commands:',
-    ...columns(h.commands, width),
-    '',
-    'Examples:',
-    ...columns(h.examples, width),
+    ...section('Options', optionRows),
+    ...section('Commands', h.commands),
+    ...section('Examples', h.examples),
+    ...(h.notes ?? []).flatMap((p) => ['', ...wrapWords(p, width)]),
   ].join('\n');
 }

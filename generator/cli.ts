@@ -18,7 +18,7 @@ type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
 /**
  * The one place sub-commands are dispatched. Each is loaded only when it runs, so `--version`, `--help` and plain
- * generation never load yargs, ts-morph or the diff code.
+ * generation never load ts-morph or the diff code.
  */
 const COMMANDS: Readonly<Record<string, { readonly usage: string; readonly describe: string; readonly load: () => Promise<Command> }>> = {
   diff: {

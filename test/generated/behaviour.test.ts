@@ -37,15 +37,17 @@ describe('generated Device class', () => {
     const d = new MyDevice(0, { manufacturer: 'ACME', errorCode: [0], supportedBindingAndModes: 'U' });
     d.batteryLevel = 80;
     expect(d.batteryLevel).toBe(80);
+    // lwm2m-gen-allow-out-of-range: the setter must refuse 101 (next two lines)
     expect(() => (d.batteryLevel = 101)).toThrow(ValueError);
-    expect(() => (d.batteryLevel = 101)).toThrow('/3/0/9: value 101 is outside the range 0..100');
+    expect(() => (d.batteryLevel = 101)).toThrow('/3/0/9: value 101 is outside the range 0..100'); // lwm2m-gen-allow-out-of-range
     expect(d.batteryLevel).toBe(80);
     d.batteryStatus = DeviceBatteryStatusValues.Charging;
-    // @ts-expect-error 7 is not a Battery Status value, and the runtime agrees
+    // @ts-expect-error 7 is not a Battery Status value, and the runtime agrees (lwm2m-gen-allow-out-of-range)
     expect(() => (d.batteryStatus = 7)).toThrow(ValueError);
     d.batteryLevel = undefined;
     expect(d.batteryLevel).toBeUndefined();
     expect(d.errorCode).toEqual(new Map([[0, 0]]));
+    // lwm2m-gen-allow-out-of-range: the constructor must refuse 33
     expect(() => new MyDevice(0, { ...required, errorCode: [33] })).toThrow('/3/0/11/0');
   });
 
