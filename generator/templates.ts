@@ -30,11 +30,16 @@ export function templatesDir(): string {
 /** Every template and partial source, by name without `.hbs`. */
 export function templateSources(dir = templatesDir()): Map<string, string> {
   const out = new Map<string, string>();
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.hbs')).sort()) out.set(f.slice(0, -4), readFileSync(join(dir, f), 'utf8'));
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.hbs')).sort()) {
+    const text = readFileSync(join(dir, f), 'utf8');
+    // A partial is used inside a line: its leading comment line and its final newline are not part of it.
+    out.set(f.slice(0, -4), f.startsWith('_') ? text.replace(/^\{\{!--[^]*?--\}\}\n/, '').replace(/\n$/, '') : text);
+  }
   return out;
 }
 
 interface HandlebarsLike {
+  create(): HandlebarsLike;
   template(spec: unknown): Template;
   compile(source: string, options: object): Template;
   registerPartial(name: string, partial: unknown): void;
@@ -48,12 +53,13 @@ function load(): Record<TemplateName, Template> {
   if (existsSync(PRECOMPILED)) {
     // Built: the template functions exist already; only handlebars' small runtime is loaded.
     const specs = require(PRECOMPILED) as Record<string, unknown>;
-    const H = require('handlebars/runtime') as HandlebarsLike;
+    // An environment of its own: the partials never leak into another user of handlebars in the process.
+    const H = (require('handlebars/runtime') as HandlebarsLike).create();
     for (const [name, spec] of Object.entries(specs)) if (name.startsWith('_')) H.registerPartial(name.slice(1), H.template(spec));
     for (const name of TEMPLATE_NAMES) out[name] = H.template(specs[name]);
     return out;
   }
-  const H = require('handlebars') as HandlebarsLike;
+  const H = (require('handlebars') as HandlebarsLike).create();
   const sources = templateSources();
   for (const [name, text] of sources) if (name.startsWith('_')) H.registerPartial(name.slice(1), H.compile(text, COMPILE_OPTIONS));
   for (const name of TEMPLATE_NAMES) out[name] = H.compile(sources.get(name)!, COMPILE_OPTIONS);
