@@ -1,10 +1,10 @@
 // The Server object (/1) as the runtime's: made from connectClient's options, checked against the spec, lt=/b= and /1 agreeing; over real UDP.
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import {
-  RUNTIME_HANDLED_EXECUTES, SERVER_MODEL, ServerInstance, checkBinding, connectClient, type ConnectedClient,
+  CLIENT_HANDLED_EXECUTES, SERVER_MODEL, ServerInstance, checkBinding, connectClient, type ConnectedClient,
 } from '../../../runtime/client/index.js';
 import { ValueError } from '../../../runtime/errors.js';
-import { LwM2MServer, LwM2MServerBase } from '../../../generated/lw-m2m-server.js';
+import { LwM2MServer, LwM2MServerBase } from '../../../generated/lwm2m-server.js';
 import { TestLwm2mServer } from '../../support/lwm2m-server.js';
 import { TestDevice } from '../../support/objects.js';
 
@@ -106,7 +106,7 @@ describe('Server object facts', () => {
   });
 
   it('names the executes the runtime handles', () => {
-    expect(RUNTIME_HANDLED_EXECUTES).toEqual({ 1: [4, 8] });
+    expect(CLIENT_HANDLED_EXECUTES).toEqual({ 1: [4, 8] });
   });
 
   it('checks Binding letters', () => {
