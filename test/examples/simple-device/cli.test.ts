@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, UsageError } from '../../../examples/simple-device/cli.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const REGISTER = path.join(ROOT, 'scripts/ts-register.mjs');
@@ -72,7 +72,7 @@ it.each(['SIGTERM', 'SIGINT'] as const)('registers, answers a Read, and on %s de
   const dereg = await server.waitFor('deregister', () => true, from);
   expect(dereg.code).toBe('2.02');
   expect(child.lines.some((l) => l.includes('deregistered'))).toBe(true);
-  expect(server.registration('cli-dev')).toBeUndefined();
+  expect(server.findRegistration('cli-dev')).toBeUndefined();
 });
 
 it('a usage error exits 2 with the usage text, and never echoes the key', async () => {

@@ -2,7 +2,7 @@
 import { createUdpEndpoint, type CoapEndpoint } from '../../../runtime/coap/index.js';
 import { ContentFormat, decodeRecords, encodeRecords } from '../../../runtime/codec/index.js';
 import { Lwm2mClient } from '../../../runtime/client/index.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 
 const text = new TextDecoder();
@@ -42,7 +42,7 @@ async function register(): Promise<void> {
 describe('client against the test server over UDP', () => {
   it('registers, serves every operation with the right codes, and de-registers on stop', async () => {
     await register();
-    const reg = server.registration('it-dev')!;
+    const reg = server.findRegistration('it-dev')!;
     expect(reg).toMatchObject({ lifetime: 120, binding: 'U', lwm2mVersion: '1.1' });
     expect(reg.links).toBe('</>;rt="oma.lwm2m";ct=11542,</1/0>,</3>;ver=1.1,</3/0>,</10250/0>');
 
@@ -112,13 +112,13 @@ describe('client against the test server over UDP', () => {
     const up = server.waitFor('update');
     expect((await server.write('it-dev', '/1/0/1', '240', ContentFormat.TEXT)).code).toBe('2.04');
     expect((await up).query).toEqual(['lt=240']);
-    expect(server.registration('it-dev')!.lifetime).toBe(240);
+    expect(server.findRegistration('it-dev')!.lifetime).toBe(240);
 
     server.forget('it-dev');
     const again = client.next('registered');
     await client.update();
     expect((await again).location).toEqual(['rd', '2']);
-    expect(server.registration('it-dev')!.lifetime).toBe(240);
+    expect(server.findRegistration('it-dev')!.lifetime).toBe(240);
   });
 
   it('retries while the server is down and registers once it is back', async () => {
@@ -136,7 +136,7 @@ describe('client against the test server over UDP', () => {
     server.down = false;
     await registered;
     expect(failures.slice(0, 2)).toEqual([1, 2]);
-    expect(server.registration('it-dev')).toBeDefined();
+    expect(server.findRegistration('it-dev')).toBeDefined();
   });
 
   it('refuses a foreign peer with 4.03 and changes nothing', async () => {

@@ -3,7 +3,7 @@ import { createUdpEndpoint, type CoapEndpoint } from '../../../runtime/coap/inde
 import { ContentFormat, decodeRecords } from '../../../runtime/codec/index.js';
 import { Lwm2mClient } from '../../../runtime/client/index.js';
 import { ManualClock, NotifyScheduler } from '../../../runtime/notify/index.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 
 const text = new TextDecoder();

@@ -5,7 +5,7 @@ import { createUdpEndpoint, type CoapEndpoint } from '../../../runtime/coap/inde
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import { Lwm2mClient } from '../../../runtime/client/index.js';
 import { FirmwareResult as Res, FirmwareState as St } from '../../../runtime/firmware/index.js';
-import { TestLwm2mServer, type Observation } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer, type Observation } from 'lwm2m-gen/testing';
 import { TestDevice, TestServer } from '../../support/objects.js';
 import { firmwareRig, makePackage, sha256, type FirmwareRig } from './fixtures.js';
 
@@ -65,7 +65,7 @@ describe('firmware update through the client', () => {
   test('push: a block-wise Write of /5/0/0 streams to storage; Update; Result 1', async () => {
     await start();
     const obs = await observeState();
-    const links = server.registration(EP)!.links;
+    const links = server.findRegistration(EP)!.links;
     expect(links).toContain('</5/0>');
     const w = await server.write(EP, '/5/0/0', pkg, ContentFormat.OPAQUE);
     expect(w.code).toBe('2.04');

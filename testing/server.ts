@@ -1,10 +1,12 @@
-// A small LwM2M server for integration tests: registration interface, device-management requests and Observe over our CoAP layer.
+// The in-process LwM2M server of lwm2m-gen/testing: registration interface, raw device-management requests and Observe over UDP.
 import {
-  createCoapEndpoint, createUdpTransport, decodeMessage, OptionNumber,
+  createCoapEndpoint, createUdpTransport, decodeMessage, decodeUint, encodeMessage, OptionNumber,
   type CoapEndpoint, type CoapEndpointOptions, type DatagramTransport, type IncomingRequest, type IncomingResponse,
   type OutgoingRequest, type OutgoingResponse, type Peer,
-} from '../../runtime/coap/index.js';
-import { emptyMessage, decodeUint } from '../../runtime/coap/message.js';
+} from 'lwm2m-gen/runtime';
+import { RegisteredDevice } from './device.js';
+import { RegistrationTimeoutError, MalformedRegistrationError } from './errors.js';
+import { queryValue, registerProblem, updateProblem } from './registration.js';
 
 /** One client registration as the server keeps it. */
 export interface Registration {
@@ -20,6 +22,16 @@ export interface Registration {
   /** The Register's query items, all of them, in order. */
   readonly query: readonly string[];
   updates: number;
+}
+
+/** A Register or Update the server refused with 4.00 as malformed, and why. */
+export interface RejectedRegistration {
+  readonly kind: 'register' | 'update';
+  readonly peer: Peer;
+  /** The endpoint name the request carried (Register), or the registration it addressed (Update), when known. */
+  readonly endpoint: string | undefined;
+  readonly query: readonly string[];
+  readonly reason: string;
 }
 
 /** What the server saw on its registration interface, in order. */
@@ -42,6 +54,7 @@ export interface Notification {
   readonly confirmable: boolean;
 }
 
+/** An observation as the server holds it: the raw first response and notifications (see RegisteredDevice.observe for typed values). */
 export interface Observation {
   readonly token: Uint8Array;
   /** The first response. */
@@ -53,6 +66,7 @@ export interface Observation {
   reset(): void;
 }
 
+/** How to start a TestLwm2mServer. */
 export interface TestServerOptions {
   /** Options of the CoAP endpoint (short ackTimeout in tests). */
   readonly coap?: CoapEndpointOptions;
@@ -62,16 +76,22 @@ export interface TestServerOptions {
   readonly transport?: DatagramTransport;
 }
 
+/** Options of {@link TestLwm2mServer.registration}. */
+export interface WaitOptions {
+  /** How long to wait, in milliseconds; default 5000. */
+  readonly timeoutMs?: number;
+}
+
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
 function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
 
-function queryValue(query: readonly string[], name: string): string | undefined {
-  const item = query.find((q) => q.startsWith(`${name}=`));
-  return item === undefined ? undefined : item.slice(name.length + 1);
+function emptyMessage(type: 'ACK' | 'RST', messageId: number): Uint8Array {
+  return encodeMessage({ type, code: '0.00', messageId, token: EMPTY, options: [], payload: EMPTY });
 }
 
 interface ObservationState {
@@ -81,14 +101,23 @@ interface ObservationState {
 }
 
 /**
- * The server. Requests to the client go through `request` (or the helpers named after LwM2M operations),
- * addressed by endpoint name. `intercept` lets a test answer registration requests itself (drop them,
- * refuse them) to play a server that is down or has forgotten the client.
+ * An LwM2M server for tests, in the test's own process, on a UDP socket of 127.0.0.1.
+ *
+ * `await server.registration('dev-001')` waits for a device and gives a {@link RegisteredDevice}, whose operations
+ * are typed by the generated classes. Below that, `request` (and the helpers named after LwM2M operations, addressed
+ * by endpoint name and path string) send raw requests and resolve with the raw response. Malformed Registers and
+ * Updates are refused with 4.00, as a real server does, and listed in `rejections`. `intercept` lets a test answer
+ * registration requests itself (drop them, refuse them) to play a server that is down or has forgotten the client.
  */
 export class TestLwm2mServer {
+  /** The CoAP endpoint the server answers and sends requests on. */
   readonly endpoint: CoapEndpoint;
+  /** Current registrations by registration id. */
   readonly registrations = new Map<string, Registration>();
+  /** Every request to the registration interface, in order. */
   readonly log: RegistrationLogEntry[] = [];
+  /** Every Register or Update refused as malformed, in order. */
+  readonly rejections: RejectedRegistration[] = [];
   /** Returns a response to send instead of the normal handling, or undefined to handle normally. */
   intercept: ((req: IncomingRequest) => OutgoingResponse | undefined) | undefined;
   /** While true every incoming datagram is dropped unanswered: the server looks down. */
@@ -97,6 +126,7 @@ export class TestLwm2mServer {
   readonly #transport: DatagramTransport;
   readonly #observations = new Map<string, ObservationState>();
   readonly #logWaiters: Array<{ pred: (e: RegistrationLogEntry) => boolean; resolve: (e: RegistrationLogEntry) => void }> = [];
+  readonly #changeWaiters = new Set<() => void>();
   #nextId = 1;
 
   private constructor(transport: DatagramTransport, endpoint: CoapEndpoint, options: TestServerOptions) {
@@ -106,6 +136,7 @@ export class TestLwm2mServer {
     endpoint.serve((req) => this.#serve(req));
   }
 
+  /** Opens the server's socket (127.0.0.1, an ephemeral port unless a transport is given); see `address()`. */
   static async start(options: TestServerOptions = {}): Promise<TestLwm2mServer> {
     const udp = options.transport ?? await createUdpTransport({ address: '127.0.0.1', port: 0 });
     // Notifications are taken off the wire before the endpoint sees them: the endpoint's request() ends at the first response.
@@ -129,22 +160,56 @@ export class TestLwm2mServer {
     return server;
   }
 
+  /** Where the server listens. */
   address(): Peer {
     return this.endpoint.address();
   }
 
+  /** The `coap://` URI a device registers with. */
+  uri(): string {
+    const { address, port } = this.address();
+    return `coap://${address}:${port}`;
+  }
+
+  /** Closes the socket; requests in flight reject. */
   async close(): Promise<void> {
     await this.endpoint.close();
   }
 
-  registration(endpointName: string): Registration | undefined {
+  /**
+   * Waits until the endpoint is registered (now or later) and gives the device to send requests to. Rejects with a
+   * {@link MalformedRegistrationError} when a Register naming that endpoint is refused as malformed, and with a
+   * {@link RegistrationTimeoutError} when none comes within `timeoutMs`.
+   */
+  registration(endpointName: string, options: WaitOptions = {}): Promise<RegisteredDevice> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const seenRejections = this.rejections.length;
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const rejected = this.rejections.slice(seenRejections).find((r) => r.kind === 'register' && r.endpoint === endpointName);
+        if (rejected) finish(() => reject(new MalformedRegistrationError(rejected)));
+        else if (this.findRegistration(endpointName)) finish(() => resolve(new RegisteredDevice(this, endpointName)));
+      };
+      const finish = (settle: () => void): void => {
+        clearTimeout(timer);
+        this.#changeWaiters.delete(check);
+        settle();
+      };
+      const timer = setTimeout(() => finish(() => reject(new RegistrationTimeoutError(endpointName, timeoutMs))), timeoutMs);
+      this.#changeWaiters.add(check);
+      check();
+    });
+  }
+
+  /** The current registration of an endpoint, if it is registered. */
+  findRegistration(endpointName: string): Registration | undefined {
     for (const r of this.registrations.values()) if (r.endpoint === endpointName) return r;
     return undefined;
   }
 
   /** Forgets a registration, so the client's next Update gets 4.04. */
   forget(endpointName: string): void {
-    const r = this.registration(endpointName);
+    const r = this.findRegistration(endpointName);
     if (r) this.registrations.delete(r.id);
   }
 
@@ -164,6 +229,12 @@ export class TestLwm2mServer {
         w.resolve(entry);
       }
     }
+    for (const w of [...this.#changeWaiters]) w();
+  }
+
+  #reject(kind: RejectedRegistration['kind'], req: IncomingRequest, endpoint: string | undefined, reason: string): OutgoingResponse {
+    this.rejections.push({ kind, peer: req.peer, endpoint, query: req.query, reason });
+    return { code: '4.00', payload: utf8.encode(reason) };
   }
 
   #serve(req: IncomingRequest): OutgoingResponse | Promise<OutgoingResponse> {
@@ -183,9 +254,10 @@ export class TestLwm2mServer {
     if (req.path[0] !== this.#root) return { code: '4.04' };
     if (req.path.length === 1 && req.method === 'POST') {
       const ep = queryValue(req.query, 'ep');
-      if (!ep) return { code: '4.00' };
+      const problem = registerProblem(req);
+      if (problem || ep === undefined) return this.#reject('register', req, ep, problem ?? 'no endpoint name');
       const lt = Number(queryValue(req.query, 'lt') ?? '86400');
-      const old = this.registration(ep);
+      const old = this.findRegistration(ep);
       if (old) this.registrations.delete(old.id);
       const id = String(this.#nextId++);
       this.registrations.set(id, {
@@ -197,6 +269,8 @@ export class TestLwm2mServer {
     const reg = req.path.length === 2 ? this.registrations.get(req.path[1]!) : undefined;
     if (!reg) return { code: '4.04' };
     if (req.method === 'POST') {
+      const problem = updateProblem(req);
+      if (problem) return this.#reject('update', req, reg.endpoint, problem);
       const lt = queryValue(req.query, 'lt');
       const b = queryValue(req.query, 'b');
       if (lt !== undefined) reg.lifetime = Number(lt);
@@ -213,7 +287,7 @@ export class TestLwm2mServer {
   }
 
   #peerOf(endpointName: string): Peer {
-    const r = this.registration(endpointName);
+    const r = this.findRegistration(endpointName);
     if (!r) throw new Error(`no registration for endpoint ${endpointName}`);
     return r.peer;
   }
