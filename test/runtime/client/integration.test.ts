@@ -1,13 +1,14 @@
 // The client over real UDP sockets on 127.0.0.1 against our test LwM2M server: every operation end to end, with its codes.
 import { createUdpEndpoint, type CoapEndpoint } from '../../../runtime/coap/index.js';
 import { ContentFormat, decodeRecords, encodeRecords } from '../../../runtime/codec/index.js';
-import { Lwm2mClient } from '../../../runtime/client/index.js';
-import { TestLwm2mServer } from 'lwm2m-gen/testing';
+import type { Lwm2mClient } from '../../../runtime/client/index.js';
+import type { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { TestConfig, TestDevice, TestServer } from '../../support/objects.js';
+import { createUdpRig, fast, type UdpRig } from '../../support/registered-client.js';
 
 const text = new TextDecoder();
-const fast = { ackTimeout: 100, maxRetransmit: 1, ackRandomFactor: 1 };
 
+let rig: UdpRig;
 let server: TestLwm2mServer;
 let endpoint: CoapEndpoint;
 let client: Lwm2mClient;
@@ -15,29 +16,21 @@ let device: TestDevice;
 let cfg: TestConfig;
 
 beforeEach(async () => {
-  server = await TestLwm2mServer.start({ coap: fast });
-  endpoint = await createUdpEndpoint({ address: '127.0.0.1', port: 0, ...fast });
-  client = new Lwm2mClient({
-    endpointName: 'it-dev', transport: endpoint, server: server.address(), preferredFormat: ContentFormat.TLV,
-    retry: { initialDelayMs: 20, maxDelayMs: 100 },
-  });
   device = new TestDevice();
   cfg = new TestConfig(0, { level: 1 });
-  client.addInstance(new TestServer(0, { shortServerId: 7, lifetime: 120 })).addInstance(device);
-  client.addObject(cfg.definition, { create: (id) => new TestConfig(id) }).addInstance(cfg);
+  rig = await createUdpRig({
+    endpointName: 'it-dev', client: { preferredFormat: ContentFormat.TLV },
+    objects: (c) => {
+      c.addInstance(new TestServer(0, { shortServerId: 7, lifetime: 120 })).addInstance(device);
+      c.addObject(cfg.definition, { create: (id) => new TestConfig(id) }).addInstance(cfg);
+    },
+  });
+  ({ server, endpoint, client } = rig);
 });
 
-afterEach(async () => {
-  await client.stop();
-  await endpoint.close();
-  await server.close();
-});
+afterEach(() => rig.close());
 
-async function register(): Promise<void> {
-  const registered = client.next('registered');
-  await client.start();
-  await registered;
-}
+const register = (): Promise<void> => rig.register();
 
 describe('client against the test server over UDP', () => {
   it('registers, serves every operation with the right codes, and de-registers on stop', async () => {
