@@ -9,7 +9,7 @@ import { MemoryStorage, withFirmwareUpdate } from '../../../runtime/firmware/ind
 import { Config, ConfigBase } from '../../../generated/config.js';
 import { DeviceBase, type DeviceValues } from '../../../generated/device.js';
 import { FirmwareUpdateBase } from '../../../generated/firmware-update.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 
 const text = new TextDecoder();
 const fast = { ackTimeout: 100, maxRetransmit: 1, ackRandomFactor: 1 };
