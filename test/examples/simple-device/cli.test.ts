@@ -88,7 +88,7 @@ it('--help prints the usage and exits 0', async () => {
   expect(await child.exit).toBe(0);
   const out = child.lines.join('\n');
   expect(out).toMatch(/^usage: npm run device --/);
-  expect(out).toContain('--format tlv|senml-json|senml-cbor|lwm2m-cbor');
+  expect(out).toContain('--format tlv|senml-json|senml-cbor|lwm2m-cbor|lwm2m-json');
   expect(out).not.toMatch(/usage error/);
 });
 
@@ -124,7 +124,8 @@ describe('parseArgs', () => {
     expect(parseArgs([...base, '--format', 'tlv'])).toMatchObject({ preferredFormat: 11542, notifyPreset: 'spec' });
     expect(parseArgs([...base, '--format', 'lwm2m-cbor', '--notify', '2016'])).toMatchObject({ preferredFormat: 11544, notifyPreset: '2016' });
     expect(() => parseArgs([...base, '--format', 'text'])).toThrow(/text cannot be announced/);
-    expect(() => parseArgs([...base, '--format', 'lwm2m-json'])).toThrow(/--format must be one of/);
+    expect(() => parseArgs([...base, '--format', 'xml'])).toThrow(/--format must be one of/);
+    expect(parseArgs([...base, '--format', 'lwm2m-json'])).toMatchObject({ preferredFormat: 11543 });
     expect(() => parseArgs([...base, '--notify', '2020'])).toThrow(/--notify must be one of spec, 2016/);
     expect(() => parseArgs(['--help'])).toThrow(HelpRequested);
   });
