@@ -3,6 +3,7 @@ import { Block1Receiver, type Block1Request } from '../../../runtime/coap/block1
 import { BERT_SZX, fixedBlockProfile, type BlockProfile } from '../../../runtime/coap/blocks.js';
 import { ManualClock } from '../../../runtime/coap/clock.js';
 import { OptionNumber, decodeBlock, encodeUint, getOption } from '../../../runtime/coap/message.js';
+import type { Reply } from '../../../runtime/coap/reply.js';
 import type { Block1Sink } from '../../../runtime/coap/types.js';
 import { Lwm2mError } from '../../../runtime/errors.js';
 
@@ -26,7 +27,7 @@ describe('reassemble', () => {
     const first = rx.reassemble(req(0, true, 5, bytes(512, 1)));
     expect('code' in first && first.code).toBe('2.31');
     // The sender used 512-byte blocks; we take 256 at most and say so.
-    expect(decodeBlock(getOption((first as { options: never[] }).options, OptionNumber.Block1)!)).toEqual({ num: 0, more: true, szx: 4 });
+    expect(decodeBlock(getOption((first as Reply).options, OptionNumber.Block1)!)).toEqual({ num: 0, more: true, szx: 4 });
     const done = rx.reassemble(req(1, false, 5, bytes(10, 2)));
     expect('body' in done && done.body).toEqual(Uint8Array.from([...bytes(512, 1), ...bytes(10, 2)]));
   });
@@ -37,7 +38,7 @@ describe('reassemble', () => {
     expect(rx.reassemble(req(0, true, 6, bytes(1000)))).toMatchObject({ code: '4.00' });
     const big = rx.reassemble(req(0, true, 6, bytes(1024), { options: [{ number: OptionNumber.Size1, value: encodeUint(5000) }] }));
     expect(big).toMatchObject({ code: '4.13' });
-    expect(getOption((big as { options: never[] }).options, OptionNumber.Size1)).toEqual(encodeUint(2000));
+    expect(getOption((big as Reply).options, OptionNumber.Size1)).toEqual(encodeUint(2000));
     rx.reassemble(req(0, true, 6, bytes(1024), { path: ['a'] }));
     rx.reassemble(req(0, true, 6, bytes(1024), { path: ['b'] }));
     expect(rx.reassemble(req(0, true, 6, bytes(1024), { path: ['c'] }))).toMatchObject({ code: '5.03' });
