@@ -1,4 +1,4 @@
-// Pull delivery: fetches a package from a Package URI over CoAP (UDP, DTLS, TCP, TLS) or HTTP(S), resuming from an offset.
+// The fetchers of pull delivery: a package from a Package URI over CoAP (UDP, DTLS, TCP, TLS) or HTTP(S), resuming from an offset.
 import { lookup } from 'node:dns/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
