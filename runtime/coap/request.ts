@@ -43,7 +43,7 @@ export async function sendRequest(
   const payload = request.payload ?? EMPTY;
 
   const response = !profile.fits(withObserve, payload.length) && profile.splitRequests
-    ? await sendBlock1(peer, code, withObserve, payload, exchange, profile)
+    ? await sendBlock1(code, withObserve, payload, exchange, profile)
     : await exchange(code, withObserve, payload);
 
   let body = response.payload;
@@ -59,7 +59,7 @@ export async function sendRequest(
 
 /** Sends a large request body block by block, following the server's block size if it asks for smaller blocks. */
 async function sendBlock1(
-  peer: Peer, code: string, options: readonly RawOption[], payload: Uint8Array, exchange: Exchange, profile: BlockProfile,
+  code: string, options: readonly RawOption[], payload: Uint8Array, exchange: Exchange, profile: BlockProfile,
 ): Promise<ResponseMessage> {
   let szx = profile.splitSzx(options);
   let offset = 0;
