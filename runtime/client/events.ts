@@ -1,5 +1,5 @@
 // The client's lifecycle and request events with their argument types, for the project's typed emitter.
-import type { CoapMethod } from '../coap/types.js';
+import type { CoapMethod, Peer } from '../coap/types.js';
 import type { Lwm2mPath } from '../model.js';
 
 export interface RegisteredEvent {
@@ -29,6 +29,16 @@ export interface RegistrationFailedEvent {
   /** When the next attempt is due, in ms from now. */
   readonly retryInMs: number;
 }
+/** A Register or Update has gone unanswered for a while; the message layer keeps retransmitting it. */
+export interface RegistrationPendingEvent {
+  readonly operation: 'register' | 'update';
+  /** Where the request goes. */
+  readonly server: Peer;
+  /** How long it has waited so far, in ms. */
+  readonly waitedMs: number;
+  /** Which attempt this is (1 on the first). */
+  readonly attempt: number;
+}
 export interface RequestEvent {
   readonly method: CoapMethod;
   /** The LwM2M path, or undefined when the Uri-Path was not one. */
@@ -43,6 +53,7 @@ export interface ClientEvents {
   updated: UpdatedEvent;
   deregistered: DeregisteredEvent;
   'registration-failed': RegistrationFailedEvent;
+  'registration-pending': RegistrationPendingEvent;
   request: RequestEvent;
   error: Error;
 }

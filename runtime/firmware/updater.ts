@@ -1,7 +1,7 @@
 // FirmwareUpdater: the app-facing face of Firmware Update (/5): its hooks and execute handlers routed to the state machine, push and pull.
 import { MethodNotAllowedError } from '../errors.js';
 import { TypedEmitter } from '../emitter.js';
-import type { ObjectInstance } from '../object/instance.js';
+import { attachResourceBehaviour, type ObjectInstance } from '../object/instance.js';
 import { deferAfterResponse, type AfterResponseTask, type ExecuteArguments } from '../object/execute-args.js';
 import { DownloadError, parsePackageUri } from './download.js';
 import { FirmwareMachine, R } from './machine.js';
@@ -30,6 +30,11 @@ export class FirmwareUpdater extends TypedEmitter<FirmwareEvents> {
     super();
     this.instance = instance;
     this.#m = new FirmwareMachine(instance, options, (event, value) => this.emit(event, value));
+    // The standard behaviour by resource id: the app's class forwards nothing (see withFirmwareUpdate).
+    attachResourceBehaviour(instance, R.Package, { write: (v) => this.onWritePackage(v as Uint8Array) });
+    attachResourceBehaviour(instance, R.PackageUri, { write: (v) => this.onWritePackageUri(v as string) });
+    attachResourceBehaviour(instance, R.Update, { execute: (args) => this.update(args) });
+    if (instance.definition.resource(R.Cancel)) attachResourceBehaviour(instance, R.Cancel, { execute: (args) => this.cancel(args) });
     this.ready = this.#m.restore((url) => startPull(this.#m, url, false));
   }
 
@@ -44,6 +49,8 @@ export class FirmwareUpdater extends TypedEmitter<FirmwareEvents> {
   settled(): Promise<void> {
     return this.#m.settled();
   }
+
+  // ---- the behaviour attached to the instance calls these (so can the app, e.g. a local cancel) ----
 
   /** Write hook of Package URI (/5/x/1): '' cancels; a URI starts a pull (Update Result 7 or 9 when it cannot). */
   async onWritePackageUri(value: string): Promise<void> {
@@ -119,9 +126,9 @@ export class FirmwareUpdater extends TypedEmitter<FirmwareEvents> {
 }
 
 /**
- * Attaches the Firmware Update state machine to a /5 instance (the app's subclass of the generated
- * FirmwareUpdateBase). The app's class delegates `update`, `cancel`, `onWritePackage` and
- * `onWritePackageUri` to the returned updater; see runtime/firmware/README.md.
+ * Attaches the Firmware Update state machine to a /5 instance: Package and Package URI writes, Update and Cancel are
+ * served by the returned updater, by resource id. `withFirmwareUpdate(FirmwareUpdateBase)` does this for a
+ * generated class, so the app writes no handler; see runtime/firmware/README.md.
  */
 export function attachFirmwareUpdate(instance: ObjectInstance, options: FirmwareUpdateOptions): FirmwareUpdater {
   return new FirmwareUpdater(instance, options);
