@@ -5,6 +5,10 @@ import { FirmwareFailure, FirmwareResult as Res, FirmwareState as St, MemoryStor
 import { MemoryPersistence } from './fixtures.js';
 
 class Fw extends FirmwareUpdateBase {
+  constructor(instanceId: number) {
+    // The machine sets the values it drives, as withFirmwareUpdate does.
+    super(instanceId, {} as never);
+  }
   update(): void {}
 }
 

@@ -6,6 +6,10 @@ import { openPush } from '../../../runtime/firmware/push.js';
 import { FirmwareResult as Res, FirmwareState as St, MemoryStorage } from '../../../runtime/firmware/index.js';
 
 class Fw extends FirmwareUpdateBase {
+  constructor(instanceId: number) {
+    // The machine sets the values it drives, as withFirmwareUpdate does.
+    super(instanceId, {} as never);
+  }
   update(): void {}
 }
 function machine(maxPackageSize = 100) {
