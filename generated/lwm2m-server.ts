@@ -20,13 +20,13 @@ export const LwM2MServer = defineObject({
   mandatory: true,
   resources: [
     { id: 0, name: "Short Server ID", operations: "R", type: "Integer", multiple: false, mandatory: true, range: { kind: 'interval', min: 1, max: 65534, text: "1..65534" } },
-    { id: 1, name: "Lifetime", operations: "RW", type: "Integer", multiple: false, mandatory: true, units: "s" },
-    { id: 2, name: "Default Minimum Period", operations: "RW", type: "Integer", multiple: false, mandatory: false, units: "s" },
-    { id: 3, name: "Default Maximum Period", operations: "RW", type: "Integer", multiple: false, mandatory: false, units: "s" },
+    { id: 1, name: "Lifetime", operations: "RW", type: "Integer", multiple: false, mandatory: true, range: { kind: 'interval', min: 1, max: 2147483647, text: "1..2147483647" }, units: "s" },
+    { id: 2, name: "Default Minimum Period", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 0, max: 2147483647, text: "0..2147483647" }, units: "s" },
+    { id: 3, name: "Default Maximum Period", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 1, max: 2147483647, text: "1..2147483647" }, units: "s" },
     { id: 4, name: "Disable", operations: "E", type: "none", multiple: false, mandatory: false },
-    { id: 5, name: "Disable Timeout", operations: "RW", type: "Integer", multiple: false, mandatory: false, units: "s" },
+    { id: 5, name: "Disable Timeout", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 0, max: 2147483647, text: "0..2147483647" }, units: "s" },
     { id: 6, name: "Notification Storing When Disabled or Offline", operations: "RW", type: "Boolean", multiple: false, mandatory: true },
-    { id: 7, name: "Binding", operations: "RW", type: "String", multiple: false, mandatory: true },
+    { id: 7, name: "Binding", operations: "RW", type: "String", multiple: false, mandatory: true, range: { kind: 'length', min: 1, max: 5, text: "1..5 bytes" } },
     { id: 8, name: "Registration Update Trigger", operations: "E", type: "none", multiple: false, mandatory: true },
     { id: 9, name: "Bootstrap-Request Trigger", operations: "E", type: "none", multiple: false, mandatory: false },
     { id: 10, name: "APN Link", operations: "RW", type: "Objlnk", multiple: false, mandatory: false },
@@ -142,6 +142,7 @@ export interface LwM2MServerValues {
    * Lifetime — resource 1, path `/1/{instance}/1`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, mandatory.
+   * Range: 1..2147483647.
    * Units: s.
    *
    * How long a registration stays valid. The client sends a Registration Update before this time passes; a write to it makes the client send an Update at once.
@@ -151,6 +152,7 @@ export interface LwM2MServerValues {
    * Default Minimum Period — resource 2, path `/1/{instance}/2`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 0..2147483647.
    * Units: s.
    *
    * Minimum period (pmin) the client applies to observations that carry no pmin attribute of their own. Absent means 0.
@@ -160,6 +162,7 @@ export interface LwM2MServerValues {
    * Default Maximum Period — resource 3, path `/1/{instance}/3`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 1..2147483647.
    * Units: s.
    *
    * Maximum period (pmax) the client applies to observations that carry no pmax attribute of their own. Absent means no maximum.
@@ -169,6 +172,7 @@ export interface LwM2MServerValues {
    * Disable Timeout — resource 5, path `/1/{instance}/5`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 0..2147483647.
    * Units: s.
    *
    * How long the server stays disabled after Disable is executed. Absent means 86400 seconds.
@@ -186,6 +190,7 @@ export interface LwM2MServerValues {
    * Binding — resource 7, path `/1/{instance}/7`.
    *
    * Operations: Read/Write. Type: String. Single instance, mandatory.
+   * Range: 1..5 bytes (length in bytes).
    *
    * Transports this server can be reached over, as binding letters (U for UDP, T for TCP, S for SMS, N for Non-IP, Q for queue mode in LwM2M 1.0). A write makes the client send an Update.
    */
@@ -416,6 +421,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    * Lifetime — resource 1, path `/1/{instance}/1`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, mandatory.
+   * Range: 1..2147483647.
    * Units: s.
    *
    * How long a registration stays valid. The client sends a Registration Update before this time passes; a write to it makes the client send an Update at once.
@@ -437,6 +443,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    * Default Minimum Period — resource 2, path `/1/{instance}/2`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 0..2147483647.
    * Units: s.
    *
    * Minimum period (pmin) the client applies to observations that carry no pmin attribute of their own. Absent means 0.
@@ -459,6 +466,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    * Default Maximum Period — resource 3, path `/1/{instance}/3`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 1..2147483647.
    * Units: s.
    *
    * Maximum period (pmax) the client applies to observations that carry no pmax attribute of their own. Absent means no maximum.
@@ -481,6 +489,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    * Disable Timeout — resource 5, path `/1/{instance}/5`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 0..2147483647.
    * Units: s.
    *
    * How long the server stays disabled after Disable is executed. Absent means 86400 seconds.
@@ -523,6 +532,7 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    * Binding — resource 7, path `/1/{instance}/7`.
    *
    * Operations: Read/Write. Type: String. Single instance, mandatory.
+   * Range: 1..5 bytes (length in bytes).
    *
    * Transports this server can be reached over, as binding letters (U for UDP, T for TCP, S for SMS, N for Non-IP, Q for queue mode in LwM2M 1.0). A write makes the client send an Update.
    */

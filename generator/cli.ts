@@ -26,6 +26,11 @@ const COMMANDS: Readonly<Record<string, { readonly usage: string; readonly descr
     describe: 'what changed between two versions of objects (files or folders), and whom it breaks',
     load: async () => (await import('./diff-cli.js')).diffMain,
   },
+  init: {
+    usage: 'init DIR [--objects ID,…] [--server URI]',
+    describe: 'write a new device project: objects, generated classes, device code, a test against the test server',
+    load: async () => (await import('./init.js')).initMain,
+  },
 };
 
 /** `--check-extensions` is a flag rather than a word, kept for compatibility; it takes the whole argv. */

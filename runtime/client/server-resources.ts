@@ -9,6 +9,7 @@ export const ServerResource = {
   DEFAULT_PMAX: 3,
   DISABLE: 4,
   DISABLE_TIMEOUT: 5,
+  NOTIFICATION_STORING: 6,
   BINDING: 7,
   REGISTRATION_UPDATE_TRIGGER: 8,
 } as const;
