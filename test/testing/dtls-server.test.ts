@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { connectClient, type ConnectedClient } from '../../runtime/index.js';
 import { DeviceBase } from '../../generated/device.js';
-import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
+import { LwM2MServerBase } from '../../generated/lwm2m-server.js';
 import { TestLwm2mServer } from 'lwm2m-gen/testing';
 
 const key = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
