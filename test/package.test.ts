@@ -22,13 +22,13 @@ describe('the package', () => {
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
   });
 
-  it('packs bin, templates, registry (for init) and dist/{generator,runtime,testing}, and exports lwm2m-gen/testing', () => {
+  it('packs bin, templates, registry (for init), dist/{generator,runtime,testing} and their CommonJS copy, and exports lwm2m-gen/testing', () => {
     const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' })) as
       Array<{ files: Array<{ path: string }> }>;
     const paths = packed[0]!.files.map((f) => f.path);
-    const outside = paths.filter((p) => !/^(bin\/|templates\/|registry\/[\w-]+\.xml$|dist\/(generator|runtime|testing)\/|README\.md$|package\.json$)/.test(p));
+    const outside = paths.filter((p) => !/^(bin\/|templates\/|registry\/[\w-]+\.xml$|dist\/(generator|runtime|testing)\/|dist\/cjs\/(package\.json$|(generator|runtime|testing)\/)|README\.md$|package\.json$)/.test(p));
     expect(outside).toEqual([]);
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { import: string }> };
-    expect(pkg.exports['./testing']?.import).toBe('./dist/testing/index.js');
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, unknown> };
+    expect(pkg.exports['./testing']).toMatchObject({ import: { default: './dist/testing/index.js' } });
   });
 });
