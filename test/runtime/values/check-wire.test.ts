@@ -2,7 +2,7 @@
 import { createUdpEndpoint, type CoapEndpoint } from '../../../runtime/coap/index.js';
 import { ContentFormat, encodeRecords } from '../../../runtime/codec/index.js';
 import { Lwm2mClient } from '../../../runtime/client/index.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { LwM2MServerBase } from '../../../generated/lwm2m-server.js';
 
 class Server extends LwM2MServerBase {}
