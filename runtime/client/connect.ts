@@ -7,6 +7,7 @@ import { createCoapEndpoint, type CoapEndpointOptions } from '../coap/endpoint.j
 import { createDtlsTransport } from '../coap/dtls.js';
 import { ReconnectingStreamEndpoint, RehandshakingEndpoint, type RecoveringEndpoint } from '../coap/reconnect.js';
 import { connectCoapEndpoint } from '../coap/stream-connect.js';
+import { parseUri, type ParsedUri } from '../coap/uri.js';
 import type { StreamEndpointOptions } from '../coap/tcp.js';
 import type { CoapEndpoint, Peer } from '../coap/types.js';
 import { createUdpEndpoint } from '../coap/udp.js';
@@ -57,21 +58,20 @@ const SCHEMES: ReadonlySet<string> = new Set<ServerScheme>(['coap', 'coaps', 'co
 
 /** Parses and checks a server URI; throws ConnectError ('bad-uri', 'unsupported-scheme'). */
 export function parseServerUri(uri: string): ServerUri {
-  let url: URL;
+  let parsed: ParsedUri;
   try {
-    url = new URL(uri);
+    parsed = parseUri(uri);
   } catch {
     // The URI is not echoed: a mistyped one may hold credentials in its userinfo.
     throw new ConnectError('bad-uri', 'the server URI is not a valid URI');
   }
-  const scheme = url.protocol.slice(0, -1);
+  const { scheme, host } = parsed;
   if (!SCHEMES.has(scheme)) {
     throw new ConnectError('unsupported-scheme', `unsupported scheme ${scheme}:// (use coap, coaps, coap+tcp or coaps+tcp)`);
   }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw new ConnectError('bad-uri', 'the server URI has no host');
   const secure = scheme === 'coaps' || scheme === 'coaps+tcp';
-  const port = url.port === '' ? (secure ? 5684 : 5683) : Number(url.port);
+  const port = parsed.port!;
   return { scheme: scheme as ServerScheme, host, port, secure, binding: scheme.endsWith('+tcp') ? 'T' : 'U' };
 }
 

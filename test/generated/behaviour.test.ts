@@ -125,15 +125,15 @@ describe('types that fit the hand (checked by npm run lint)', () => {
 
   it('a server write beyond a number resource\'s safe range is refused with 4.00 naming the path, never rounded', async () => {
     class Server extends LwM2MServerBase {}
-    const server = new Server(0, { shortServerId: 1, lifetime: 300, binding: 'U', notificationStoringWhenDisabledOrOffline: false, communicationRetryCount: 3 });
-    // Communication Retry Count (/1/x/17) has no range (Lifetime has the spec's 1..2^31-1 and would refuse for that).
+    const server = new Server(0, { shortServerId: 1, lifetime: 300, binding: 'U', notificationStoringWhenDisabledOrOffline: false });
     const big = 2n ** 53n;
-    const refused = server.writeResources(new Map([[17, big]]) as never, 'replace');
-    await expect(refused).rejects.toMatchObject({ code: '4.00', path: { objectId: 1, instanceId: 0, resourceId: 17 } });
-    await expect(server.writeResources(new Map([[17, big]]) as never, 'replace')).rejects.toThrow(/\/1\/0\/17: value 9007199254740992 is beyond the safe integer range/);
-    expect(server.communicationRetryCount).toBe(3);
-    await server.writeResources(new Map([[17, 2n ** 40n]]) as never, 'replace');
-    expect(server.communicationRetryCount).toBe(2 ** 40);
+    const refused = server.writeResources(new Map([[1, big]]) as never, 'replace');
+    await expect(refused).rejects.toMatchObject({ code: '4.00', path: { objectId: 1, instanceId: 0, resourceId: 1 } });
+    await expect(server.writeResources(new Map([[1, big]]) as never, 'replace')).rejects.toThrow(/\/1\/0\/1: value 9007199254740992 is beyond the safe integer range/);
+    expect(server.lifetime).toBe(300);
+    // A bigint within the safe range (and Lifetime's 1..2^31-1) is stored as the number it is.
+    await server.writeResources(new Map([[1, 2n ** 30n]]) as never, 'replace');
+    expect(server.lifetime).toBe(2 ** 30);
   });
 });
 
