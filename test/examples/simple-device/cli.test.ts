@@ -104,8 +104,9 @@ it('with no server answering it says within 5 s that it is still trying and wher
   child.proc.kill('SIGINT');
   expect(await child.exit).toBe(0);
   expect(child.lines).toContain('SIGINT: not registered (yet), nothing to de-register; stopping');
-  expect(child.lines.join('\n')).not.toMatch(/de-registering/);
-}, 40_000);
+  expect(child.lines.join('\n')).not.toMatch(/de-registering|did not answer the De-register/);
+  // Loading the TypeScript sources alone takes 10-30 s while the rest of the suite runs.
+}, 90_000);
 
 it('--format announces the chosen Content-Format as ct= and answers instance Reads in it', async () => {
   const { address, port } = server.address();
