@@ -2,11 +2,17 @@
 import type * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import { dtls } from 'node-dtls-client';
+import { HandshakeMessages, HandshakeType, ServerKeyExchange } from 'node-dtls-client/build/DTLS/Handshake.js';
 import { TransportError } from './stream-errors.js';
 import type { DatagramTransport, Peer } from './types.js';
 
 /** A DTLS session that failed to start or was lost; the message names the cause, never the key. */
 export class DtlsError extends TransportError {}
+
+// node-dtls-client 1.1 (pinned: 2.x is ESM-only and declares Node 22) parses the PSK ServerKeyExchange but leaves it
+// out of its message table, so a server that sends one (GnuTLS does, with its identity hint) makes it throw from the
+// socket's message handler. 2.0.3 fixed it the same way (its #469): register the message class.
+HandshakeMessages[HandshakeType.server_key_exchange] ??= ServerKeyExchange;
 
 export type DtlsCipherSuite = NonNullable<dtls.Options['ciphers']>[number];
 
@@ -80,7 +86,9 @@ class DtlsTransportImpl implements DtlsTransport {
           type: net.isIPv6(o.host) ? 'udp6' : 'udp4',
           address: o.host,
           port: o.port,
-          psk: { [o.pskIdentity]: Buffer.from(o.pskKey) },
+          // node-dtls-client 1.x takes the key as a string it reads back with Buffer.from(…, 'ascii'), which is
+          // latin1: one char per byte, so any binary key survives the round trip.
+          psk: { [o.pskIdentity]: Buffer.from(o.pskKey).toString('latin1') },
           timeout: o.timeoutMs ?? 5_000,
           ciphers: [...(o.ciphers ?? ['TLS_PSK_WITH_AES_128_CCM_8'])],
           ...(o.listenPort === undefined ? {} : { listenPort: o.listenPort }),

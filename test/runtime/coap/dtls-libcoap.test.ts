@@ -44,6 +44,23 @@ describeLibcoap('DTLS-PSK against coap-server-gnutls', () => {
     expect(dump).not.toContain(Buffer.from(wrong).toString('hex'));
   });
 
+  it('a key with bytes above 0x7f reaches the handshake byte for byte', async () => {
+    // libcoap takes its key from argv as UTF-8, so "clé-ü" is the bytes 63 6c c3 a9 2d c3 bc on both sides.
+    const key = 'cl\u00e9-\u00fc';
+    const binary = await startLibcoap('coap-server-gnutls', (port) => ['-A', '127.0.0.1', '-p', String(port), '-k', key]);
+    try {
+      const transport = await createDtlsTransport({ host: '127.0.0.1', port: binary.port + 1, pskIdentity: 'dev-bin', pskKey: Buffer.from(key, 'utf8'), timeoutMs: 3000 });
+      const ep = createCoapEndpoint(transport);
+      try {
+        expect((await ep.request(transport.remote, { method: 'GET', path: ['time'] })).code).toBe('2.05');
+      } finally {
+        await ep.close();
+      }
+    } finally {
+      await stopLibcoap(binary.proc);
+    }
+  });
+
   it('refuses an empty key before touching the network', async () => {
     await expect(createDtlsTransport({ host: '127.0.0.1', port: 9, pskIdentity: 'x', pskKey: new Uint8Array(0) })).rejects.toBeInstanceOf(DtlsError);
   });
