@@ -37,6 +37,7 @@ function summary(r: GenerateResult, check: boolean, ms: number): string {
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   // Sub-commands of their own: comparing versions, and checking user classes against regenerated bases.
   if (argv[0] === 'diff') return diffMain(argv.slice(1), io);
+  if (argv[0] === 'init') return (await import('./init.js')).initMain(argv.slice(1), io);
   // The local LwM2M server with its web UI lives in server/; loaded only when asked for.
   if (argv[0] === 'server') return (await import('../server/cli.js')).serverMain(argv.slice(1), io);
   if (argv.includes('--check-extensions')) return checkExtensionsMain(argv, io);

@@ -286,7 +286,8 @@ export class RegisteredDevice {
     const decode = (res: ObservedPayload): unknown => (typeof resource === 'string'
       ? this.#resourceContent(m, path, res) : this.#instanceContent(m, path, res));
     const cancel = async (): Promise<void> => {
-      await this.#send('cancel observe', path, { method: 'GET', observe: 1 }, '2.05');
+      const code = await raw.cancel();
+      if (code !== '2.05') throw new RequestError('cancel observe', p, code);
     };
     return new TypedObservation(p, raw, decode(raw.response), decode, cancel);
   }

@@ -1,12 +1,15 @@
 // The in-process LwM2M server of lwm2m-gen/testing: registration interface, raw device-management requests and Observe over UDP.
 import {
-  createCoapEndpoint, createUdpTransport, decodeMessage, decodeUint, encodeMessage, OptionNumber,
+  createCoapEndpoint, createUdpTransport,
   type CoapEndpoint, type CoapEndpointOptions, type DatagramTransport, type IncomingRequest, type IncomingResponse,
   type OutgoingRequest, type OutgoingResponse, type Peer,
 } from 'lwm2m-gen/runtime';
 import { RegisteredDevice } from './device.js';
 import { RegistrationTimeoutError, MalformedRegistrationError } from './errors.js';
+import { ObservationTap, type Observation } from './observe-tap.js';
 import { queryValue, registerProblem, updateProblem } from './registration.js';
+
+export type { Notification, Observation } from './observe-tap.js';
 
 /** One client registration as the server keeps it. */
 export interface Registration {
@@ -54,27 +57,6 @@ export interface RegistrationLogEntry {
   readonly code: string;
 }
 
-/** A notification the server received for an observation it made. */
-export interface Notification {
-  readonly code: string;
-  readonly observe: number | undefined;
-  readonly contentFormat: number | undefined;
-  readonly payload: Uint8Array;
-  readonly confirmable: boolean;
-}
-
-/** An observation as the server holds it: the raw first response and notifications (see RegisteredDevice.observe for typed values). */
-export interface Observation {
-  readonly token: Uint8Array;
-  /** The first response. */
-  readonly response: IncomingResponse;
-  readonly notifications: Notification[];
-  /** Resolves with the next notification (the n-th from now). */
-  next(): Promise<Notification>;
-  /** Stops accepting notifications: the next CON notification gets RST, which cancels it client-side. */
-  reset(): void;
-}
-
 /** How to start a TestLwm2mServer. */
 export interface TestServerOptions {
   /** Options of the CoAP endpoint (short ackTimeout in tests). */
@@ -93,21 +75,6 @@ export interface WaitOptions {
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
-const EMPTY = new Uint8Array(0);
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
-}
-
-function emptyMessage(type: 'ACK' | 'RST', messageId: number): Uint8Array {
-  return encodeMessage({ type, code: '0.00', messageId, token: EMPTY, options: [], payload: EMPTY });
-}
-
-interface ObservationState {
-  notifications: Notification[];
-  waiters: Array<() => void>;
-  active: boolean;
-}
 
 /**
  * An LwM2M server for tests, in the test's own process, on a UDP socket of 127.0.0.1.
@@ -132,15 +99,14 @@ export class TestLwm2mServer {
   /** While true every incoming datagram is dropped unanswered: the server looks down. */
   down = false;
   readonly #root: string;
-  readonly #transport: DatagramTransport;
-  readonly #observations = new Map<string, ObservationState>();
+  readonly #tap: ObservationTap;
   readonly #logWaiters: Array<{ pred: (e: RegistrationLogEntry) => boolean; resolve: (e: RegistrationLogEntry) => void }> = [];
   readonly #changeWaiters = new Set<() => void>();
   readonly #registrationListeners = new Set<(e: RegistrationEvent) => void>();
   #nextId = 1;
 
-  private constructor(transport: DatagramTransport, endpoint: CoapEndpoint, options: TestServerOptions) {
-    this.#transport = transport;
+  private constructor(tap: ObservationTap, endpoint: CoapEndpoint, options: TestServerOptions) {
+    this.#tap = tap;
     this.endpoint = endpoint;
     this.#root = options.root ?? 'rd';
     endpoint.serve((req) => this.#serve(req));
@@ -152,9 +118,10 @@ export class TestLwm2mServer {
     // Notifications are taken off the wire before the endpoint sees them: the endpoint's request() ends at the first response.
     const listeners: Array<(data: Uint8Array, peer: Peer) => void> = [];
     let server: TestLwm2mServer | undefined;
+    const observations = new ObservationTap(udp);
     udp.onMessage((data, peer) => {
       if (server?.down) return;
-      if (server && server.#takeNotification(data, peer)) return;
+      if (observations.take(data, peer)) return;
       for (const l of listeners) l(data, peer);
     });
     const tap: DatagramTransport = {
@@ -166,7 +133,7 @@ export class TestLwm2mServer {
       close: () => udp.close(),
     };
     const endpoint = createCoapEndpoint(tap, options.coap ?? {});
-    server = new TestLwm2mServer(udp, endpoint, options);
+    server = new TestLwm2mServer(observations, endpoint, options);
     return server;
   }
 
@@ -369,63 +336,11 @@ export class TestLwm2mServer {
     return this.request(ep, path, { method: 'PUT', query });
   }
 
-  /** Observe (GET with Observe=0); notifications collect on the returned observation. */
+  /** Observe (GET with Observe=0); notifications collect on the returned observation, which can cancel it. */
   async observe(ep: string, path: string, accept?: number): Promise<Observation> {
-    const state: ObservationState = { notifications: [], waiters: [], active: true };
     // The first response goes through the endpoint; only then is the token known for the tap to catch what follows.
     const response = await this.request(ep, path, accept === undefined
       ? { method: 'GET', observe: 0 } : { method: 'GET', observe: 0, accept });
-    this.#observations.set(hex(response.token), state);
-    let consumed = 0;
-    return {
-      token: response.token,
-      response,
-      notifications: state.notifications,
-      next: () => {
-        const i = consumed++;
-        const have = state.notifications[i];
-        if (have) return Promise.resolve(have);
-        return new Promise<Notification>((resolve) => {
-          const check = (): void => {
-            const n = state.notifications[i];
-            if (n) resolve(n);
-            else state.waiters.push(check);
-          };
-          state.waiters.push(check);
-        });
-      },
-      reset: () => {
-        state.active = false;
-      },
-    };
-  }
-
-  /** GET with Observe=1 on the path (a new token: our endpoint picks tokens, so this cancels by path on the client). */
-  cancelObserve(ep: string, path: string): Promise<IncomingResponse> {
-    return this.request(ep, path, { method: 'GET', observe: 1 });
-  }
-
-  /** True when the datagram was a notification of one of our observations (then it is answered here). */
-  #takeNotification(data: Uint8Array, peer: Peer): boolean {
-    const m = decodeMessage(data);
-    if (!m || (m.type !== 'CON' && m.type !== 'NON') || !/^[245]\./.test(m.code)) return false;
-    const obsOpt = m.options.find((o) => o.number === OptionNumber.Observe);
-    const state = this.#observations.get(hex(m.token));
-    if (!state) return false;
-    if (!state.active) {
-      void this.#transport.send(emptyMessage('RST', m.messageId), peer);
-      return true;
-    }
-    if (m.type === 'CON') void this.#transport.send(emptyMessage('ACK', m.messageId), peer);
-    const cf = m.options.find((o) => o.number === OptionNumber.ContentFormat);
-    state.notifications.push({
-      code: m.code,
-      observe: obsOpt ? decodeUint(obsOpt.value) : undefined,
-      contentFormat: cf ? decodeUint(cf.value) : undefined,
-      payload: m.payload,
-      confirmable: m.type === 'CON',
-    });
-    for (const w of state.waiters.splice(0)) w();
-    return true;
+    return this.#tap.track(response, path.split('/').filter((s) => s !== ''), accept);
   }
 }

@@ -8,18 +8,18 @@ import type { ContentFormatNumber, NotificationAttributes, ObjectDefinition, Obj
 export type ObjectClass<I extends ObjectInstance = ObjectInstance> =
   (abstract new (...args: never[]) => I) & { readonly model: ObjectDefinition };
 
-type OwnKeys<I> = Exclude<keyof I, keyof ObjectInstance>;
-type IsFunction<T> = T extends (...args: never[]) => unknown ? true : false;
+// The mapped types below spell out "keys of I that ObjectInstance does not have" and "is a function" inline, so the
+// reference documents every type they use.
 
 /** The names of the value resources of an object class: its public properties (`batteryLevel`, `currentTime`, …). */
 export type ResourceMember<I> = {
-  [K in OwnKeys<I>]-?: IsFunction<NonNullable<I[K]>> extends true ? never : K;
-}[OwnKeys<I>] & string;
+  [K in Exclude<keyof I, keyof ObjectInstance>]-?: NonNullable<I[K]> extends (...args: never[]) => unknown ? never : K;
+}[Exclude<keyof I, keyof ObjectInstance>] & string;
 
 /** The names of the executable resources of an object class: its public execute handlers (`reboot`, …). */
 export type ExecuteMember<I> = {
-  [K in OwnKeys<I>]-?: IsFunction<NonNullable<I[K]>> extends true ? K : never;
-}[OwnKeys<I>] & string;
+  [K in Exclude<keyof I, keyof ObjectInstance>]-?: NonNullable<I[K]> extends (...args: never[]) => unknown ? K : never;
+}[Exclude<keyof I, keyof ObjectInstance>] & string;
 
 /** What a read of a resource member gives: the getter's type without `undefined`. */
 export type ResourceValueOf<I, K extends keyof I> = NonNullable<I[K]>;

@@ -1,10 +1,9 @@
 // The simulated device's objects: generated Device, LwM2M Server, Firmware Update and Config classes extended with behaviour.
 import {
-  FirmwareResult, FirmwareState, MemoryStorage, ValueError, attachFirmwareUpdate, systemClock,
-  type Clock, type DownloadOptions, type ExecuteArguments, type FirmwareUpdater, type TimerHandle,
+  ConfigBehaviour, DeviceBehaviour, FirmwareResult, FirmwareState, MemoryStorage, ValueError, attachFirmwareUpdate, systemClock,
+  type Clock, type ConfigApplyFailure, type ConfigSetting, type DownloadOptions, type ExecuteArguments, type FirmwareUpdater,
+  type TimerHandle,
 } from 'lwm2m-gen/runtime';
-// runtime/device is not exported from lwm2m-gen/runtime yet; once it is, import it from there.
-import { ConfigBehaviour, DeviceBehaviour, type ConfigApplyFailure, type ConfigSetting } from '../../runtime/device/index.js';
 import { DeviceBase, DeviceBatteryStatusValues } from '../../generated/device.js';
 import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
 import { FirmwareUpdateBase } from '../../generated/firmware-update.js';
