@@ -188,7 +188,7 @@ function showResult(r, what) {
   box.className = `result${/^2\./.test(r.code) ? '' : ' error'}`;
   const lines = [`${what ?? ''} → ${r.code}${r.ms !== undefined ? ` in ${r.ms} ms` : ''}${r.location ? `, created ${r.location}` : ''}`];
   for (const v of r.values ?? []) lines.push(`${v.path} = ${v.text}`);
-  for (const l of r.links ?? []) lines.push(`${l.target}${l.attributes ? `;${l.attributes}` : ''}`);
+  for (const l of r.links ?? []) lines.push(`<${l.target}>${l.attributes ? `;${l.attributes}` : ''}`);
   if (r.text) lines.push(r.text);
   box.textContent = lines.join('\n');
   box.dataset.code = r.code;
