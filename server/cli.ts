@@ -1,7 +1,7 @@
 // `lwm2m-gen server`: arguments, start of the LwM2M servers and the UI, one line of what is where, stop on a signal.
 import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
-import { TestLwm2mServer } from 'lwm2m-gen/testing';
+import { createDtlsPskServerTransport, TestLwm2mServer } from 'lwm2m-gen/testing';
 import { createUdpTransport } from 'lwm2m-gen/runtime';
 import { FirmwareJobs } from './firmware.js';
 import { ServerHub, type HubServer } from './hub.js';
@@ -82,11 +82,24 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts the LwM2M servers and the UI from parsed arguments. */
-export async function startServer(args: ServerArgs, models: ModelSet): Promise<RunningServer> {
+/** Starts the LwM2M servers (UDP; DTLS-PSK when there are keys) and the UI from parsed arguments. */
+export async function startServer(args: ServerArgs, models: ModelSet, io?: ServerIo): Promise<RunningServer> {
   const servers: HubServer[] = [];
   const udp = await TestLwm2mServer.start({ transport: await createUdpTransport({ address: args.host, port: args.port }) });
   servers.push({ server: udp, transport: 'udp' });
+  if (args.psks.length > 0) {
+    const keys = new Map(args.psks.map((p) => [p.identity, p.key]));
+    const transport = await createDtlsPskServerTransport({
+      address: args.host, port: args.dtlsPort, psk: (identity) => keys.get(identity),
+      onHandshake: (e) => {
+        if (!e.ok) io?.err(`lwm2m-gen server: DTLS handshake from ${e.peer.address}:${e.peer.port} refused (identity ${JSON.stringify(e.identity ?? '')}): ${e.reason}`);
+      },
+    }).catch(async (err: unknown) => {
+      await udp.close();
+      throw err;
+    });
+    servers.push({ server: await TestLwm2mServer.start({ transport }), transport: 'dtls' });
+  }
   const hub = new ServerHub(servers, models);
   const token = args.uiHost === undefined ? undefined : randomBytes(16).toString('hex');
   let ui: UiServer;
@@ -122,7 +135,7 @@ export async function serverMain(argv: readonly string[], io: ServerIo, stop?: P
   let running: RunningServer;
   try {
     models = loadModels(args.objects);
-    running = await startServer(args, models);
+    running = await startServer(args, models, io);
   } catch (e) {
     if (e instanceof ModelLoadError) io.err(e.message);
     else io.err(`lwm2m-gen server: ${e instanceof Error ? e.message : String(e)}`);
