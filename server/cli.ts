@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
 import { createDtlsPskServerTransport, TestLwm2mServer } from 'lwm2m-gen/testing';
 import { createUdpTransport } from 'lwm2m-gen/runtime';
-import { FirmwareJobs } from './firmware.js';
+import { FirmwareJobs, watchTransfers } from './firmware.js';
 import { ServerHub, type HubServer } from './hub.js';
 import { UiServer } from './http.js';
 import { loadModels, ModelLoadError, type ModelSet } from './models.js';
@@ -77,6 +77,7 @@ export async function parseServerArgs(argv: readonly string[]): Promise<ServerAr
 export interface RunningServer {
   readonly hub: ServerHub;
   readonly ui: UiServer;
+  readonly firmware: FirmwareJobs;
   /** The URL to open (with ?token= when the UI needs one). */
   readonly pageUrl: string;
   close(): Promise<void>;
@@ -85,7 +86,8 @@ export interface RunningServer {
 /** Starts the LwM2M servers (UDP; DTLS-PSK when there are keys) and the UI from parsed arguments. */
 export async function startServer(args: ServerArgs, models: ModelSet, io?: ServerIo): Promise<RunningServer> {
   const servers: HubServer[] = [];
-  const udp = await TestLwm2mServer.start({ transport: await createUdpTransport({ address: args.host, port: args.port }) });
+  const transfers = watchTransfers(await createUdpTransport({ address: args.host, port: args.port }));
+  const udp = await TestLwm2mServer.start({ transport: transfers.transport });
   servers.push({ server: udp, transport: 'udp' });
   if (args.psks.length > 0) {
     const keys = new Map(args.psks.map((p) => [p.identity, p.key]));
@@ -102,16 +104,17 @@ export async function startServer(args: ServerArgs, models: ModelSet, io?: Serve
   }
   const hub = new ServerHub(servers, models);
   const token = args.uiHost === undefined ? undefined : randomBytes(16).toString('hex');
+  const firmware = new FirmwareJobs(hub, transfers);
   let ui: UiServer;
   try {
-    ui = await UiServer.start(hub, new FirmwareJobs(hub), { host: args.uiHost ?? '127.0.0.1', port: args.uiPort, ...(token ? { token } : {}) });
+    ui = await UiServer.start(hub, firmware, { host: args.uiHost ?? '127.0.0.1', port: args.uiPort, ...(token ? { token } : {}) });
   } catch (e) {
     hub.close();
     await Promise.all(servers.map((s) => s.server.close()));
     throw e;
   }
   return {
-    hub, ui, pageUrl: token ? `${ui.url()}?token=${token}` : ui.url(),
+    hub, ui, firmware, pageUrl: token ? `${ui.url()}?token=${token}` : ui.url(),
     close: async () => {
       hub.close();
       await ui.close();

@@ -1,6 +1,8 @@
 // Firmware Update from the page: push the package to /5/0/0 (Block1) or serve it for a pull from /5/0/1, then Update, watched live.
 import { randomBytes } from 'node:crypto';
-import { ContentFormat, OptionNumber, decodeUint, type IncomingRequest, type OutgoingResponse } from 'lwm2m-gen/runtime';
+import {
+  ContentFormat, OptionNumber, decodeMessage, decodeUint, type DatagramTransport, type IncomingRequest, type OutgoingResponse,
+} from 'lwm2m-gen/runtime';
 import type { TestLwm2mServer } from 'lwm2m-gen/testing';
 import type { OperationResult, ServerHub } from './hub.js';
 import type { PlannedRequest } from './operations.js';
@@ -21,6 +23,50 @@ interface ServedPackage {
   readonly onBlock: (servedBytes: number) => void;
 }
 
+/** What the socket shows of a transfer: a pull's GET of /fw/TOKEN, or a push's Block1 PUT to a peer; `bytes(total)` is how far it got. */
+export type TransferListener = (t: { readonly kind: 'pull'; readonly token: string } | { readonly kind: 'push'; readonly peer: string }, bytes: (total: number) => number) => void;
+
+const uriPath = (m: NonNullable<ReturnType<typeof decodeMessage>>) =>
+  m.options.filter((o) => o.number === OptionNumber.UriPath).map((o) => new TextDecoder().decode(o.value)).join('/');
+
+/** Bytes up to the end of the block a Block1/Block2 option value names (RFC 7959: NUM, M, SZX). */
+function blockEnd(option: Uint8Array | undefined, total: number): number {
+  const block = option ? decodeUint(option) : 0;
+  return Math.min(total, ((block >> 4) + 1) * (16 << (block & 7)));
+}
+
+/**
+ * The UDP transport with a look at firmware transfers on the socket: the endpoint sends a push's Block1 blocks and
+ * answers a pull's later blocks from its Block2 cache, both past any handler, so their progress shows only here.
+ */
+export function watchTransfers(udp: DatagramTransport): { transport: DatagramTransport; listen(l: TransferListener): void } {
+  let listener: TransferListener | undefined;
+  return {
+    listen: (l) => {
+      listener = l;
+    },
+    transport: {
+      send: (data, peer) => {
+        const m = listener ? decodeMessage(data) : undefined;
+        const b1 = m?.code === '0.03' && uriPath(m) === '5/0/0' ? m.options.find((o) => o.number === OptionNumber.Block1) : undefined;
+        if (b1) listener!({ kind: 'push', peer: `${peer.address}:${peer.port}` }, (total) => blockEnd(b1.value, total));
+        return udp.send(data, peer);
+      },
+      onMessage: (l) => udp.onMessage((data, peer) => {
+        const m = listener ? decodeMessage(data) : undefined;
+        const path = m?.code === '0.01' ? uriPath(m).split('/') : [];
+        if (path.length === 2 && path[0] === 'fw') {
+          const b2 = m!.options.find((o) => o.number === OptionNumber.Block2);
+          listener!({ kind: 'pull', token: path[1]! }, (total) => blockEnd(b2?.value, total));
+        }
+        l(data, peer);
+      }),
+      address: () => udp.address(),
+      close: () => udp.close(),
+    },
+  };
+}
+
 function plan(op: PlannedRequest['op'], path: string, request: PlannedRequest['request'], expect: string): PlannedRequest {
   const [objectId, instanceId, resourceId] = path.split('/').filter(Boolean).map(Number) as [number, number, number];
   return { op, path: { objectId, instanceId, resourceId }, request, expect };
@@ -36,9 +82,16 @@ export class FirmwareJobs {
   readonly #hub: ServerHub;
   readonly #running = new Set<string>();
   readonly #served = new Map<string, ServedPackage>();
+  /** Pushes in flight by the client's address. */
+  readonly #pushes = new Map<string, ServedPackage>();
 
-  constructor(hub: ServerHub) {
+  /** `transfers` is the UDP transport's watch (watchTransfers), for the progress of pushes and pulls. */
+  constructor(hub: ServerHub, transfers?: { listen(l: TransferListener): void }) {
     this.#hub = hub;
+    transfers?.listen((t, bytes) => {
+      const pkg = t.kind === 'pull' ? this.#served.get(t.token) : this.#pushes.get(t.peer);
+      if (pkg) pkg.onBlock(bytes(pkg.bytes.length));
+    });
     // The UDP server answers pulls of /fw/TOKEN itself; everything else goes on to the registration interface.
     for (const { server, transport } of hub.servers) {
       if (transport === 'udp') server.intercept = (req) => this.#servePull(req);
@@ -50,10 +103,6 @@ export class FirmwareJobs {
     const pkg = req.path.length === 2 ? this.#served.get(req.path[1]!) : undefined;
     if (!pkg) return { code: '4.04' };
     if (req.method !== 'GET') return { code: '4.05' };
-    const b2 = req.options.find((o) => o.number === OptionNumber.Block2);
-    const block = b2 ? decodeUint(b2.value) : 0;
-    const size = 16 << (block & 7);
-    pkg.onBlock(Math.min(pkg.bytes.length, ((block >> 4) + 1) * size));
     return { code: '2.05', contentFormat: ContentFormat.OPAQUE, payload: pkg.bytes };
   }
 
@@ -85,7 +134,10 @@ export class FirmwareJobs {
     try {
       if (mode === 'push') {
         status({ phase: 'sending', bytes: 0 });
-        const r = await this.#send(endpoint, plan('write', '/5/0/0', { method: 'PUT', contentFormat: ContentFormat.OPAQUE, payload: bytes }, '2.04'));
+        const peer = this.#hub.clients().find((c) => c.endpoint === endpoint)?.address;
+        if (peer) this.#pushes.set(peer, { bytes, onBlock: (sent) => status({ phase: 'sending', bytes: sent }) });
+        const r = await this.#send(endpoint, plan('write', '/5/0/0', { method: 'PUT', contentFormat: ContentFormat.OPAQUE, payload: bytes }, '2.04'))
+          .finally(() => peer && this.#pushes.delete(peer));
         if (r.code !== '2.04') return failed(`the write of Package (/5/0/0) was answered ${r.code}${r.text ? `: ${r.text}` : ''}`);
         status({ phase: 'sent', bytes: total });
       } else {
