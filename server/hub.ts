@@ -5,6 +5,7 @@ import {
 import type { Observation, Registration, TestLwm2mServer } from 'lwm2m-gen/testing';
 import { objectView, type ModelSet, type ObjectView } from './models.js';
 import { lookupOf, planOperation, type OperationInput, type PlannedRequest } from './operations.js';
+import { rawValues } from './raw-values.js';
 import { BadInputError, recordViews, type ValueView } from './values.js';
 
 /** One LwM2M server socket of the hub and the scheme devices reach it by. */
@@ -112,6 +113,8 @@ export class ServerHub {
   readonly #listeners = new Set<(e: HubEvent) => void>();
   readonly #observations = new Map<string, Observation>();
   readonly #unsubscribe: Array<() => void> = [];
+  /** Registration ids being dropped for their lifetime, so the log says so. */
+  readonly #expiring = new Set<string>();
   readonly #expiry: ReturnType<typeof setInterval>;
   #nextLogId = 1;
 
@@ -120,8 +123,9 @@ export class ServerHub {
     this.models = models;
     for (const { server } of servers) {
       this.#unsubscribe.push(server.onRegistrationChange(({ kind, registration }) => {
-        const op = kind === 'registered' ? 'Register' : kind === 'updated' ? 'Update' : 'De-register';
-        const code = kind === 'registered' ? '2.01' : kind === 'updated' ? '2.04' : '2.02';
+        const expired = this.#expiring.delete(registration.id);
+        const op = kind === 'registered' ? 'Register' : kind === 'updated' ? 'Update' : expired ? 'lifetime expired' : 'De-register';
+        const code = kind === 'registered' ? '2.01' : kind === 'updated' ? '2.04' : expired ? '-' : '2.02';
         this.#log({ endpoint: registration.endpoint, kind: 'registration', op, path: `/rd/${registration.id}`, code });
         if (kind === 'deregistered') this.#dropObservations(registration.endpoint);
         this.#emitClients();
@@ -157,7 +161,9 @@ export class ServerHub {
     const now = Date.now();
     for (const { server } of this.servers) {
       for (const r of [...server.registrations.values()]) {
-        if (now > r.lastUpdateAt + r.lifetime * 1000) server.forget(r.endpoint);
+        if (now <= r.lastUpdateAt + r.lifetime * 1000) continue;
+        this.#expiring.add(r.id);
+        server.forget(r.endpoint);
       }
     }
   }
@@ -223,6 +229,9 @@ export class ServerHub {
       if (res.contentFormat === undefined) throw new Error('no Content-Format');
       return { ...base, values: recordViews(decodeRecords(res.contentFormat, path, res.payload, lookupOf(this.models))) };
     } catch (e) {
+      // An object the models lack: the self-describing formats still show its values, untyped.
+      const raw = this.models.has(path.objectId) ? undefined : rawValues(res.contentFormat, path, res.payload);
+      if (raw) return { ...base, values: raw };
       return { ...base, text: `${payloadText(res.payload)} (not decoded: ${e instanceof Error ? e.message : String(e)})` };
     }
   }
