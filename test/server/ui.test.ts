@@ -85,6 +85,9 @@ test('reads /3/0, writes UTC Offset, charts an observed value, pushes firmware u
   await eventually(async () => expect(Number(await chart.locator('svg').getAttribute('data-points'))).toBeGreaterThanOrEqual(3), 15_000);
   expect(await chart.locator('text').nth(2).textContent()).not.toBe(firstLast);
   await browser.screenshot('4-observe-chart');
+  // The window as a person sees it, from the top: docs/server-ui.png is a copy of this one.
+  await page.evaluate('window.scrollTo(0, 0)');
+  await browser.screenshot('server-ui', false);
   await page.click('button[data-op="cancel-observe"][data-path="/3/0/13"]');
   await eventually(async () => expect(await page.locator('[data-chart="/3/0/13"]').count()).toBe(0));
 

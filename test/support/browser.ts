@@ -15,8 +15,8 @@ export const ARTIFACTS = resolve('test-artifacts', 'ui');
 export interface Browser {
   readonly context: BrowserContext;
   readonly page: Page;
-  /** Saves a full-page screenshot as test-artifacts/ui/NAME.png, logs and returns its path. */
-  screenshot(name: string): Promise<string>;
+  /** Saves a screenshot (the full page unless `fullPage` is false) as test-artifacts/ui/NAME.png, logs and returns its path. */
+  screenshot(name: string, fullPage?: boolean): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -31,9 +31,9 @@ export async function openBrowser(): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });
   return {
     context, page,
-    screenshot: async (name) => {
+    screenshot: async (name, fullPage = true) => {
       const path = join(ARTIFACTS, `${name}.png`);
-      await page.screenshot({ path, fullPage: true });
+      await page.screenshot({ path, fullPage });
       console.log(`screenshot: ${path}`);
       return path;
     },
