@@ -119,15 +119,15 @@ export function decodeLwm2mJson(basePath: Lwm2mPath, payload: Uint8Array, lookup
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || doc instanceof JsonNumber) {
     throw new BadRequestError('LwM2M JSON must be an object with "e"', basePath);
   }
-  const bn = doc.bn ?? '';
+  const bn = doc['bn'] ?? '';
   if (typeof bn !== 'string') throw new BadRequestError('LwM2M JSON base name is not a string', basePath);
-  const entries = doc.e;
+  const entries = doc['e'];
   if (!Array.isArray(entries)) throw new BadRequestError('LwM2M JSON has no "e" array', basePath);
   return entries.map((e) => {
     if (e === null || typeof e !== 'object' || Array.isArray(e) || e instanceof JsonNumber) {
       throw new BadRequestError('LwM2M JSON entry is not an object', basePath);
     }
-    const n = e.n ?? '';
+    const n = e['n'] ?? '';
     if (typeof n !== 'string') throw new BadRequestError('LwM2M JSON entry name is not a string', basePath);
     const name = fullName(bn, n);
     const path = parsePath(name);

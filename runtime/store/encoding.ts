@@ -25,9 +25,10 @@ function fromJson(value: unknown): StoredValue {
     const o = value as Record<string, unknown>;
     const keys = Object.keys(o);
     if (keys.length === 1) {
-      if (typeof o.$bytes === 'string') return new Uint8Array(Buffer.from(o.$bytes, 'base64'));
-      if (typeof o.$date === 'number') return new Date(o.$date);
-      if (typeof o.$bigint === 'string') return BigInt(o.$bigint);
+      const { $bytes, $date, $bigint } = o;
+      if (typeof $bytes === 'string') return new Uint8Array(Buffer.from($bytes, 'base64'));
+      if (typeof $date === 'number') return new Date($date);
+      if (typeof $bigint === 'string') return BigInt($bigint);
     }
     const out: Record<string, StoredValue> = {};
     for (const k of keys) out[k] = fromJson(o[k]);

@@ -2,7 +2,7 @@
 import { ContentFormat, type ExecuteArguments } from '../../runtime/index.js';
 import { ConfigBase } from '../../generated/config.js';
 import { DeviceBase } from '../../generated/device.js';
-import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
+import { LwM2MServerBase } from '../../generated/lwm2m-server.js';
 import { RequestError, type RegisteredDevice } from 'lwm2m-gen/testing';
 import { startRegisteredClient, type UdpRig } from '../support/registered-client.js';
 
@@ -36,7 +36,7 @@ beforeEach(async () => {
       c.addInstance(new Server(0, {
         shortServerId: 1, lifetime: 300, notificationStoringWhenDisabledOrOffline: false, binding: 'U', defaultMinimumPeriod: 0,
       })).addInstance(device);
-      c.addObject(Config.model, { create: (id) => new Config(id) }).addInstance(new Config(0, { name: 'mode', value: 'eco' }));
+      c.addObject(Config.model, { create: (id) => new Config(id, { name: '', value: '' }) }).addInstance(new Config(0, { name: 'mode', value: 'eco' }));
     },
   });
   dev = await rig.server.registration(EP);

@@ -1,7 +1,7 @@
 // The typed face of lwm2m-gen/testing: `npm run lint` (tsc strict) checks the @ts-expect-error lines; jest checks the runtime agrees.
 import { ContentFormat, type ExecuteArguments } from '../../runtime/index.js';
 import { DeviceBase } from '../../generated/device.js';
-import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
+import { LwM2MServerBase } from '../../generated/lwm2m-server.js';
 import type { ExecuteMember, RegisteredDevice, ResourceMember } from 'lwm2m-gen/testing';
 import { startRegisteredClient, type UdpRig } from '../support/registered-client.js';
 

@@ -13,6 +13,12 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 30; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
+/** Lets the router's after-response tasks (a real setTimeout 0) run, then what they started. */
+async function afterResponse(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 5));
+  await flush();
+}
+
 interface Rig {
   clock: ManualClock;
   server: TestLwm2mServer;
@@ -211,6 +217,8 @@ describe('Lwm2mClient registration', () => {
     const trig = r.server.execute('dev1', '/1/0/8');
     await flush();
     expect((await trig).code).toBe('2.04');
+    // The Update starts once the 2.04 is out (the router's after-response task, a real macrotask).
+    await afterResponse();
     r.clock.advance(0);
     await flush();
     expect(r.server.log.filter((e) => e.kind === 'update')).toHaveLength(1);
@@ -218,6 +226,7 @@ describe('Lwm2mClient registration', () => {
     const dis = r.server.execute('dev1', '/1/0/4');
     await flush();
     expect((await dis).code).toBe('2.04');
+    await afterResponse();
     r.clock.advance(0);
     await flush();
     expect(r.client.state).toBe('disabled');

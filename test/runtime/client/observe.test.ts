@@ -3,7 +3,7 @@ import { ContentFormat, decodeRecords } from '../../../runtime/codec/index.js';
 import type { Lwm2mClient } from '../../../runtime/client/index.js';
 import { ManualClock, NotifyScheduler } from '../../../runtime/notify/index.js';
 import type { TestLwm2mServer } from 'lwm2m-gen/testing';
-import { TestConfig, TestDevice, TestServer } from '../../support/objects.js';
+import { ConfigDef, TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 import { startRegisteredClient, type UdpRig } from '../../support/registered-client.js';
 
 const text = new TextDecoder();
@@ -21,7 +21,7 @@ beforeEach(async () => {
     endpointName: 'obs-dev', client: { preferredFormat: ContentFormat.TLV, scheduler: new NotifyScheduler(clock) },
     objects: (c) => {
       c.addInstance(new TestServer(0, { shortServerId: 3, lifetime: 300, defaultMinimumPeriod: 1, defaultMaximumPeriod: 20 }))
-        .addInstance(device).addInstance(new TestConfig(0));
+        .addInstance(device).addObject(ConfigDef, { create: (id) => new TestConfig(id) }).addInstance(new TestConfig(0));
     },
   });
   ({ server, client } = rig);
