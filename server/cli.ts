@@ -1,7 +1,7 @@
 // `lwm2m-gen server`: arguments, start of the LwM2M servers and the UI, one line of what is where, stop on a signal.
 import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
-import { createDtlsPskServerTransport, TestLwm2mServer } from 'lwm2m-gen/testing';
+import { DtlsPskServer, TestLwm2mServer } from 'lwm2m-gen/testing';
 import { createUdpTransport } from 'lwm2m-gen/runtime';
 import { FirmwareJobs, watchTransfers } from './firmware.js';
 import { ServerHub, type HubServer } from './hub.js';
@@ -89,26 +89,32 @@ export async function startServer(args: ServerArgs, models: ModelSet, io?: Serve
   const transfers = watchTransfers(await createUdpTransport({ address: args.host, port: args.port }));
   const udp = await TestLwm2mServer.start({ transport: transfers.transport });
   servers.push({ server: udp, transport: 'udp' });
+  let dtls: DtlsPskServer | undefined;
   if (args.psks.length > 0) {
-    const keys = new Map(args.psks.map((p) => [p.identity, p.key]));
-    const transport = await createDtlsPskServerTransport({
-      address: args.host, port: args.dtlsPort, psk: (identity) => keys.get(identity),
-      onHandshake: (e) => {
-        if (!e.ok) io?.err(`lwm2m-gen server: DTLS handshake from ${e.peer.address}:${e.peer.port} refused (identity ${JSON.stringify(e.identity ?? '')}): ${e.reason}`);
-      },
-    }).catch(async (err: unknown) => {
-      await udp.close();
-      throw err;
-    });
-    servers.push({ server: await TestLwm2mServer.start({ transport }), transport: 'dtls' });
+    dtls = await DtlsPskServer.start({ address: args.host, port: args.dtlsPort, psk: Object.fromEntries(args.psks.map((p) => [p.identity, p.key])) })
+      .catch(async (err: unknown) => {
+        await udp.close();
+        throw err;
+      });
+    servers.push({ server: await TestLwm2mServer.start({ transport: dtls }), transport: 'dtls' });
   }
   const hub = new ServerHub(servers, models);
   const token = args.uiHost === undefined ? undefined : randomBytes(16).toString('hex');
   const firmware = new FirmwareJobs(hub, transfers);
+  // The DTLS server lists refused handshakes (no key material in them); each new one is printed once.
+  let reported = 0;
+  const failures = dtls && setInterval(() => {
+    for (const f of dtls.failures.slice(reported)) {
+      io?.err(`lwm2m-gen server: DTLS handshake from ${f.peer.address}:${f.peer.port} refused${f.identity === undefined ? '' : ` (identity ${JSON.stringify(f.identity)})`}: ${f.reason}`);
+    }
+    reported = dtls.failures.length;
+  }, 500);
+  failures?.unref();
   let ui: UiServer;
   try {
     ui = await UiServer.start(hub, firmware, { host: args.uiHost ?? '127.0.0.1', port: args.uiPort, ...(token ? { token } : {}) });
   } catch (e) {
+    clearInterval(failures);
     hub.close();
     await Promise.all(servers.map((s) => s.server.close()));
     throw e;
@@ -116,6 +122,7 @@ export async function startServer(args: ServerArgs, models: ModelSet, io?: Serve
   return {
     hub, ui, firmware, pageUrl: token ? `${ui.url()}?token=${token}` : ui.url(),
     close: async () => {
+      clearInterval(failures);
       hub.close();
       await ui.close();
       await Promise.all(servers.map((s) => s.server.close()));

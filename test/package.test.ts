@@ -22,11 +22,11 @@ describe('the package', () => {
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
   });
 
-  it('packs bin, templates, registry, the server page and dist/{generator,runtime,testing,server,cjs}, and exports lwm2m-gen/testing', () => {
+  it('packs bin, templates, registry (for init and server), the server page and dist/{generator,runtime,testing,server,cjs}, and exports lwm2m-gen/testing', () => {
     const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' })) as
       Array<{ files: Array<{ path: string }> }>;
     const paths = packed[0]!.files.map((f) => f.path);
-    const outside = paths.filter((p) => !/^(bin\/|templates\/|registry\/|server\/ui\/|dist\/(generator|runtime|testing|server|cjs)\/|README\.md$|package\.json$)/.test(p));
+    const outside = paths.filter((p) => !/^(bin\/|templates\/|registry\/[\w-]+\.xml$|server\/ui\/|dist\/(generator|runtime|testing|server|cjs)\/|README\.md$|package\.json$)/.test(p));
     expect(outside).toEqual([]);
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { import: { default: string } }> };
     expect(pkg.exports['./testing']?.import.default).toBe('./dist/testing/index.js');

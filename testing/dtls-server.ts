@@ -1,316 +1,337 @@
-// The server side of DTLS 1.2 with PSK (TLS_PSK_WITH_AES_128_CCM_8, the LwM2M mandatory suite) as a DatagramTransport over UDP.
+// A DTLS 1.2 PSK server on one UDP socket (RFC 6347, TLS_PSK_WITH_AES_128_CCM_8 of RFC 6655/7925): the transport of a coaps:// test server.
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createUdpTransport, type DatagramTransport, type Peer } from 'lwm2m-gen/runtime';
+import * as dgram from 'node:dgram';
+import type { DatagramTransport, Peer } from 'lwm2m-gen/runtime';
 
-/** Options of {@link createDtlsPskServerTransport}. */
-export interface DtlsPskServerOptions {
+const CONTENT = { changeCipherSpec: 20, alert: 21, handshake: 22, applicationData: 23 } as const;
+const HANDSHAKE = { clientHello: 1, serverHello: 2, helloVerifyRequest: 3, serverHelloDone: 14, clientKeyExchange: 16, finished: 20 } as const;
+const ALERT = { closeNotify: 0, badRecordMac: 20, decryptError: 51, handshakeFailure: 40, unknownPskIdentity: 115 } as const;
+const DTLS12 = 0xfefd;
+/** TLS_PSK_WITH_AES_128_CCM_8, the suite LwM2M (via RFC 7925) makes mandatory for PSK. */
+const PSK_AES_128_CCM_8 = 0xc0a8;
+const RECORD_HEADER = 13;
+const HANDSHAKE_HEADER = 12;
+const TAG = 8;
+const EXPLICIT_NONCE = 8;
+
+/** Options of a DTLS-PSK server. */
+export interface DtlsServerOptions {
+  /** The keys the server accepts, by PSK identity. */
+  readonly psk: Readonly<Record<string, Uint8Array>>;
   readonly address?: string;
   readonly port?: number;
-  /** The key of a PSK identity, or undefined for an identity the server does not know (the handshake then fails). */
-  readonly psk: (identity: string) => Uint8Array | undefined;
-  /** Called for each finished handshake and each one refused; the reason never holds a key. */
-  readonly onHandshake?: (event: { readonly peer: Peer; readonly identity: string | undefined; readonly ok: boolean; readonly reason?: string }) => void;
 }
 
-const CT = { ChangeCipherSpec: 20, Alert: 21, Handshake: 22, ApplicationData: 23 } as const;
-const HT = { ClientHello: 1, ServerHello: 2, HelloVerifyRequest: 3, ServerHelloDone: 14, ClientKeyExchange: 16, Finished: 20 } as const;
-const DTLS12 = 0xfefd;
-const TLS_PSK_WITH_AES_128_CCM_8 = 0xc0a8;
-const RENEGOTIATION_INFO = 0xff01;
-const ALERT = { closeNotify: 0, badRecordMac: 20, handshakeFailure: 40, decryptError: 51, unknownPskIdentity: 115 } as const;
-
-function hmac(key: Uint8Array, ...data: Uint8Array[]): Buffer {
-  const h = createHmac('sha256', key);
-  for (const d of data) h.update(d);
-  return h.digest();
-}
-
-/** The TLS 1.2 PRF with SHA-256 (RFC 5246 §5). */
-function prf(secret: Uint8Array, label: string, seed: Uint8Array, length: number): Buffer {
-  const labelSeed = Buffer.concat([Buffer.from(label, 'ascii'), seed]);
-  const out: Buffer[] = [];
-  let a: Buffer = labelSeed;
-  let size = 0;
-  while (size < length) {
-    a = hmac(secret, a);
-    const block = hmac(secret, a, labelSeed);
-    out.push(block);
-    size += block.length;
-  }
-  return Buffer.concat(out).subarray(0, length);
-}
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-
-function u24(n: number): Buffer {
-  return Buffer.from([(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
-}
-
-/** A reader over one message that throws on a short read (a malformed message ends the handshake). */
-class Reader {
-  #at = 0;
-  constructor(private readonly buf: Buffer) {}
-  u8(): number {
-    return this.bytes(1)[0]!;
-  }
-  u16(): number {
-    return this.bytes(2).readUInt16BE();
-  }
-  u24(): number {
-    const b = this.bytes(3);
-    return (b[0]! << 16) | (b[1]! << 8) | b[2]!;
-  }
-  bytes(n: number): Buffer {
-    if (this.#at + n > this.buf.length) throw new Error('truncated message');
-    const b = this.buf.subarray(this.#at, this.#at + n);
-    this.#at += n;
-    return b;
-  }
-  vector(lengthBytes: 1 | 2): Buffer {
-    return this.bytes(lengthBytes === 1 ? this.u8() : this.u16());
-  }
-  get left(): number {
-    return this.buf.length - this.#at;
-  }
+/** A DTLS handshake that failed, as the server reports it (no key material, only the identity when one was sent). */
+export interface DtlsHandshakeFailure {
+  readonly peer: Peer;
+  readonly reason: string;
+  readonly identity?: string;
 }
 
 interface Keys {
-  readonly clientKey: Buffer;
-  readonly serverKey: Buffer;
-  readonly clientIv: Buffer;
-  readonly serverIv: Buffer;
+  readonly key: Buffer;
+  readonly iv: Buffer;
 }
 
 interface Session {
   readonly peer: Peer;
   readonly clientRandom: Buffer;
   readonly serverRandom: Buffer;
-  /** The handshake messages so far (from the ClientHello with the cookie), as the Finished hashes cover them. */
-  transcript: Buffer[];
-  /** The next server handshake message_seq. */
-  messageSeq: number;
-  /** The next record sequence number per epoch of what we send. */
-  sendSeq: [number, number];
-  /** The server flight last sent, resent when the client repeats its own. */
-  lastFlight: Buffer[];
-  identity?: string;
+  /** Handshake messages so far, as the Finished hash covers them (from the ClientHello with the cookie on). */
+  readonly transcript: Buffer[];
+  nextMessageSeq: number;
   master?: Buffer;
-  keys?: Keys;
-  established: boolean;
+  client?: Keys;
+  server?: Keys;
+  readEpoch: number;
+  writeSeq: number;
+  /** The last flight sent, resent when the client repeats the message that asked for it. */
+  lastFlight: Buffer[];
+  open: boolean;
 }
 
-function record(type: number, epoch: number, seq: number, fragment: Buffer): Buffer {
-  const h = Buffer.alloc(13);
-  h[0] = type;
-  h.writeUInt16BE(DTLS12, 1);
-  h.writeUInt16BE(epoch, 3);
-  h.writeUIntBE(seq, 5, 6);
-  h.writeUInt16BE(fragment.length, 11);
-  return Buffer.concat([h, fragment]);
+const key = (p: Peer): string => `${p.address}|${p.port}`;
+
+function hmac(secret: Buffer, data: Buffer): Buffer {
+  return createHmac('sha256', secret).update(data).digest();
 }
 
-function handshake(type: number, messageSeq: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([type]), u24(body.length), u16(messageSeq), u24(0), u24(body.length), body]);
+/** The TLS 1.2 PRF (P_SHA256), RFC 5246 §5. */
+function prf(secret: Buffer, label: string, seed: Buffer, length: number): Buffer {
+  const labelSeed = Buffer.concat([Buffer.from(label, 'ascii'), seed]);
+  const out: Buffer[] = [];
+  let a: Buffer = labelSeed;
+  for (let n = 0; n < length; n += 32) {
+    a = hmac(secret, a);
+    out.push(hmac(secret, Buffer.concat([a, labelSeed])));
+  }
+  return Buffer.concat(out).subarray(0, length);
 }
 
-/** epoch and sequence number as 8 bytes: the explicit nonce we send, and the start of the AEAD's additional data. */
-function epochSeq(epoch: number, seq: number): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeUInt16BE(epoch, 0);
-  b.writeUIntBE(seq, 2, 6);
+function uint(value: number, bytes: number): Buffer {
+  const b = Buffer.alloc(bytes);
+  b.writeUIntBE(value, 0, bytes);
   return b;
 }
 
-/** RFC 5246 §6.2.3.3: additional data = seq_num + type + version + length of the plaintext. */
-function aadOf(epoch: number, seq: number, type: number, length: number): Buffer {
-  return Buffer.concat([epochSeq(epoch, seq), Buffer.from([type]), u16(DTLS12), u16(length)]);
+function record(type: number, epoch: number, seq: number, fragment: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([type]), uint(DTLS12, 2), uint(epoch, 2), uint(seq, 6), uint(fragment.length, 2), fragment]);
 }
 
-function seal(keys: Keys, type: number, seq: number, plaintext: Buffer): Buffer {
-  const explicit = epochSeq(1, seq);
-  const c = createCipheriv('aes-128-ccm', keys.serverKey, Buffer.concat([keys.serverIv, explicit]), { authTagLength: 8 });
-  c.setAAD(aadOf(1, seq, type, plaintext.length), { plaintextLength: plaintext.length });
-  const body = Buffer.concat([c.update(plaintext), c.final()]);
-  return record(type, 1, seq, Buffer.concat([explicit, body, c.getAuthTag()]));
+function handshakeMessage(type: number, messageSeq: number, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([type]), uint(body.length, 3), uint(messageSeq, 2), uint(0, 3), uint(body.length, 3), body]);
 }
 
-function open(keys: Keys, type: number, epoch: number, seq: number, fragment: Buffer): Buffer | undefined {
-  if (fragment.length < 16) return undefined;
-  const explicit = fragment.subarray(0, 8);
-  const tag = fragment.subarray(fragment.length - 8);
-  const ciphertext = fragment.subarray(8, fragment.length - 8);
-  const aad = aadOf(epoch, seq, type, ciphertext.length);
+function nonceAndAad(keys: Keys, epoch: number, seq: number, type: number, length: number): { nonce: Buffer; explicit: Buffer; aad: Buffer } {
+  const explicit = Buffer.concat([uint(epoch, 2), uint(seq, 6)]);
+  return {
+    explicit, nonce: Buffer.concat([keys.iv, explicit]),
+    aad: Buffer.concat([explicit, Buffer.from([type]), uint(DTLS12, 2), uint(length, 2)]),
+  };
+}
+
+function encrypt(keys: Keys, epoch: number, seq: number, type: number, plaintext: Buffer): Buffer {
+  const { nonce, explicit, aad } = nonceAndAad(keys, epoch, seq, type, plaintext.length);
+  const cipher = createCipheriv('aes-128-ccm', keys.key, nonce, { authTagLength: TAG });
+  cipher.setAAD(aad, { plaintextLength: plaintext.length });
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([explicit, body, cipher.getAuthTag()]);
+}
+
+function decrypt(keys: Keys, epoch: number, seq: number, type: number, fragment: Buffer): Buffer | undefined {
+  if (fragment.length < EXPLICIT_NONCE + TAG) return undefined;
+  const body = fragment.subarray(EXPLICIT_NONCE, fragment.length - TAG);
+  const nonce = Buffer.concat([keys.iv, fragment.subarray(0, EXPLICIT_NONCE)]);
+  const aad = Buffer.concat([uint(epoch, 2), uint(seq, 6), Buffer.from([type]), uint(DTLS12, 2), uint(body.length, 2)]);
   try {
-    const d = createDecipheriv('aes-128-ccm', keys.clientKey, Buffer.concat([keys.clientIv, explicit]), { authTagLength: 8 });
-    d.setAuthTag(tag);
-    d.setAAD(aad, { plaintextLength: ciphertext.length });
-    return Buffer.concat([d.update(ciphertext), d.final()]);
+    const decipher = createDecipheriv('aes-128-ccm', keys.key, nonce, { authTagLength: TAG });
+    decipher.setAuthTag(fragment.subarray(fragment.length - TAG));
+    decipher.setAAD(aad, { plaintextLength: body.length });
+    return Buffer.concat([decipher.update(body), decipher.final()]);
   } catch {
     return undefined;
   }
 }
 
-const keyOf = (p: Peer) => `${p.address}|${p.port}`;
+/** Reads a vector with a length prefix of `bytes` at `offset`; undefined when it runs past the end. */
+function vector(b: Buffer, offset: number, bytes: number): { value: Buffer; end: number } | undefined {
+  if (offset + bytes > b.length) return undefined;
+  const len = b.readUIntBE(offset, bytes);
+  const end = offset + bytes + len;
+  return end > b.length ? undefined : { value: b.subarray(offset + bytes, end), end };
+}
 
 /**
- * A UDP socket that speaks DTLS 1.2 PSK as a server: `onMessage` gets the decrypted application data of each client,
- * `send` encrypts for the client's session. Give it to `TestLwm2mServer.start({ transport })` for a coaps:// server.
- *
- * Scope (enough for LwM2M clients on a test bench): the one suite TLS_PSK_WITH_AES_128_CCM_8, a stateless cookie
- * exchange (HelloVerifyRequest), no PSK identity hint, no session resumption, no extended master secret, no replay
- * window; handshake messages must come unfragmented (PSK handshakes are far below any MTU).
+ * The server side of DTLS 1.2 with pre-shared keys, enough for LwM2M devices under test: a stateless cookie exchange
+ * (HelloVerifyRequest), the PSK key exchange without an identity hint, AES-128-CCM-8 records, close_notify, and the
+ * last flight resent when a client repeats itself. Not offered: other suites, renegotiation, resumption, fragmented
+ * handshake messages. Each peer's session carries the CoAP datagrams of that peer.
  */
-export async function createDtlsPskServerTransport(options: DtlsPskServerOptions): Promise<DatagramTransport> {
-  const udp = await createUdpTransport({ address: options.address ?? '127.0.0.1', port: options.port ?? 0 });
-  const cookieSecret = randomBytes(32);
-  const sessions = new Map<string, Session>();
-  const listeners: Array<(data: Uint8Array, peer: Peer) => void> = [];
+export class DtlsPskServer implements DatagramTransport {
+  readonly #socket: dgram.Socket;
+  readonly #psk: ReadonlyMap<string, Buffer>;
+  readonly #sessions = new Map<string, Session>();
+  readonly #listeners: Array<(data: Uint8Array, peer: Peer) => void> = [];
+  readonly #cookieSecret = randomBytes(32);
+  /** Handshakes that failed (unknown identity, bad Finished, no common suite), in order. */
+  readonly failures: DtlsHandshakeFailure[] = [];
+  #epoch0Seq = 0;
 
-  const sendRaw = (records: Buffer[], peer: Peer): void => {
-    void udp.send(Buffer.concat(records), peer);
-  };
-  const fail = (peer: Peer, s: Session | undefined, alert: number, reason: string): void => {
-    sessions.delete(keyOf(peer));
-    sendRaw([record(CT.Alert, 0, s ? s.sendSeq[0]++ : 0, Buffer.from([2, alert]))], peer);
-    options.onHandshake?.({ peer, identity: s?.identity, ok: false, reason });
-  };
-  const cookieFor = (peer: Peer, clientRandom: Buffer) => hmac(cookieSecret, Buffer.from(keyOf(peer)), clientRandom).subarray(0, 16);
+  private constructor(socket: dgram.Socket, psk: ReadonlyMap<string, Buffer>) {
+    this.#socket = socket;
+    this.#psk = psk;
+    socket.on('message', (msg, rinfo) => this.#receive(msg, { address: rinfo.address, port: rinfo.port }));
+  }
 
-  const onClientHello = (peer: Peer, message: Buffer, messageSeq: number, recordSeq: number): void => {
-    const r = new Reader(message.subarray(12));
-    r.u16();
-    const clientRandom = r.bytes(32);
-    r.vector(1);
-    const cookie = r.vector(1);
-    const suites = r.vector(2);
-    r.vector(1);
-    const extensions = r.left >= 2 ? r.vector(2) : Buffer.alloc(0);
-    const expected = cookieFor(peer, clientRandom);
-    if (cookie.length !== expected.length || !timingSafeEqual(cookie, expected)) {
-      // RFC 6347 §4.2.1: the cookie exchange first, with no state kept; the record sequence number echoes the hello's.
-      const body = Buffer.concat([u16(DTLS12), Buffer.from([expected.length]), expected]);
-      sendRaw([record(CT.Handshake, 0, recordSeq, handshake(HT.HelloVerifyRequest, 0, body))], peer);
+  /** Binds the UDP socket (127.0.0.1, an ephemeral port by default). */
+  static async start(options: DtlsServerOptions): Promise<DtlsPskServer> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(options.port ?? 0, options.address ?? '127.0.0.1', () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    const psk = new Map(Object.entries(options.psk).map(([id, k]) => [id, Buffer.from(k)]));
+    return new DtlsPskServer(socket, psk);
+  }
+
+  /** Peers with an established session. */
+  get sessions(): Peer[] {
+    return [...this.#sessions.values()].filter((s) => s.open).map((s) => s.peer);
+  }
+
+  send(data: Uint8Array, peer: Peer): void {
+    const s = this.#sessions.get(key(peer));
+    if (!s?.open) return;
+    this.#sendRecords(peer, [this.#protect(s, CONTENT.applicationData, Buffer.from(data))]);
+  }
+
+  onMessage(listener: (data: Uint8Array, peer: Peer) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  address(): Peer {
+    const a = this.#socket.address();
+    return { address: a.address, port: a.port };
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sessions.values()) if (s.open) this.#alert(s, ALERT.closeNotify, 1);
+    this.#sessions.clear();
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+
+  #sendRecords(peer: Peer, records: Buffer[]): void {
+    this.#socket.send(Buffer.concat(records), peer.port, peer.address);
+  }
+
+  #plain(type: number, fragment: Buffer): Buffer {
+    return record(type, 0, this.#epoch0Seq++, fragment);
+  }
+
+  #protect(s: Session, type: number, plaintext: Buffer): Buffer {
+    const seq = s.writeSeq++;
+    return record(type, 1, seq, encrypt(s.server!, 1, seq, type, plaintext));
+  }
+
+  #alert(s: Session, description: number, level = 2): void {
+    const body = Buffer.from([level, description]);
+    this.#sendRecords(s.peer, [s.server ? this.#protect(s, CONTENT.alert, body) : this.#plain(CONTENT.alert, body)]);
+  }
+
+  #fail(s: Session, reason: string, alert: number, identity?: string): void {
+    this.failures.push(identity === undefined ? { peer: s.peer, reason } : { peer: s.peer, reason, identity });
+    this.#alert(s, alert);
+    this.#sessions.delete(key(s.peer));
+  }
+
+  #receive(datagram: Buffer, peer: Peer): void {
+    for (let off = 0; off + RECORD_HEADER <= datagram.length;) {
+      const type = datagram[off]!;
+      const epoch = datagram.readUInt16BE(off + 3);
+      const seq = datagram.readUIntBE(off + 5, 6);
+      const length = datagram.readUInt16BE(off + 11);
+      const fragment = datagram.subarray(off + RECORD_HEADER, off + RECORD_HEADER + length);
+      off += RECORD_HEADER + length;
+      if (fragment.length !== length) return;
+      this.#record(peer, type, epoch, seq, fragment);
+    }
+  }
+
+  #record(peer: Peer, type: number, epoch: number, seq: number, fragment: Buffer): void {
+    const s = this.#sessions.get(key(peer));
+    if (epoch === 0) {
+      if (type === CONTENT.handshake) this.#handshake(peer, s, fragment);
+      else if (type === CONTENT.changeCipherSpec && s?.client) s.readEpoch = 1;
       return;
     }
-    const existing = sessions.get(keyOf(peer));
-    if (existing && !existing.established && existing.clientRandom.equals(clientRandom)) {
-      sendRaw(existing.lastFlight, peer);
+    if (!s?.client || epoch !== 1) return;
+    const plain = decrypt(s.client, epoch, seq, type, fragment);
+    if (!plain) {
+      // Records that fail authentication are dropped (RFC 6347 §4.1.2.7), but a Finished that does not is a wrong key.
+      if (!s.open && type === CONTENT.handshake) this.#fail(s, 'the client Finished does not decrypt (a wrong key for the identity)', ALERT.badRecordMac);
       return;
     }
-    let offered = false;
-    for (let i = 0; i + 1 < suites.length; i += 2) if (suites.readUInt16BE(i) === TLS_PSK_WITH_AES_128_CCM_8) offered = true;
+    if (type === CONTENT.applicationData && s.open) {
+      const data = new Uint8Array(plain);
+      for (const l of this.#listeners) l(data, peer);
+    } else if (type === CONTENT.handshake) this.#clientFinished(s, plain);
+    else if (type === CONTENT.alert && plain[1] === ALERT.closeNotify) this.#sessions.delete(key(peer));
+  }
+
+  #handshake(peer: Peer, existing: Session | undefined, fragment: Buffer): void {
+    if (fragment.length < HANDSHAKE_HEADER) return;
+    const msgType = fragment[0]!;
+    const length = fragment.readUIntBE(1, 3);
+    const messageSeq = fragment.readUInt16BE(4);
+    const fragmentLength = fragment.readUIntBE(9, 3);
+    // Handshake messages come whole here (a PSK client's are small); a fragmented one is not reassembled.
+    if (fragment.readUIntBE(6, 3) !== 0 || fragmentLength !== length || fragment.length < HANDSHAKE_HEADER + length) return;
+    const body = fragment.subarray(HANDSHAKE_HEADER, HANDSHAKE_HEADER + length);
+    const whole = fragment.subarray(0, HANDSHAKE_HEADER + length);
+    if (msgType === HANDSHAKE.clientHello) this.#clientHello(peer, existing, body, whole, messageSeq);
+    else if (msgType === HANDSHAKE.clientKeyExchange && existing && !existing.client) this.#clientKeyExchange(existing, body, whole);
+  }
+
+  #cookie(peer: Peer, clientRandom: Buffer): Buffer {
+    return hmac(this.#cookieSecret, Buffer.concat([Buffer.from(key(peer)), clientRandom])).subarray(0, 16);
+  }
+
+  #clientHello(peer: Peer, existing: Session | undefined, body: Buffer, whole: Buffer, messageSeq: number): void {
+    if (body.length < 34) return;
+    const clientRandom = body.subarray(2, 34);
+    const sessionId = vector(body, 34, 1);
+    const cookie = sessionId && vector(body, sessionId.end, 1);
+    const suites = cookie && vector(body, cookie.end, 2);
+    if (!suites) return;
+    const expected = this.#cookie(peer, clientRandom);
+    if (cookie.value.length !== expected.length || !timingSafeEqual(cookie.value, expected)) {
+      // Stateless: nothing is kept until the client proves it receives at its address (RFC 6347 §4.2.1).
+      const hvr = Buffer.concat([uint(DTLS12, 2), Buffer.from([expected.length]), expected]);
+      this.#sendRecords(peer, [this.#plain(CONTENT.handshake, handshakeMessage(HANDSHAKE.helloVerifyRequest, messageSeq, hvr))]);
+      return;
+    }
+    if (existing && existing.clientRandom.equals(clientRandom) && !existing.open) {
+      this.#sendRecords(peer, existing.lastFlight);
+      return;
+    }
     const s: Session = {
-      peer, clientRandom, serverRandom: randomBytes(32), transcript: [message], messageSeq, sendSeq: [recordSeq + 1, 0],
-      lastFlight: [], established: false,
+      peer, clientRandom: Buffer.from(clientRandom), serverRandom: randomBytes(32), transcript: [Buffer.from(whole)],
+      nextMessageSeq: messageSeq, readEpoch: 0, writeSeq: 0, lastFlight: [], open: false,
     };
-    if (!offered) return fail(peer, s, ALERT.handshakeFailure, 'the client offers no TLS_PSK_WITH_AES_128_CCM_8');
-    // Secure renegotiation (RFC 5746): echo an empty renegotiation_info when the client signals it.
-    let secureRenegotiation = false;
-    for (let i = 0; i + 1 < suites.length; i += 2) if (suites.readUInt16BE(i) === 0x00ff) secureRenegotiation = true;
-    for (const e = new Reader(extensions); e.left >= 4;) {
-      const type = e.u16();
-      e.vector(2);
-      if (type === RENEGOTIATION_INFO) secureRenegotiation = true;
+    this.#sessions.set(key(peer), s);
+    const offered = new Set<number>();
+    for (let i = 0; i + 1 < suites.value.length; i += 2) offered.add(suites.value.readUInt16BE(i));
+    if (!offered.has(PSK_AES_128_CCM_8)) {
+      this.#fail(s, 'the client offers no TLS_PSK_WITH_AES_128_CCM_8', ALERT.handshakeFailure);
+      return;
     }
-    const ext = secureRenegotiation ? Buffer.concat([u16(5), u16(RENEGOTIATION_INFO), u16(1), Buffer.from([0])]) : Buffer.alloc(0);
-    const serverHello = handshake(HT.ServerHello, s.messageSeq++, Buffer.concat([
-      u16(DTLS12), s.serverRandom, Buffer.from([0]), u16(TLS_PSK_WITH_AES_128_CCM_8), Buffer.from([0]), ext,
+    const hello = handshakeMessage(HANDSHAKE.serverHello, s.nextMessageSeq++, Buffer.concat([
+      uint(DTLS12, 2), s.serverRandom, Buffer.from([0]), uint(PSK_AES_128_CCM_8, 2), Buffer.from([0]),
     ]));
-    const done = handshake(HT.ServerHelloDone, s.messageSeq++, Buffer.alloc(0));
-    s.transcript.push(serverHello, done);
-    s.lastFlight = [record(CT.Handshake, 0, s.sendSeq[0]++, serverHello), record(CT.Handshake, 0, s.sendSeq[0]++, done)];
-    sessions.set(keyOf(peer), s);
-    sendRaw(s.lastFlight, peer);
-  };
+    const done = handshakeMessage(HANDSHAKE.serverHelloDone, s.nextMessageSeq++, Buffer.alloc(0));
+    s.transcript.push(hello, done);
+    s.lastFlight = [this.#plain(CONTENT.handshake, hello), this.#plain(CONTENT.handshake, done)];
+    this.#sendRecords(peer, s.lastFlight);
+  }
 
-  const onClientKeyExchange = (s: Session, message: Buffer): void => {
-    const identity = new Reader(message.subarray(12)).vector(2).toString('utf8');
-    s.identity = identity;
-    const psk = options.psk(identity);
-    if (!psk) return fail(s.peer, s, ALERT.unknownPskIdentity, `unknown PSK identity ${JSON.stringify(identity)}`);
-    s.transcript.push(message);
-    const n = psk.length;
-    const premaster = Buffer.concat([u16(n), Buffer.alloc(n), u16(n), Buffer.from(psk)]);
+  #clientKeyExchange(s: Session, body: Buffer, whole: Buffer): void {
+    const id = vector(body, 0, 2);
+    if (!id) return;
+    const identity = id.value.toString('utf8');
+    const psk = this.#psk.get(identity);
+    if (!psk) {
+      this.#fail(s, 'unknown PSK identity', ALERT.unknownPskIdentity, identity);
+      return;
+    }
+    s.transcript.push(Buffer.from(whole));
+    const premaster = Buffer.concat([uint(psk.length, 2), Buffer.alloc(psk.length), uint(psk.length, 2), psk]);
     s.master = prf(premaster, 'master secret', Buffer.concat([s.clientRandom, s.serverRandom]), 48);
     const block = prf(s.master, 'key expansion', Buffer.concat([s.serverRandom, s.clientRandom]), 40);
-    s.keys = { clientKey: block.subarray(0, 16), serverKey: block.subarray(16, 32), clientIv: block.subarray(32, 36), serverIv: block.subarray(36, 40) };
-  };
+    s.client = { key: block.subarray(0, 16), iv: block.subarray(32, 36) };
+    s.server = { key: block.subarray(16, 32), iv: block.subarray(36, 40) };
+  }
 
-  const onFinished = (s: Session, message: Buffer): void => {
-    const transcriptHash = createHash('sha256').update(Buffer.concat(s.transcript)).digest();
-    const expected = prf(s.master!, 'client finished', transcriptHash, 12);
-    const got = message.subarray(12);
-    if (got.length !== 12 || !timingSafeEqual(got, expected)) return fail(s.peer, s, ALERT.decryptError, 'the client Finished does not verify (wrong key?)');
-    s.transcript.push(message);
-    const serverVerify = prf(s.master!, 'server finished', createHash('sha256').update(Buffer.concat(s.transcript)).digest(), 12);
-    const finished = handshake(HT.Finished, s.messageSeq++, serverVerify);
-    s.lastFlight = [record(CT.ChangeCipherSpec, 0, s.sendSeq[0]++, Buffer.from([1])), seal(s.keys!, CT.Handshake, s.sendSeq[1]++, finished)];
-    s.established = true;
-    sendRaw(s.lastFlight, s.peer);
-    options.onHandshake?.({ peer: s.peer, identity: s.identity, ok: true });
-  };
-
-  const onRecord = (peer: Peer, type: number, epoch: number, seq: number, fragment: Buffer): void => {
-    const s = sessions.get(keyOf(peer));
-    if (epoch === 0) {
-      if (type === CT.Handshake) {
-        const msgType = fragment[0];
-        const length = fragment.readUIntBE(1, 3);
-        const messageSeq = fragment.readUInt16BE(4);
-        if (fragment.readUIntBE(6, 3) !== 0 || fragment.readUIntBE(9, 3) !== length) return; // fragmented: not supported
-        const message = fragment.subarray(0, 12 + length);
-        if (msgType === HT.ClientHello) onClientHello(peer, message, messageSeq, seq);
-        else if (msgType === HT.ClientKeyExchange && s && !s.keys) onClientKeyExchange(s, message);
-      } else if (type === CT.Alert && s && !s.established) sessions.delete(keyOf(peer));
+  #clientFinished(s: Session, plain: Buffer): void {
+    if (s.open) {
+      // The client did not get our Finished and repeats its own: send ours again.
+      this.#sendRecords(s.peer, s.lastFlight);
       return;
     }
-    if (!s?.keys) return;
-    const plain = open(s.keys, type, epoch, seq, fragment);
-    if (!plain) {
-      // The client's first protected record is its Finished: failing to open it means the keys differ (another PSK).
-      if (!s.established && type === CT.Handshake) fail(peer, s, ALERT.badRecordMac, 'the client Finished does not authenticate (a different key?)');
-      return; // RFC 6347 §4.1.2.1: otherwise a record that does not authenticate is dropped silently
+    if (plain.length !== HANDSHAKE_HEADER + 12 || plain[0] !== HANDSHAKE.finished || s.readEpoch !== 1) return;
+    const transcript = (): Buffer => createHash('sha256').update(Buffer.concat(s.transcript)).digest();
+    const expected = prf(s.master!, 'client finished', transcript(), 12);
+    if (!timingSafeEqual(plain.subarray(HANDSHAKE_HEADER), expected)) {
+      this.#fail(s, 'the client Finished does not verify (a wrong key for the identity)', ALERT.decryptError);
+      return;
     }
-    if (type === CT.Handshake && plain[0] === HT.Finished) {
-      if (s.established) sendRaw(s.lastFlight, peer); // our last flight was lost: the client repeats its own
-      else onFinished(s, plain);
-    } else if (type === CT.ApplicationData && s.established) {
-      for (const l of listeners) l(new Uint8Array(plain), peer);
-    } else if (type === CT.Alert && plain[1] === ALERT.closeNotify) sessions.delete(keyOf(peer));
-  };
-
-  udp.onMessage((data, peer) => {
-    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    let at = 0;
-    try {
-      while (at + 13 <= buf.length) {
-        const type = buf[at]!;
-        const epoch = buf.readUInt16BE(at + 3);
-        const seq = buf.readUIntBE(at + 5, 6);
-        const length = buf.readUInt16BE(at + 11);
-        if (at + 13 + length > buf.length) return;
-        onRecord(peer, type, epoch, seq, buf.subarray(at + 13, at + 13 + length));
-        at += 13 + length;
-      }
-    } catch (e) {
-      fail(peer, sessions.get(keyOf(peer)), ALERT.handshakeFailure, `malformed handshake: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  });
-
-  return {
-    send: (data, peer) => {
-      const s = sessions.get(keyOf(peer));
-      if (!s?.established || !s.keys) throw new Error(`no DTLS session with ${peer.address}:${peer.port}`);
-      return udp.send(seal(s.keys, CT.ApplicationData, s.sendSeq[1]++, Buffer.from(data)), peer);
-    },
-    onMessage: (l) => {
-      listeners.push(l);
-    },
-    address: () => udp.address(),
-    close: () => udp.close(),
-  };
+    s.transcript.push(plain);
+    const finished = handshakeMessage(HANDSHAKE.finished, s.nextMessageSeq++, prf(s.master!, 'server finished', transcript(), 12));
+    s.lastFlight = [this.#plain(CONTENT.changeCipherSpec, Buffer.from([1])), this.#protect(s, CONTENT.handshake, finished)];
+    s.open = true;
+    this.#sendRecords(s.peer, s.lastFlight);
+  }
 }
