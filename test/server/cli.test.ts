@@ -6,6 +6,7 @@ import { startSimpleDevice, type SimpleDevice } from '../../examples/simple-devi
 import { parsePsk, serverMain, startServer, type RunningServer } from '../../server/cli.js';
 import { loadModels } from '../../server/models.js';
 import { main } from '../../generator/cli.js';
+import { connectClient } from '../../runtime/index.js';
 
 function io() {
   const out: string[] = [];
@@ -87,5 +88,18 @@ describe('a DTLS-PSK device', () => {
     expect(running.hub.clients()).toEqual([expect.objectContaining({ endpoint: 'psk-dev', transport: 'dtls' })]);
     const r = await running.hub.perform('psk-dev', { op: 'read', path: '/3/0/0' });
     expect(r).toMatchObject({ code: '2.05', values: [{ path: '/3/0/0', text: 'lwm2m-gen' }] });
+  });
+
+  test('a handshake with another key is refused and printed with the reason, never a key', async () => {
+    const key = Uint8Array.from(Buffer.from('a1b2c3d4e5f60718', 'hex'));
+    const c = io();
+    running = await startServer({ host: '127.0.0.1', port: 0, dtlsPort: 0, uiHost: undefined, uiPort: 0, objects: [], psks: [{ identity: 'psk-dev', key }] }, loadModels([]), c.io);
+    const { address, port } = running.hub.servers.find((s) => s.transport === 'dtls')!.server.address();
+    const wrong = Uint8Array.from(key, (b) => b ^ 0xff);
+    await expect(connectClient(`coaps://${address}:${port}`, { endpointName: 'psk-dev', pskIdentity: 'psk-dev', pskKey: wrong, handshakeTimeoutMs: 1500 })).rejects.toThrow();
+    for (let i = 0; i < 40 && c.err.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(c.err[0]).toMatch(/^lwm2m-gen server: DTLS handshake from 127\.0\.0\.1:\d+ refused( \(identity "psk-dev"\))?: \S/);
+    for (const k of [key, wrong]) expect(c.err.join('\n')).not.toContain(Buffer.from(k).toString('hex'));
+    expect(running.hub.clients()).toEqual([]);
   });
 });
