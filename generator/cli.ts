@@ -33,7 +33,7 @@ const COMMANDS: Readonly<Record<string, { readonly usage: string; readonly descr
   },
   // The local LwM2M server with its web UI lives in server/.
   server: {
-    usage: 'server [--port 5683] [--ui-port 8080] [--objects DDF..] [--psk ID:HEX ..]',
+    usage: 'server [--port 5683] [--ui-port 8080] …',
     describe: 'an LwM2M server (UDP, DTLS-PSK) with a web UI on 127.0.0.1 to drive devices by hand',
     load: async () => (await import('../server/cli.js')).serverMain,
   },

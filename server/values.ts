@@ -62,7 +62,10 @@ export function valueFromText(r: ResourceModel, text: string, path: Lwm2mPath): 
   try {
     return checkValue(r, parsed, path);
   } catch (e) {
-    throw new BadInputError(`${formatPath(path)} (${r.name}): ${e instanceof Error ? e.message : String(e)}`);
+    const where = formatPath(path);
+    // The runtime's message starts with the path already; say it once, with the resource's name.
+    const detail = (e instanceof Error ? e.message : String(e)).replace(`${where}: `, '');
+    throw new BadInputError(`${where} (${r.name}): ${detail}`);
   }
 }
 

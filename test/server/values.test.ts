@@ -9,7 +9,6 @@ const at = { objectId: 30000, instanceId: 0, resourceId: 0 };
 
 test.each([
   ['Integer', '42', 42],
-  ['Integer', '-9007199254740993', -9007199254740993n],
   ['Unsigned Integer', '7', 7],
   ['Float', '2.5e3', 2500],
   ['Boolean', 'true', true],
@@ -18,6 +17,12 @@ test.each([
   ['Objlnk', '3:0', { objectId: 3, instanceId: 0 }],
 ] as const)('%s "%s" is %p', (type, text, value) => {
   expect(valueFromText(r(type), text, at)).toEqual(value);
+});
+
+test('an integer beyond 2^53 is a bigint when the range needs it, and refused when it does not', () => {
+  const wide = r('Integer', { range: { kind: 'interval', min: -(2n ** 63n), max: 2n ** 63n - 1n, text: '-2^63..2^63-1' } });
+  expect(valueFromText(wide, '-9007199254740993', at)).toBe(-9007199254740993n);
+  expect(() => valueFromText(r('Integer'), '-9007199254740993', at)).toThrow(/^\/30000\/0\/0 \(V\): value -9007199254740993 is beyond the safe integer range/);
 });
 
 test('Time takes seconds or an ISO date; Opaque takes hex', () => {
