@@ -173,7 +173,8 @@ export class RequestServer {
     }
     const reply = replyOf(response);
     if (observe === 0 && response.observe !== undefined && codeClass(response.code) === 2) {
-      this.block2.observe(`${peerKey(peer)}|${hex(m.token)}`, JSON.stringify([peerKey(peer), 'GET', path, query, accept ?? null, '']));
+      // Large notifications are fetched block by block with the observing request's method: GET, or FETCH with its body.
+      this.block2.observe(`${peerKey(peer)}|${hex(m.token)}`, b2key());
     }
     const whole = block2
       ? block2.num === 0 && reply.payload.length <= blockBytes(this.o.profile, szxFor(reply.options), reply.options)

@@ -265,11 +265,15 @@ export class TestLwm2mServer {
   }
 
   /** Observe (GET with Observe=0); notifications collect on the returned observation. */
-  async observe(ep: string, path: string, accept?: number): Promise<Observation> {
+  observe(ep: string, path: string, accept?: number): Promise<Observation> {
+    return this.observeRequest(ep, path, accept === undefined ? { method: 'GET', observe: 0 } : { method: 'GET', observe: 0, accept });
+  }
+
+  /** Any observing request (FETCH with Observe = 0 for Observe-Composite); notifications collect as for observe(). */
+  async observeRequest(ep: string, path: string, req: Omit<OutgoingRequest, 'path'>): Promise<Observation> {
     const state: ObservationState = { notifications: [], waiters: [], active: true };
     // The first response goes through the endpoint; only then is the token known for the tap to catch what follows.
-    const response = await this.request(ep, path, accept === undefined
-      ? { method: 'GET', observe: 0 } : { method: 'GET', observe: 0, accept });
+    const response = await this.request(ep, path, req);
     this.#observations.set(hex(response.token), state);
     let consumed = 0;
     return {
