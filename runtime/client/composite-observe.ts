@@ -6,16 +6,22 @@ import { formatPath, type Lwm2mPath } from '../model.js';
 import type {
   NotificationAttributes, NotifyScheduler, Observation, ObservationHandlers,
 } from '../notify/index.js';
-import { compositeRecords, pathRecords, type CompositeObserveRegistration } from './composite.js';
+import { compositeRecords, type CompositeObserveRegistration } from './composite.js';
+import type { ObservedValue } from './observe.js';
 import type { ObjectRegistry } from './registry.js';
 
-/** A member's value: the records of its path, or null while the path is absent (its appearing is a change). */
-type MemberValue = ReturnType<typeof pathRecords> | null;
+/**
+ * A member's value as a plain observation reads it (a resource's value, so gt/lt/st/edge apply; an instance's records),
+ * or null while the path is absent (its appearing is a change).
+ */
+type MemberValue = ObservedValue | null;
 
 export interface CompositeObservationsOptions {
   readonly registry: ObjectRegistry;
   readonly transport: CoapEndpoint;
   readonly scheduler: NotifyScheduler;
+  /** Reads one observed path as a plain observation does; NotFoundError when it is absent. */
+  readonly read: (path: Lwm2mPath) => ObservedValue;
   /** The attributes in force for one path of this server (the same source plain observations use). */
   readonly attributes: (observation: { readonly path: Lwm2mPath }) => Readonly<NotificationAttributes>;
   readonly confirmable: boolean;
@@ -92,7 +98,7 @@ export class CompositeObservations {
 
   #read(path: Lwm2mPath): MemberValue {
     try {
-      return pathRecords(this.#o.registry, path);
+      return this.#o.read(path);
     } catch (err) {
       if (err instanceof NotFoundError) return null;
       throw err;

@@ -85,6 +85,7 @@ export class ClientObservations {
       registry: options.registry,
       transport: options.transport,
       scheduler: this.observations.scheduler,
+      read: (path) => this.read(path),
       attributes,
       confirmable: options.confirmable ?? false,
       equals: (a, b) => (a === null || b === null ? a === b : equalValues(a, b)),
