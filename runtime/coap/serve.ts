@@ -144,8 +144,12 @@ export class RequestServer {
       const split = this.o.profile.splitSzx(options);
       return block2 ? Math.min(split, block2.szx) : split;
     };
+    // RFC 8132 2.3.2 has each block request of a FETCH repeat its body; libcoap's coap-client (4.3) sends the body
+    // with block 0 only. A later block of a FETCH without a body is served from the last FETCH of that resource.
+    const bodyless = (): string => JSON.stringify([peerKey(peer), method, path, query, accept ?? null, '-']);
     if (block2 && block2.num > 0) {
-      const cached = this.block2.cached(b2key(), block2.num, szxFor(extra), extra);
+      const key = method === 'FETCH' && payload.length === 0 ? this.block2.resolve(bodyless()) ?? b2key() : b2key();
+      const cached = this.block2.cached(key, block2.num, szxFor(extra), extra);
       if (cached) return cached;
       // Without a cached body only safe methods may run again to produce the block.
       if (method !== 'GET' && method !== 'FETCH') return diagnostic('4.08', 'no block-wise transfer of this response in progress');
@@ -181,7 +185,10 @@ export class RequestServer {
       : this.o.profile.fits(reply.options, reply.payload.length);
     if (!whole) {
       const szx = szxFor(reply.options);
-      if (!block2 || block2.num === 0) return this.block2.first(b2key(), { ...reply, options: [...reply.options, ...extra] }, szx);
+      if (!block2 || block2.num === 0) {
+        if (method === 'FETCH') this.block2.alias(bodyless(), b2key());
+        return this.block2.first(b2key(), { ...reply, options: [...reply.options, ...extra] }, szx);
+      }
       return this.block2.slice(reply, block2.num, szx, extra);
     }
     return extra.length === 0 ? reply : { ...reply, options: [...reply.options, ...extra] };
