@@ -4,12 +4,11 @@
 // The runtime owns the Server object (/1) but must not import generated code, so it keeps this copy; the
 // registry's DDF stays the one source. `node scripts/runtime-models.mjs` rewrites the copy, `--check` exits 1 when
 // it is stale (test/runtime/client/server-model.test.ts fails then too, so CI catches a forgotten copy).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// Issue 10 renames the module to lwm2m-server.ts; either name is read.
-const SOURCE = ['generated/lwm2m-server.ts', 'generated/lw-m2m-server.ts'].find((f) => existsSync(`${root}/${f}`)) ?? 'generated/lwm2m-server.ts';
+const SOURCE = 'generated/lwm2m-server.ts';
 const TARGET = 'runtime/client/server-model.ts';
 
 /** The runtime file for the generated module's text. */

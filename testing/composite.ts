@@ -1,9 +1,9 @@
 // The test server's composite operations (LwM2M 1.1): readComposite, writeComposite, observeComposite and its cancel, typed like its other operations.
-import type { IncomingResponse, OutgoingRequest } from '../runtime/coap/types.js';
 import {
-  ContentFormat, decodeCompositeRecords, encodeCompositePaths, encodeCompositeRecords, type Lwm2mRecord, type ResourceLookup,
-} from '../runtime/codec/index.js';
-import { parsePath, type Lwm2mPath, type ObjectDefinition, type ResourceValue } from '../runtime/model.js';
+  ContentFormat, decodeCompositeRecords, encodeCompositePaths, encodeCompositeRecords, parsePath,
+  type IncomingResponse, type Lwm2mPath, type Lwm2mRecord, type ObjectDefinition, type OutgoingRequest, type ResourceLookup,
+  type ResourceValue,
+} from 'lwm2m-gen/runtime';
 
 /** What the composite operations need of a test server: a request to a registered endpoint (both test servers have it). */
 export interface CompositeServer {

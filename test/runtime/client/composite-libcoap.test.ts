@@ -6,7 +6,7 @@ import { createUdpEndpoint, type CoapEndpoint } from '../../../runtime/coap/inde
 import { ContentFormat, decodeCompositeRecords, encodeCompositePaths } from '../../../runtime/codec/index.js';
 import { Lwm2mClient } from '../../../runtime/client/index.js';
 import { coapClientFrom, describeLibcoap, freePort } from '../../support/libcoap.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { ConfigDef, TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 
 describeLibcoap('composite operations from coap-client (libcoap)', () => {

@@ -1,11 +1,10 @@
 // Observe-Composite end to end over UDP on 127.0.0.1 (scheduler on a manual clock): one notification of every path, per-path attributes, cancel, RST, and Block2 of a large notification.
+import { TestLwm2mServer, observeComposite } from 'lwm2m-gen/testing';
 import { createUdpEndpoint, OptionNumber, type CoapEndpoint } from '../../../runtime/coap/index.js';
 import { encodeBlock } from '../../../runtime/coap/message.js';
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import { Lwm2mClient } from '../../../runtime/client/index.js';
 import { ManualClock, NotifyScheduler } from '../../../runtime/notify/index.js';
-import { observeComposite } from '../../../testing/composite.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
 import { ConfigDef, DeviceDef, ServerDef, TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 
 const fast = { ackTimeout: 100, maxRetransmit: 1, ackRandomFactor: 1 };

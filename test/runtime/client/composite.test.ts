@@ -1,9 +1,8 @@
 // Read-Composite and Write-Composite end to end over UDP on 127.0.0.1: paths across objects and levels, the three formats, the refusals, all-or-nothing writes, block-wise both ways.
+import { TestLwm2mServer, readComposite, writeComposite } from 'lwm2m-gen/testing';
 import { createCoapEndpoint, createUdpTransport, decodeMessage, OptionNumber, type CoapEndpoint } from '../../../runtime/coap/index.js';
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import { Lwm2mClient } from '../../../runtime/client/index.js';
-import { readComposite, writeComposite } from '../../../testing/composite.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
 import { ConfigDef, DeviceDef, ServerDef, TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 
 const text = new TextDecoder();

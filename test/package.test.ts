@@ -1,0 +1,34 @@
+// What ships: the package's files and the shipping build hold the generator, the runtime and lwm2m-gen/testing, no test or example code.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+
+const root = process.cwd();
+
+function sourcesOf(tsconfig: string): string[] {
+  const out = execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', tsconfig, '--listFilesOnly'], { encoding: 'utf8' });
+  return out.split('\n').filter((f) => f !== '' && !f.includes('/node_modules/')).map((f) => relative(root, f));
+}
+
+describe('the package', () => {
+  it('builds for shipping only generator/, runtime/ and testing/', () => {
+    const tops = new Set(sourcesOf('tsconfig.build.json').map((f) => f.split('/')[0]));
+    expect([...tops].sort()).toEqual(['generator', 'runtime', 'testing']);
+  });
+
+  it('builds the examples without test code', () => {
+    const files = sourcesOf('tsconfig.examples.json');
+    expect(files.some((f) => f.startsWith('examples/'))).toBe(true);
+    expect(files.filter((f) => f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
+  });
+
+  it('packs bin, templates and dist/{generator,runtime,testing}, and exports lwm2m-gen/testing', () => {
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' })) as
+      Array<{ files: Array<{ path: string }> }>;
+    const paths = packed[0]!.files.map((f) => f.path);
+    const outside = paths.filter((p) => !/^(bin\/|templates\/|dist\/(generator|runtime|testing)\/|README\.md$|package\.json$)/.test(p));
+    expect(outside).toEqual([]);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { import: string }> };
+    expect(pkg.exports['./testing']?.import).toBe('./dist/testing/index.js');
+  });
+});
