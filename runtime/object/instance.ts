@@ -332,5 +332,5 @@ export abstract class ObjectInstance {
 export const OBJECT_INSTANCE_MEMBERS: readonly string[] = Object.freeze([
   'definition', 'instanceId', 'path', 'getResource', 'setResource', 'clearResource', 'assignValues', 'markChanged',
   'onChange', 'hasResource', 'resourceIds', 'resourceInstanceIds', 'readResource', 'readResourceInstance', 'readAll',
-  'writeResources', 'writeResourceInstance', 'execute', 'missingMandatory', 'model', 'members',
+  'writeResources', 'prepareWrite', 'writeResourceInstance', 'execute', 'missingMandatory', 'model', 'members',
 ]);
