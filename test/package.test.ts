@@ -22,13 +22,16 @@ describe('the package', () => {
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
   });
 
-  it('packs bin, templates and dist/{generator,runtime,testing}, and exports lwm2m-gen/testing', () => {
+  it('packs bin, templates, registry and dist/{generator,runtime,testing,cjs}, and exports lwm2m-gen/testing for import and require', () => {
     const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' })) as
       Array<{ files: Array<{ path: string }> }>;
     const paths = packed[0]!.files.map((f) => f.path);
-    const outside = paths.filter((p) => !/^(bin\/|templates\/|dist\/(generator|runtime|testing)\/|README\.md$|package\.json$)/.test(p));
+    const outside = paths.filter((p) => !/^(bin\/|templates\/|registry\/|dist\/(generator|runtime|testing|cjs)\/|README\.md$|package\.json$)/.test(p));
     expect(outside).toEqual([]);
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { import: string }> };
-    expect(pkg.exports['./testing']?.import).toBe('./dist/testing/index.js');
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, Record<string, { default: string }>> };
+    expect(pkg.exports['./testing']?.['import']?.default).toBe('./dist/testing/index.js');
+    expect(pkg.exports['./testing']?.['require']?.default).toBe('./dist/cjs/testing/index.js');
+    // The CommonJS copy holds only what ships (runtime, testing and the naming rules testing reads), no tests or examples.
+    expect(paths.filter((p) => p.startsWith('dist/cjs/') && !/^dist\/cjs\/(runtime|testing|generator)\/|^dist\/cjs\/package\.json$/.test(p))).toEqual([]);
   });
 });

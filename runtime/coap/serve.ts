@@ -88,6 +88,12 @@ export class RequestServer {
     this.block2.clear();
   }
 
+  /** The SZX a response with these options goes out in: ours, or the requester's when it asked for smaller blocks. */
+  private szxFor(block2: BlockOption | undefined, options: readonly RawOption[]): number {
+    const split = this.o.profile.splitSzx(options);
+    return block2 ? Math.min(split, block2.szx) : split;
+  }
+
   /** A block option as this side takes it: undefined when absent, 'bad' when malformed or BERT not agreed. */
   private blockOf(raw: Uint8Array | undefined): BlockOption | undefined | 'bad' {
     if (!raw) return undefined;
@@ -140,16 +146,12 @@ export class RequestServer {
 
     // Built only when a block-wise response is in play: most requests never need it.
     const b2key = (): string => JSON.stringify([peerKey(peer), method, path, query, accept ?? null, method === 'FETCH' ? hex(payload) : '']);
-    const szxFor = (options: readonly RawOption[]): number => {
-      const split = this.o.profile.splitSzx(options);
-      return block2 ? Math.min(split, block2.szx) : split;
-    };
     // RFC 8132 2.3.2 has each block request of a FETCH repeat its body; libcoap's coap-client (4.3) sends the body
     // with block 0 only. A later block of a FETCH without a body is served from the last FETCH of that resource.
     const bodyless = (): string => JSON.stringify([peerKey(peer), method, path, query, accept ?? null, '-']);
     if (block2 && block2.num > 0) {
       const key = method === 'FETCH' && payload.length === 0 ? this.block2.resolve(bodyless()) ?? b2key() : b2key();
-      const cached = this.block2.cached(key, block2.num, szxFor(extra), extra);
+      const cached = this.block2.cached(key, block2.num, this.szxFor(block2, extra), extra);
       if (cached) return cached;
       // Without a cached body only safe methods may run again to produce the block.
       if (method !== 'GET' && method !== 'FETCH') return diagnostic('4.08', 'no block-wise transfer of this response in progress');
@@ -181,10 +183,10 @@ export class RequestServer {
       this.block2.observe(`${peerKey(peer)}|${hex(m.token)}`, b2key());
     }
     const whole = block2
-      ? block2.num === 0 && reply.payload.length <= blockBytes(this.o.profile, szxFor(reply.options), reply.options)
+      ? block2.num === 0 && reply.payload.length <= blockBytes(this.o.profile, this.szxFor(block2, reply.options), reply.options)
       : this.o.profile.fits(reply.options, reply.payload.length);
     if (!whole) {
-      const szx = szxFor(reply.options);
+      const szx = this.szxFor(block2, reply.options);
       if (!block2 || block2.num === 0) {
         if (method === 'FETCH') this.block2.alias(bodyless(), b2key());
         return this.block2.first(b2key(), { ...reply, options: [...reply.options, ...extra] }, szx);
