@@ -27,7 +27,7 @@ export const FirmwareUpdate = defineObject({
     { id: 8, name: "Firmware Update Protocol Support", operations: "R", type: "Integer", multiple: true, mandatory: false, range: { kind: 'enum', members: [{ value: 0, label: "CoAP" }, { value: 1, label: "CoAPS" }, { value: 2, label: "HTTP" }, { value: 3, label: "HTTPS" }, { value: 4, label: "CoAP over TCP" }, { value: 5, label: "CoAP over TLS" }], text: "0: CoAP 1: CoAPS 2: HTTP 3: HTTPS 4: CoAP over TCP 5: CoAP over TLS" } },
     { id: 9, name: "Firmware Update Delivery Method", operations: "R", type: "Integer", multiple: false, mandatory: true, range: { kind: 'enum', members: [{ value: 0, label: "Pull only" }, { value: 1, label: "Push only" }, { value: 2, label: "Push or pull" }], text: "0: Pull only 1: Push only 2: Push or pull" } },
     { id: 10, name: "Cancel", operations: "E", type: "none", multiple: false, mandatory: false },
-    { id: 11, name: "Severity", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'enum', members: [{ value: 0, label: "Critical" }, { value: 1, label: "Major" }, { value: 2, label: "Minor" }], text: "0: Critical 1: Major 2: Minor" } },
+    { id: 11, name: "Severity", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'enum', members: [{ value: 0, label: "Critical" }, { value: 1, label: "Mandatory" }, { value: 2, label: "Optional" }], text: "0: Critical 1: Mandatory 2: Optional" } },
     { id: 12, name: "Last State Change Time", operations: "R", type: "Time", multiple: false, mandatory: false },
     { id: 13, name: "Maximum Defer Period", operations: "RW", type: "Unsigned Integer", multiple: false, mandatory: false, units: "s" },
     { id: 14, name: "Automatic Upgrade at Download", operations: "RW", type: "Boolean", multiple: false, mandatory: false },
@@ -151,10 +151,10 @@ export type FirmwareUpdateSeverity = 0 | 1 | 2;
 export const FirmwareUpdateSeverityValues = {
   /** Critical */
   Critical: 0,
-  /** Major */
-  Major: 1,
-  /** Minor */
-  Minor: 2,
+  /** Mandatory */
+  Mandatory: 1,
+  /** Optional */
+  Optional: 2,
 } as const;
 
 /**
@@ -229,9 +229,9 @@ export interface FirmwareUpdateValues {
    * Severity — resource 11, path `/5/{instance}/11`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
-   * Range: 0: Critical 1: Major 2: Minor.
+   * Range: 0: Critical 1: Mandatory 2: Optional.
    *
-   * How urgent the update is.
+   * Severity of the firmware image, for a device that lets its user defer the update. Default 1 (Mandatory).
    */
   severity?: FirmwareUpdateSeverity;
   /**
@@ -248,7 +248,7 @@ export interface FirmwareUpdateValues {
    * Operations: Read/Write. Type: Unsigned Integer. Single instance, optional.
    * Units: s.
    *
-   * How long the user may defer the update.
+   * The number of seconds a user can defer the update. When it is over, the device installs without asking. 0: deferring is not allowed.
    */
   maximumDeferPeriod?: number;
   /**
@@ -449,9 +449,9 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
    * Severity — resource 11, path `/5/{instance}/11`.
    *
    * Operations: Read/Write. Type: Integer. Single instance, optional.
-   * Range: 0: Critical 1: Major 2: Minor.
+   * Range: 0: Critical 1: Mandatory 2: Optional.
    *
-   * How urgent the update is.
+   * Severity of the firmware image, for a device that lets its user defer the update. Default 1 (Mandatory).
    */
   get severity(): FirmwareUpdateSeverity | undefined {
     return this.getResource<FirmwareUpdateSeverity>(11);
@@ -491,7 +491,7 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
    * Operations: Read/Write. Type: Unsigned Integer. Single instance, optional.
    * Units: s.
    *
-   * How long the user may defer the update.
+   * The number of seconds a user can defer the update. When it is over, the device installs without asking. 0: deferring is not allowed.
    */
   get maximumDeferPeriod(): number | undefined {
     return this.getResource<number>(13);

@@ -12,3 +12,8 @@ export type {
   ObjectClass, ResourceMember, ExecuteMember, ResourceValueOf, WritableValue, InstanceValues, InstanceInput,
   FormatOptions, WriteOptions, CreateOptions, ExecuteArgumentsInput, AttributesInput,
 } from './types.js';
+export {
+  readComposite, writeComposite, observeComposite, lookupOf,
+  type CompositeServer, type CompositeObservingServer, type CompositeObservationTap, type CompositeFormat, type CompositeOptions,
+  type CompositeContent, type CompositeObservation,
+} from './composite.js';

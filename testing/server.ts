@@ -353,4 +353,14 @@ export class TestLwm2mServer {
       ? { method: 'GET', observe: 0 } : { method: 'GET', observe: 0, accept });
     return this.#tap.track(response, path.split('/').filter((s) => s !== ''), accept);
   }
+
+  /**
+   * Any observing request, e.g. FETCH / with Observe = 0 (Observe-Composite, see observeComposite in composite.ts);
+   * notifications collect as for observe(). The observation's cancel() sends a GET: cancel a composite one with
+   * observeComposite's cancel (FETCH with Observe = 1).
+   */
+  async observeRequest(ep: string, path: string, req: Omit<OutgoingRequest, 'path'>): Promise<Observation> {
+    const response = await this.request(ep, path, req);
+    return this.#tap.track(response, path.split('/').filter((s) => s !== ''), req.accept);
+  }
 }

@@ -8,3 +8,4 @@ export * from './connect.js';
 export * from './registration.js';
 export * from './server-object.js';
 export * from './server-model.js';
+export type { CompositeObserveHooks, CompositeObserveRegistration } from './composite.js';

@@ -10,6 +10,7 @@ import {
 } from '../notify/index.js';
 import type { ObjectInstance } from '../object/instance.js';
 import { sameContent, sameValue } from '../values/check.js';
+import { CompositeObservations } from './composite-observe.js';
 import type { ObjectRegistry, RegistryEvent } from './registry.js';
 import type { ObserveHooks, ObserveRegistration } from './router.js';
 
@@ -55,6 +56,8 @@ export function processScheduler(): NotifyScheduler {
 /** The observations one client holds for its server. */
 export class ClientObservations {
   readonly observations: ObservationRegistry;
+  /** The Observe-Composite observations (FETCH / with Observe), on the same scheduler and attributes. */
+  readonly composite: CompositeObservations;
   readonly #o: ClientObservationsOptions;
   readonly #handlers: ObservationHandlers<ObservedValue>;
 
@@ -71,6 +74,16 @@ export class ClientObservations {
       ended: (obs, reason, error) => this.#ended(obs, reason, error),
       equals: equalValues,
     };
+    this.composite = new CompositeObservations({
+      registry: options.registry,
+      transport: options.transport,
+      scheduler: this.observations.scheduler,
+      read: (path) => this.read(path),
+      attributes,
+      confirmable: options.confirmable ?? false,
+      equals: (a, b) => (a === null || b === null ? a === b : equalValues(a, b)),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   }
 
   /** The current value at an observed path; NotFoundError when it is gone. */
@@ -121,6 +134,8 @@ export class ClientObservations {
     return {
       onObserve: (r: ObserveRegistration) => {
         const first = this.read(r.path);
+        // One token, one observation (RFC 7641 3.4): a plain Observe replaces a composite one of that token.
+        this.composite.cancel(r.peer, r.token);
         const obs = this.observations.add(
           { peer: r.peer, token: r.token, path: r.path, confirmable: this.#o.confirmable ?? false, accept: r.contentFormat },
           this.#handlers, first,
@@ -130,27 +145,41 @@ export class ClientObservations {
       onCancelObserve: (peer: Peer, token: Uint8Array) => {
         this.observations.cancel(peer, token);
       },
+      onObserveComposite: (r) => {
+        this.observations.cancel(r.peer, r.token);
+        return this.composite.add(r);
+      },
+      onCancelObserveComposite: (peer, token, paths) => {
+        this.composite.cancel(peer, token, paths);
+      },
     };
   }
 
   /** Routes a registry event to the observations it concerns. */
   onRegistryEvent(e: RegistryEvent): void {
-    if (e.kind === 'resource-changed') this.observations.changed(e.objectId, e.instanceId, e.resourceId);
-    else if (e.kind === 'instance-added' || e.kind === 'instance-removed') this.observations.changed(e.objectId, e.instanceId);
+    if (e.kind === 'resource-changed') {
+      this.observations.changed(e.objectId, e.instanceId, e.resourceId);
+      if (this.composite.size > 0) this.composite.changed(e.objectId, e.instanceId, e.resourceId);
+    } else if (e.kind === 'instance-added' || e.kind === 'instance-removed') {
+      this.observations.changed(e.objectId, e.instanceId);
+      if (this.composite.size > 0) this.composite.changed(e.objectId, e.instanceId);
+    }
   }
 
   /** Attributes changed at `path` (Write-Attributes), or the server's default periods changed (no path). */
   refresh(path?: Lwm2mPath): void {
     this.observations.refresh(path);
+    this.composite.refresh(path);
   }
 
   /** An RST answered a NON notification: the observer cancelled. */
   reset(peer: Peer, token: Uint8Array): void {
     this.observations.cancel(peer, token);
+    this.composite.cancel(peer, token);
   }
 
   /** Ends every observation (De-register, re-Register, stop). */
   endAll(): number {
-    return this.observations.cancelAll();
+    return this.observations.cancelAll() + this.composite.endAll();
   }
 }

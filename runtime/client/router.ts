@@ -1,4 +1,4 @@
-// Routes device-management requests (Read, Write, Execute, Discover, Create, Delete, Write-Attributes) to object instances.
+// Routes device-management requests (Read, Write, Execute, Discover, Create, Delete, Write-Attributes; composite ones to composite.ts) to object instances.
 import {
   BadRequestError, Lwm2mError, MethodNotAllowedError, NotAcceptableError, NotFoundError,
   UnsupportedContentFormatError, type CoapCode,
@@ -17,6 +17,7 @@ import {
 import type { AfterResponseTask } from '../object/execute-args.js';
 import type { ObjectInstance } from '../object/instance.js';
 import { parseWriteAttributes, type AttributeStore } from '../notify/index.js';
+import { CompositeOperations, type CompositeObserveHooks } from './composite.js';
 import { discoverLinks } from './links.js';
 import type { ObjectRegistry } from './registry.js';
 
@@ -38,7 +39,7 @@ export interface ObserveRegistration {
  * The Observe hook: the notify side plugs in here. `onObserve` returns the Observe sequence number of
  * the first response, or undefined to answer without Observe (the observation was not accepted).
  */
-export interface ObserveHooks {
+export interface ObserveHooks extends CompositeObserveHooks {
   onObserve?(request: ObserveRegistration): number | undefined;
   onCancelObserve?(peer: Peer, token: Uint8Array, path: Lwm2mPath): void;
 }
@@ -111,15 +112,19 @@ function quickPath(segments: readonly string[]): Lwm2mPath | undefined {
 
 export class RequestRouter {
   readonly #o: RouterOptions;
+  readonly #composite: CompositeOperations;
 
   constructor(options: RouterOptions) {
     this.#o = options;
+    this.#composite = new CompositeOperations({ registry: options.registry, ...(options.observe ? { observe: options.observe } : {}) });
   }
 
   /** Routes one request; never throws: every failure becomes an error response. */
   async handle(request: IncomingRequest): Promise<RoutedResponse> {
     let path: Lwm2mPath | undefined;
     try {
+      // FETCH and iPATCH are the composite operations (LwM2M 1.1), addressed to the root with paths in the body.
+      if (request.method === 'FETCH' || request.method === 'iPATCH') return { response: await this.#composite.handle(request), path };
       path = this.#parse(request);
       const response = await this.#dispatch(request, path);
       return { response, path };

@@ -32,6 +32,8 @@ export class Block2Server {
   private readonly entries = new Map<string, Entry>();
   /** Observation (peer|token) → cache key of the observed resource, so large notifications can be fetched with GETs. */
   private readonly observations = new Map<string, { key: string; expires: number }>();
+  /** A second name of a cached entry (a FETCH without its body → the last FETCH's entry), see `alias`. */
+  private readonly aliases = new Map<string, { key: string; expires: number }>();
 
   constructor(private readonly o: Block2Options) {}
 
@@ -52,6 +54,20 @@ export class Block2Server {
       expires: now + this.o.lifetime,
     });
     return this.slice(reply, 0, szx, []);
+  }
+
+  /** Gives the cached entry `key` a second name, valid as long as the entry. */
+  alias(name: string, key: string): void {
+    const now = this.o.clock.now();
+    this.aliases.delete(name);
+    makeRoom(this.aliases, this.o.maxEntries, now);
+    this.aliases.set(name, { key, expires: now + this.o.lifetime });
+  }
+
+  /** The entry key a second name stands for, while it lasts. */
+  resolve(name: string): string | undefined {
+    const a = this.aliases.get(name);
+    return a && a.expires > this.o.clock.now() ? a.key : undefined;
   }
 
   /** Block `num` of a representation at `szx` (BERT: NUM counts 1024-byte units, a block holds several). */
@@ -84,5 +100,6 @@ export class Block2Server {
   clear(): void {
     this.entries.clear();
     this.observations.clear();
+    this.aliases.clear();
   }
 }

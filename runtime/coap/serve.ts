@@ -146,8 +146,12 @@ export class RequestServer {
 
     // Built only when a block-wise response is in play: most requests never need it.
     const b2key = (): string => JSON.stringify([peerKey(peer), method, path, query, accept ?? null, method === 'FETCH' ? hex(payload) : '']);
+    // RFC 8132 2.3.2 has each block request of a FETCH repeat its body; libcoap's coap-client (4.3) sends the body
+    // with block 0 only. A later block of a FETCH without a body is served from the last FETCH of that resource.
+    const bodyless = (): string => JSON.stringify([peerKey(peer), method, path, query, accept ?? null, '-']);
     if (block2 && block2.num > 0) {
-      const cached = this.block2.cached(b2key(), block2.num, this.szxFor(block2, extra), extra);
+      const key = method === 'FETCH' && payload.length === 0 ? this.block2.resolve(bodyless()) ?? b2key() : b2key();
+      const cached = this.block2.cached(key, block2.num, this.szxFor(block2, extra), extra);
       if (cached) return cached;
       // Without a cached body only safe methods may run again to produce the block.
       if (method !== 'GET' && method !== 'FETCH') return diagnostic('4.08', 'no block-wise transfer of this response in progress');
@@ -175,14 +179,18 @@ export class RequestServer {
     }
     const reply = replyOf(response);
     if (observe === 0 && response.observe !== undefined && codeClass(response.code) === 2) {
-      this.block2.observe(`${peerKey(peer)}|${hex(m.token)}`, JSON.stringify([peerKey(peer), 'GET', path, query, accept ?? null, '']));
+      // Large notifications are fetched block by block with the observing request's method: GET, or FETCH with its body.
+      this.block2.observe(`${peerKey(peer)}|${hex(m.token)}`, b2key());
     }
     const whole = block2
       ? block2.num === 0 && reply.payload.length <= blockBytes(this.o.profile, this.szxFor(block2, reply.options), reply.options)
       : this.o.profile.fits(reply.options, reply.payload.length);
     if (!whole) {
       const szx = this.szxFor(block2, reply.options);
-      if (!block2 || block2.num === 0) return this.block2.first(b2key(), { ...reply, options: [...reply.options, ...extra] }, szx);
+      if (!block2 || block2.num === 0) {
+        if (method === 'FETCH') this.block2.alias(bodyless(), b2key());
+        return this.block2.first(b2key(), { ...reply, options: [...reply.options, ...extra] }, szx);
+      }
       return this.block2.slice(reply, block2.num, szx, extra);
     }
     return extra.length === 0 ? reply : { ...reply, options: [...reply.options, ...extra] };

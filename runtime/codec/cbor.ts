@@ -146,7 +146,7 @@ export type CborValue = unknown;
 const decoder = new Decoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false });
 
 /** Decodes exactly one CBOR data item; anything cbor-x refuses (or leaves unread) is a 4.00. */
-export function decodeCbor(payload: Uint8Array, path: Lwm2mPath): CborValue {
+export function decodeCbor(payload: Uint8Array, path: Lwm2mPath | undefined): CborValue {
   if (payload.length === 0) throw new BadRequestError('empty CBOR payload', path);
   try {
     return decoder.decode(payload);

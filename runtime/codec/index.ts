@@ -4,3 +4,6 @@ export { decodeRecords, encodeRecords, isSupportedFormat } from './records.js';
 export { formatLinks, parseLinks, type Link } from './link-format.js';
 export { contentRecords, encodeInstances, instanceRecords } from './records.js';
 export type { InstanceContent } from './types.js';
+export {
+  COMPOSITE_FORMATS, decodeCompositePaths, decodeCompositeRecords, encodeCompositePaths, encodeCompositeRecords, isCompositeFormat,
+} from './composite.js';

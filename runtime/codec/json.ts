@@ -12,7 +12,7 @@ export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | { [
 const MAX_DEPTH = 16;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
-export function parseJson(text: string, path: Lwm2mPath): JsonValue {
+export function parseJson(text: string, path: Lwm2mPath | undefined): JsonValue {
   let pos = 0;
   const fail = (what: string): never => {
     throw new BadRequestError(`malformed JSON at offset ${pos}: ${what}`, path);

@@ -49,10 +49,10 @@ function writeNode(w: CborWriter, node: Node, lookup: ResourceLookup): void {
  * Encodes the records as nested maps rooted at the object id ({3: {0: {0: "…"}}}). Keys are not compressed into
  * arrays: that form is optional for a writer, and the decoder below reads both.
  */
-export function encodeLwm2mCbor(basePath: Lwm2mPath, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
+export function encodeLwm2mCbor(basePath: Lwm2mPath | undefined, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
   const root: Node = new Map();
   for (const r of records) {
-    if (!isUnder(basePath, r.path)) continue;
+    if (basePath !== undefined && !isUnder(basePath, r.path)) continue;
     const { objectId, instanceId, resourceId, resourceInstanceId } = r.path;
     if (instanceId === undefined || resourceId === undefined) throw new ValueError('a record needs a resource path', r.path);
     const keys = resourceInstanceId === undefined ? [objectId, instanceId, resourceId] : [objectId, instanceId, resourceId, resourceInstanceId];
@@ -109,8 +109,11 @@ function typedValue(model: ResourceModel, v: unknown, path: Lwm2mPath): Resource
   }
 }
 
-/** Reads both plain keys (3) and compressed path keys ([3, 0]) at any level, as LwM2M 1.2 allows. */
-export function decodeLwm2mCbor(basePath: Lwm2mPath, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
+/**
+ * Reads both plain keys (3) and compressed path keys ([3, 0]) at any level, as LwM2M 1.2 allows. `basePath`
+ * undefined: the root of a composite operation, where values may lie in any object.
+ */
+export function decodeLwm2mCbor(basePath: Lwm2mPath | undefined, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
   const doc = decodeCbor(payload, basePath);
   const out: Lwm2mRecord[] = [];
   const walk = (node: unknown, prefix: readonly number[]) => {
@@ -126,7 +129,7 @@ export function decodeLwm2mCbor(basePath: Lwm2mPath, payload: Uint8Array, lookup
       }
       if (full.length < 3) throw new BadRequestError(`LwM2M CBOR value at /${full.join('/')}, above any resource`, basePath);
       const path = makePath(full[0]!, full[1], full[2], full[3]);
-      if (!isUnder(basePath, path)) throw new BadRequestError(`LwM2M CBOR value at /${full.join('/')} lies outside the request path`, basePath);
+      if (basePath !== undefined && !isUnder(basePath, path)) throw new BadRequestError(`LwM2M CBOR value at /${full.join('/')} lies outside the request path`, basePath);
       const model = requireModel(lookup, path);
       checkMultiplicity(model, path);
       out.push({ path, value: typedValue(model, child, path) });

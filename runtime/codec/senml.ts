@@ -42,31 +42,37 @@ function senmlValue(lookup: ResourceLookup, r: Lwm2mRecord): SenmlOut {
   }
 }
 
-/** The base name for a payload at basePath, and each record's name relative to it. */
-function names(basePath: Lwm2mPath, records: readonly Lwm2mRecord[]): { bn: string; n: Array<string | undefined> } {
+/**
+ * The base name for a payload at basePath, and each record's name relative to it. At the root (a composite
+ * operation, records of several objects) there is no base name: each record names its full path.
+ */
+function names(basePath: Lwm2mPath | undefined, records: readonly Lwm2mRecord[]): { bn: string | undefined; n: Array<string | undefined> } {
+  if (basePath === undefined) return { bn: undefined, n: records.map((r) => formatPath(r.path)) };
   const base = formatPath(basePath);
   if (records.length === 1 && pathDepth(records[0]!.path) === pathDepth(basePath)) return { bn: base, n: [undefined] };
   const prefix = base.length + 1;
   return { bn: `${base}/`, n: records.map((r) => formatPath(r.path).slice(prefix)) };
 }
 
-function inside(basePath: Lwm2mPath, records: readonly Lwm2mRecord[]): readonly Lwm2mRecord[] {
-  const rs = records.every((r) => isUnder(basePath, r.path)) ? records : records.filter((r) => isUnder(basePath, r.path));
+function inside(basePath: Lwm2mPath | undefined, records: readonly Lwm2mRecord[]): readonly Lwm2mRecord[] {
+  const under = (r: Lwm2mRecord): boolean => basePath === undefined || isUnder(basePath, r.path);
+  const rs = records.every(under) ? records : records.filter(under);
   for (const r of rs) {
     if (r.path.resourceId === undefined) throw new ValueError('a record needs a resource path', r.path);
   }
   return rs;
 }
 
-export function encodeSenmlJson(basePath: Lwm2mPath, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
+/** `basePath` undefined: the root of a composite operation (records of any objects, full names). */
+export function encodeSenmlJson(basePath: Lwm2mPath | undefined, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
   const rs = inside(basePath, records);
   const { bn, n } = names(basePath, rs);
   const parts: string[] = [];
   rs.forEach((r, i) => {
     const { field, value } = senmlValue(lookup, r);
-    let s = i === 0 ? `{"bn":${JSON.stringify(bn)}` : '{';
+    let s = i === 0 && bn !== undefined ? `{"bn":${JSON.stringify(bn)}` : '{';
     const name = n[i];
-    if (name !== undefined) s += `${i === 0 ? ',' : ''}"n":${JSON.stringify(name)}`;
+    if (name !== undefined) s += `${s.length > 1 ? ',' : ''}"n":${JSON.stringify(name)}`;
     const sep = s.length > 1 ? ',' : '';
     if (value instanceof Uint8Array) s += `${sep}"vd":"${toBase64(value, true)}"`;
     else if (typeof value === 'string') s += `${sep}"${field}":${JSON.stringify(value)}`;
@@ -76,7 +82,7 @@ export function encodeSenmlJson(basePath: Lwm2mPath, records: readonly Lwm2mReco
   return utf8Encoder.encode(`[${parts.join(',')}]`);
 }
 
-export function encodeSenmlCbor(basePath: Lwm2mPath, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
+export function encodeSenmlCbor(basePath: Lwm2mPath | undefined, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
   const rs = inside(basePath, records);
   const { bn, n } = names(basePath, rs);
   const w = new CborWriter(64 + rs.length * 24);
@@ -84,10 +90,11 @@ export function encodeSenmlCbor(basePath: Lwm2mPath, records: readonly Lwm2mReco
   rs.forEach((r, i) => {
     const out = senmlValue(lookup, r);
     const name = n[i];
-    w.head(5, 1 + (i === 0 ? 1 : 0) + (name !== undefined ? 1 : 0));
-    if (i === 0) {
+    const withBn = i === 0 && bn !== undefined;
+    w.head(5, 1 + (withBn ? 1 : 0) + (name !== undefined ? 1 : 0));
+    if (withBn) {
       w.int(SenmlLabel.bn);
-      w.text(bn);
+      w.text(bn!);
     }
     if (name !== undefined) {
       w.int(SenmlLabel.n);
@@ -290,7 +297,7 @@ function typedValue(model: ResourceModel, r: RawRecord, baseValue: RawField | un
 }
 
 /** Resolves names (bn + n) and types values per the model: the part both SenML encodings share. */
-function decodeSenml(basePath: Lwm2mPath, records: readonly RawRecord[], lookup: ResourceLookup, json: boolean): Lwm2mRecord[] {
+function decodeSenml(basePath: Lwm2mPath | undefined, records: readonly RawRecord[], lookup: ResourceLookup, json: boolean): Lwm2mRecord[] {
   const out: Lwm2mRecord[] = [];
   let bn = '';
   let bv: RawField | undefined;
@@ -311,7 +318,7 @@ function decodeSenml(basePath: Lwm2mPath, records: readonly RawRecord[], lookup:
     const name = bn + n;
     const path = parsePath(name);
     if (!path || name === '') throw new BadRequestError(`SenML name ${JSON.stringify(name.slice(0, 40))} is not an LwM2M path`, basePath);
-    if (!isUnder(basePath, path)) throw new BadRequestError(`SenML record ${name} lies outside the request path`, basePath);
+    if (basePath !== undefined && !isUnder(basePath, path)) throw new BadRequestError(`SenML record ${name} lies outside the request path`, basePath);
     if (path.resourceId === undefined) throw new BadRequestError(`SenML record ${name} names no resource`, basePath);
     const model = requireModel(lookup, path);
     checkMultiplicity(model, path);
@@ -320,7 +327,8 @@ function decodeSenml(basePath: Lwm2mPath, records: readonly RawRecord[], lookup:
   return out;
 }
 
-export function decodeSenmlJson(basePath: Lwm2mPath, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
+/** `basePath` undefined: the root of a composite operation, where records may name any object. */
+export function decodeSenmlJson(basePath: Lwm2mPath | undefined, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
   let text: string;
   try {
     text = utf8Decoder.decode(payload);
@@ -338,7 +346,7 @@ export function decodeSenmlJson(basePath: Lwm2mPath, payload: Uint8Array, lookup
   return decodeSenml(basePath, records, lookup, true);
 }
 
-export function decodeSenmlCbor(basePath: Lwm2mPath, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
+export function decodeSenmlCbor(basePath: Lwm2mPath | undefined, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
   const doc = decodeCbor(payload, basePath);
   if (!Array.isArray(doc)) throw new BadRequestError('SenML CBOR must be an array of records', basePath);
   const records = doc.map((r: unknown) => {
@@ -355,7 +363,7 @@ export function decodeSenmlCbor(basePath: Lwm2mPath, payload: Uint8Array, lookup
   return decodeSenml(basePath, records, lookup, false);
 }
 
-function toRawField(v: unknown, path: Lwm2mPath): RawField {
+function toRawField(v: unknown, path: Lwm2mPath | undefined): RawField {
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' || typeof v === 'boolean' || v instanceof Uint8Array) return v;
   if (v === null || v === undefined) return null;
   // Arrays, maps, tags: no SenML field carries them; keep the record checkable and let the value check refuse them.

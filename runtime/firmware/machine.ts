@@ -11,7 +11,8 @@ import {
 /** Resource ids of object 5 the component drives. */
 export const R = {
   Package: 0, PackageUri: 1, Update: 2, State: 3, UpdateResult: 5, PkgName: 6, PkgVersion: 7,
-  ProtocolSupport: 8, DeliveryMethod: 9, Cancel: 10, LastStateChangeTime: 12,
+  ProtocolSupport: 8, DeliveryMethod: 9, Cancel: 10, Severity: 11, LastStateChangeTime: 12, MaximumDeferPeriod: 13,
+  AutomaticUpgrade: 14,
 } as const;
 const PUSH_OR_PULL = 2;
 const DEFAULT_PROTOCOLS: readonly FirmwareProtocol[] = ['coap', 'coap+tcp', 'http', 'https'];
@@ -55,6 +56,10 @@ export class FirmwareMachine {
   abort: AbortController | undefined;
   /** The push in progress. */
   push: { aborted: boolean } | undefined;
+  /** While an update is deferred (Result 11): when it installs unasked, ms since the epoch (defer.ts). */
+  deferredUntil: number | undefined;
+  /** Told when a package reached Downloaded (the updater starts an automatic upgrade from it). */
+  onDownloaded: (() => void) | undefined;
 
   constructor(
     readonly instance: ObjectInstance,
@@ -81,6 +86,11 @@ export class FirmwareMachine {
     d.setResource(R.ProtocolSupport, this.protocols.map((p) => FirmwareProtocolCode[p]));
     d.setResource(R.DeliveryMethod, PUSH_OR_PULL);
     this.#publish(true);
+  }
+
+  /** The wall clock of the component (options.now), ms since the epoch. */
+  now(): number {
+    return this.#now();
   }
 
   /** A failure in app code or persistence the component absorbs: told to 'error' listeners. */
@@ -121,6 +131,7 @@ export class FirmwareMachine {
     return {
       state: this.state, result: this.result, packageUri: this.uri,
       pkgName: this.#pkgName, pkgVersion: this.#pkgVersion, lastStateChange: this.#lastChange,
+      ...(this.deferredUntil !== undefined ? { deferredUntil: this.deferredUntil } : {}),
     };
   }
 
@@ -128,7 +139,11 @@ export class FirmwareMachine {
   set(state: FirmwareStateValue, result: FirmwareResultValue): Promise<void> {
     const changed = state !== this.state;
     if (!changed && result === this.result) return this.#saving;
-    if (changed) this.#lastChange = this.#now();
+    if (changed) {
+      this.#lastChange = this.#now();
+      // A deferral lasts while the package waits in Downloaded; installing or dropping it ends it.
+      this.deferredUntil = undefined;
+    }
     this.state = state;
     this.result = result;
     if (state === FirmwareState.Idle && result !== FirmwareResult.Success) {
@@ -164,6 +179,7 @@ export class FirmwareMachine {
     this.#pkgName = saved.pkgName;
     this.#pkgVersion = saved.pkgVersion;
     this.#lastChange = saved.lastStateChange;
+    if (saved.state === FirmwareState.Downloaded && saved.deferredUntil !== undefined) this.deferredUntil = saved.deferredUntil;
     this.state = saved.state;
     this.result = saved.result;
     this.#device.setResource(R.PackageUri, saved.packageUri);
@@ -259,5 +275,6 @@ export class FirmwareMachine {
     }
     if (aborted()) return;
     await this.set(FirmwareState.Downloaded, FirmwareResult.Initial);
+    this.onDownloaded?.();
   }
 }

@@ -29,6 +29,24 @@ export const FirmwareResult = {
 } as const;
 export type FirmwareResultValue = (typeof FirmwareResult)[keyof typeof FirmwareResult];
 
+/** /5/x/11 Severity (object 5 version 1.2); absent means 1, Mandatory. */
+export const FirmwareSeverity = {
+  Critical: 0,
+  Mandatory: 1,
+  Optional: 2,
+} as const;
+export type FirmwareSeverityValue = (typeof FirmwareSeverity)[keyof typeof FirmwareSeverity];
+
+/** What the app's `defer` hook is asked with: how urgent the update is and until when it may wait. */
+export interface DeferRequest {
+  /** /5/x/11; never Critical (a critical update is not deferred). */
+  readonly severity: FirmwareSeverityValue;
+  /** /5/x/13, seconds (above 0). */
+  readonly maxDeferPeriod: number;
+  /** When the update installs without asking: the first deferral plus the Maximum Defer Period. */
+  readonly deadline: Date;
+}
+
 /**
  * Thrown by the app's storage, verify or apply to name the Update Result a failure stands for: 3 Out of
  * memory, 6 Unsupported package type, … Any other error counts as the step's default (storage: 2,
@@ -81,6 +99,8 @@ export interface PersistedFirmwareState {
   readonly pkgVersion: string;
   /** Last State Change Time, ms since the epoch. */
   readonly lastStateChange: number;
+  /** While an update is deferred (Update Result 11): when it installs without asking, ms since the epoch. */
+  readonly deferredUntil?: number;
 }
 
 export interface FirmwarePersistence {
@@ -121,6 +141,13 @@ export interface FirmwareUpdateOptions {
    * restart, `persist` and `bootedNewFirmware` decide the result.
    */
   apply(storage: FirmwareStorage): void | Promise<void>;
+  /**
+   * Asks the device's user whether to defer the update (true defers: Update Result 11, State stays Downloaded). Asked
+   * after the Execute of Update is answered, or when an automatic upgrade (/5/x/14) is due, and only while deferring
+   * is allowed: Maximum Defer Period (/5/x/13) above 0, Severity (/5/x/11) not Critical, the deadline not reached.
+   * Asked again at each Update until the deadline, which installs without asking. Without this hook nothing is deferred.
+   */
+  defer?(request: DeferRequest): boolean | Promise<boolean>;
   /** Integrity check of a complete package (digest, signature); false or a throw is Update Result 5. */
   verify?(storage: FirmwareStorage): boolean | Promise<boolean>;
   /** PkgName and PkgVersion of a verified package. */

@@ -3,6 +3,7 @@ import { MethodNotAllowedError } from '../errors.js';
 import { TypedEmitter } from '../emitter.js';
 import { attachResourceBehaviour, type ObjectInstance } from '../object/instance.js';
 import { deferAfterResponse, type AfterResponseTask, type ExecuteArguments } from '../object/execute-args.js';
+import { DeferredUpdate } from './defer.js';
 import { DownloadError, parsePackageUri } from './download.js';
 import { FirmwareMachine, R } from './machine.js';
 import { startPull } from './pull.js';
@@ -25,17 +26,29 @@ export class FirmwareUpdater extends TypedEmitter<FirmwareEvents> {
   /** Settles once persisted state is restored (and an interrupted pull resumed); await it before serving. */
   readonly ready: Promise<void>;
   readonly #m: FirmwareMachine;
+  readonly #defer: DeferredUpdate;
 
   constructor(instance: ObjectInstance, options: FirmwareUpdateOptions) {
     super();
     this.instance = instance;
     this.#m = new FirmwareMachine(instance, options, (event, value) => this.emit(event, value));
+    this.#defer = new DeferredUpdate(this.#m, () => this.#install());
+    // Automatic Upgrade at Download (/5/x/14): a package that reached Downloaded goes on as if Update were executed.
+    this.#m.onDownloaded = () => {
+      if (this.#automaticUpgrade()) this.update().catch((e: unknown) => this.#m.report(e));
+    };
     // The standard behaviour by resource id: the app's class forwards nothing (see withFirmwareUpdate).
     attachResourceBehaviour(instance, R.Package, { write: (v) => this.onWritePackage(v as Uint8Array) });
     attachResourceBehaviour(instance, R.PackageUri, { write: (v) => this.onWritePackageUri(v as string) });
     attachResourceBehaviour(instance, R.Update, { execute: (args) => this.update(args) });
     if (instance.definition.resource(R.Cancel)) attachResourceBehaviour(instance, R.Cancel, { execute: (args) => this.cancel(args) });
-    this.ready = this.#m.restore((url) => startPull(this.#m, url, false));
+    this.ready = this.#m.restore((url) => startPull(this.#m, url, false)).then(() => this.#defer.arm());
+  }
+
+  #automaticUpgrade(): boolean {
+    const i = this.instance;
+    return i.definition.resource(R.AutomaticUpgrade) !== undefined && i.hasResource(R.AutomaticUpgrade)
+      && i.readResource(R.AutomaticUpgrade) === true;
   }
 
   get state(): FirmwareStateValue {
@@ -106,14 +119,33 @@ export class FirmwareUpdater extends TypedEmitter<FirmwareEvents> {
     if (m.state !== FirmwareState.Downloaded) {
       throw new MethodNotAllowedError(`Update is executable in State Downloaded only (State is ${m.state})`, this.instance.path(R.Update));
     }
+    if (this.#defer.possible()) {
+      // The user is asked after the 2.04 is on the wire: the answer may take a while. Result 11 or the install follows.
+      this.#defer.disarm();
+      this.#afterResponse(args, () => this.#defer.ask());
+      return;
+    }
     // Persisted before apply() runs: a device that reboots inside apply finds State Updating on the way up.
     await m.set(FirmwareState.Updating, FirmwareResult.Initial);
+    this.#afterResponse(args, () => m.apply());
+  }
+
+  /** Runs `work` once the Execute's response is sent (or on the next macrotask for a direct call), as the machine's job. */
+  #afterResponse(args: ExecuteArguments | undefined, work: () => Promise<void>): void {
+    const m = this.#m;
     m.job = new Promise<void>((done) => {
-      // apply's failures end in Update Result, never in the task: the router has nothing to report.
-      const task: AfterResponseTask = () => m.apply().finally(done);
+      // Failures end in Update Result, never in the task: the router has nothing to report.
+      const task: AfterResponseTask = () => work().catch((e: unknown) => m.report(e)).finally(done);
       if (args) args.afterResponse(task);
       else deferAfterResponse(task);
     });
+  }
+
+  /** Installs now: State Updating (persisted first), then apply(). */
+  async #install(): Promise<void> {
+    this.#defer.disarm();
+    await this.#m.set(FirmwareState.Updating, FirmwareResult.Initial);
+    await this.#m.apply();
   }
 
   /** Execute handler of Cancel (/5/x/10): stops a download or drops a downloaded package; Update Result 10. */
@@ -121,6 +153,7 @@ export class FirmwareUpdater extends TypedEmitter<FirmwareEvents> {
     if (this.#m.state === FirmwareState.Updating) {
       throw new MethodNotAllowedError('an update in progress cannot be cancelled', this.instance.path(R.Cancel));
     }
+    this.#defer.disarm();
     await this.#m.reset(FirmwareResult.Cancelled);
   }
 }

@@ -14,12 +14,21 @@ export interface NotificationAttributes {
   st?: number;
   epmin?: number;
   epmax?: number;
+  /** LwM2M 1.2 Edge, on a Boolean resource: 1 notifies the rising edge (false → true) only, 0 the falling one. */
+  edge?: number;
+  /** LwM2M 1.2 Confirmable Notification: 1 sends this observation's notifications as CON, 0 as NON. */
+  con?: number;
+  /**
+   * LwM2M 1.2 Maximum Historical Queue: how many notifications to store while the server is unreachable. Kept and
+   * shown by Discover; the client stores no notifications yet (Notification Storing, issue 15 item 4), so it bounds nothing.
+   */
+  hqmax?: number;
 }
 
 export type AttributeName = keyof NotificationAttributes;
 
 /** Canonical order, used for Discover output so it is deterministic. */
-export const ATTRIBUTE_NAMES: readonly AttributeName[] = ['pmin', 'pmax', 'gt', 'lt', 'st', 'epmin', 'epmax'];
+export const ATTRIBUTE_NAMES: readonly AttributeName[] = ['pmin', 'pmax', 'gt', 'lt', 'st', 'epmin', 'epmax', 'edge', 'con', 'hqmax'];
 
 /** What one Write-Attributes request does at its level: attributes to set and attributes to remove. */
 export interface AttributeUpdate {
@@ -29,6 +38,8 @@ export interface AttributeUpdate {
 
 const PERIODS: ReadonlySet<AttributeName> = new Set(['pmin', 'pmax', 'epmin', 'epmax']);
 const THRESHOLDS: ReadonlySet<AttributeName> = new Set(['gt', 'lt', 'st']);
+/** The LwM2M 1.2 attributes whose value is a flag, 0 or 1. */
+const FLAGS: ReadonlySet<AttributeName> = new Set(['edge', 'con']);
 const NAMES: ReadonlySet<string> = new Set(ATTRIBUTE_NAMES);
 
 function isAttributeName(name: string): name is AttributeName {
@@ -41,6 +52,14 @@ function isNumeric(resource: ResourceModel): boolean {
 }
 
 function parseNumber(name: AttributeName, text: string, path: Lwm2mPath): number {
+  if (FLAGS.has(name)) {
+    if (text !== '0' && text !== '1') throw new BadRequestError(`attribute ${name}="${text}" is neither 0 nor 1`, path);
+    return Number(text);
+  }
+  if (name === 'hqmax') {
+    if (!/^\d{1,9}$/.test(text)) throw new BadRequestError(`attribute hqmax="${text}" is not a non-negative whole number`, path);
+    return Number(text);
+  }
   if (PERIODS.has(name)) {
     // Periods are whole seconds in the spec's ABNF (1*DIGIT).
     if (!/^\d{1,15}$/.test(text)) throw new BadRequestError(`attribute ${name}="${text}" is not a whole number of seconds`, path);
@@ -79,7 +98,8 @@ function checkCombination(a: Readonly<NotificationAttributes>, path: Lwm2mPath):
  * Parses the Uri-Query of a Write-Attributes request ("pmin=10", "gt=20.5", "pmax" = clear).
  * BadRequestError for unknown names, bad numbers, duplicates, and what the spec forbids: gt/lt/st on a
  * non-numeric resource or above resource level, lt >= gt, lt + 2*st >= gt, pmax < pmin, epmax <= epmin,
- * negative periods or steps. `resource` is the model of the resource the path names (absent above resource level).
+ * negative periods or steps; and of LwM2M 1.2: edge on anything but a readable Boolean resource, edge or con other
+ * than 0/1, hqmax below 0 or not whole. `resource` is the model of the resource the path names (absent above resource level).
  */
 export function parseWriteAttributes(query: readonly string[], path: Lwm2mPath, resource?: ResourceModel): AttributeUpdate {
   if (query.length === 0) throw new BadRequestError('Write-Attributes without any attribute', path);
@@ -98,6 +118,13 @@ export function parseWriteAttributes(query: readonly string[], path: Lwm2mPath, 
       }
       if (resource && (!isNumeric(resource) || !isReadable(resource))) {
         throw new BadRequestError(`attribute ${name} needs a readable numeric resource (this one is ${resource.type}, ${resource.operations || 'no operations'})`, path);
+      }
+    }
+    if (name === 'edge') {
+      // An edge is a transition of a boolean: it means nothing above resource level or on another type.
+      if (path.resourceId === undefined) throw new BadRequestError('attribute edge applies to Boolean resources only, not above resource level', path);
+      if (resource && (resource.type !== 'Boolean' || !isReadable(resource))) {
+        throw new BadRequestError(`attribute edge needs a readable Boolean resource (this one is ${resource.type}, ${resource.operations || 'no operations'})`, path);
       }
     }
     if (eq < 0) {

@@ -23,6 +23,10 @@ export interface Plan {
   gt: number | undefined;
   lt: number | undefined;
   st: number | undefined;
+  /** 1: notify a boolean's rising edge only, 0: its falling edge only (LwM2M 1.2 edge). */
+  edge: number | undefined;
+  /** 1: CON, 0: NON for this observation's notifications (LwM2M 1.2 con); undefined: the client's default. */
+  con: number | undefined;
 }
 
 /** Fills `p` from attributes; one Plan is reused for every evaluation, since evaluations never nest. */
@@ -38,6 +42,8 @@ export function plan(a: Readonly<NotificationAttributes>, p: Plan): Plan {
   p.gt = a.gt;
   p.lt = a.lt;
   p.st = a.st;
+  p.edge = a.edge;
+  p.con = a.con;
   return p;
 }
 
@@ -53,9 +59,14 @@ export function qualifies(p: Plan, value: number, last: number): boolean {
   return false;
 }
 
+/** Whether a changed boolean is the transition `edge` asks for: true for rising (1), false for falling (0). */
+export function onEdge(p: Plan, value: unknown): boolean {
+  return p.edge === undefined || typeof value !== 'boolean' || value === (p.edge === 1);
+}
+
 /** A Plan with nothing set, to be filled by plan(). */
 export function emptyPlan(): Plan {
-  return { pmin: 0, pmax: undefined, epmin: 0, epmax: undefined, gt: undefined, lt: undefined, st: undefined };
+  return { pmin: 0, pmax: undefined, epmin: 0, epmax: undefined, gt: undefined, lt: undefined, st: undefined, edge: undefined, con: undefined };
 }
 
 /** When the observation next needs looking at (Infinity: nothing is due): epmin after a change, epmax, pmin with one held back, pmax. */

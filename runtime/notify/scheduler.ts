@@ -1,4 +1,4 @@
-// The notify scheduler: one timer and one heap for every observation in the process, applying pmin/pmax/gt/lt/st/epmin/epmax.
+// The notify scheduler: one timer and one heap for every observation in the process, applying pmin/pmax/gt/lt/st/epmin/epmax/edge/con.
 import type { Clock } from '../coap/clock.js';
 import type { NotificationOutcome } from '../coap/types.js';
 import { isSchedulerClock, schedulerClockFrom, systemSchedulerClock, type SchedulerClock } from './clock.js';
@@ -7,7 +7,7 @@ import {
   type EndReason, type Observation, type ObservationBase, type ObservationInit,
 } from './entry.js';
 import { DueHeap } from './heap.js';
-import { defaultEquals, emptyPlan, nextDue, numeric, plan, qualifies, type Plan } from './planning.js';
+import { defaultEquals, emptyPlan, nextDue, numeric, onEdge, plan, qualifies, type Plan } from './planning.js';
 
 export { tokenHash, type EndReason, type Observation, type ObservationBase, type ObservationHandlers, type ObservationInit } from './entry.js';
 
@@ -142,7 +142,8 @@ export class NotifyScheduler {
       const sampling = !(e.flags & DIRTY);
       e.flags &= ~DIRTY;
       e.lastEvalAt = now;
-      const thresholds = p.gt !== undefined || p.lt !== undefined || p.st !== undefined;
+      // edge needs the value too: only the chosen transition of a boolean qualifies.
+      const thresholds = p.gt !== undefined || p.lt !== undefined || p.st !== undefined || p.edge !== undefined;
       // Reading costs (read hooks, whole instances): read only when the decision needs the value.
       // A resource-instance observation hears about every change of its resource, so it checks its own value.
       if (sampling || thresholds || e.path.resourceInstanceId !== undefined) {
@@ -157,7 +158,11 @@ export class NotifyScheduler {
         if (changed) {
           const v = numeric(value);
           const last = numeric(e.lastValue);
-          if (!thresholds || v === undefined || last === undefined || qualifies(p, v, last)) e.flags |= PENDING;
+          if (!onEdge(p, value)) {
+            // The other transition of an edge-watched boolean is not notified, but it is where the value now stands:
+            // remembered, so that the next transition (the chosen one) is seen as a change.
+            e.lastValue = value;
+          } else if (!thresholds || v === undefined || last === undefined || qualifies(p, v, last)) e.flags |= PENDING;
         }
       } else {
         e.flags |= PENDING;
@@ -176,20 +181,22 @@ export class NotifyScheduler {
             return;
           }
         }
-        this.#send(e, value, now);
+        this.#send(e, value, now, p);
         if (!(e.flags & ACTIVE)) return;
       }
     }
     this.#queue(e, nextDue(e, p, now));
   }
 
-  #send(e: Entry<unknown>, value: unknown, now: number): void {
+  #send(e: Entry<unknown>, value: unknown, now: number, p: Plan): void {
     e.sequence = (e.sequence + 1) & SEQ_MASK;
     e.lastSentAt = now;
     e.lastValue = value;
     e.flags &= ~PENDING;
     const nowS = Math.floor(now / 1000);
-    const con = (e.flags & CONFIRMABLE) !== 0 || nowS - e.lastConAtS >= CON_AT_LEAST_EVERY_S;
+    // The con attribute (LwM2M 1.2) chooses per observation; without it, the client's setting.
+    const confirmable = p.con !== undefined ? p.con === 1 : (e.flags & CONFIRMABLE) !== 0;
+    const con = confirmable || nowS - e.lastConAtS >= CON_AT_LEAST_EVERY_S;
     if (con) {
       e.lastConAtS = nowS;
       e.flags |= IN_FLIGHT;

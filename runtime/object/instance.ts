@@ -239,6 +239,19 @@ export abstract class ObjectInstance {
     mode: WriteMode,
     options: { create?: boolean; instance?: boolean } = {},
   ): Promise<void> {
+    (await this.prepareWrite(values, mode, options))();
+  }
+
+  /**
+   * The checking half of writeResources: checks every value and runs every write hook, stores nothing, and
+   * returns the commit that stores them. A Write-Composite prepares every instance it touches before it commits
+   * any, so a value refused in one instance leaves all of them unchanged.
+   */
+  async prepareWrite(
+    values: ReadonlyMap<number, ResourceContent>,
+    mode: WriteMode,
+    options: { create?: boolean; instance?: boolean } = {},
+  ): Promise<() => void> {
     const staged: Array<[number, ResourceContent, ResourceContent | undefined]> = [];
     for (const [id, content] of values) {
       const r = this.#resource(id);
@@ -263,8 +276,10 @@ export abstract class ObjectInstance {
       const onWrite = this.#hook(id, 'onWrite');
       if (onWrite) await onWrite.call(this, next, previous);
     }
-    for (const [id, next] of staged) this.#store(id, next, 'server');
-    for (const id of removed) if (this.#values.delete(id)) this.#emit(id, 'server');
+    return () => {
+      for (const [id, next] of staged) this.#store(id, next, 'server');
+      for (const id of removed) if (this.#values.delete(id)) this.#emit(id, 'server');
+    };
   }
 
   /** A server Write to one resource instance of a multiple resource (a partial update of that resource). */
@@ -317,5 +332,5 @@ export abstract class ObjectInstance {
 export const OBJECT_INSTANCE_MEMBERS: readonly string[] = Object.freeze([
   'definition', 'instanceId', 'path', 'getResource', 'setResource', 'clearResource', 'assignValues', 'markChanged',
   'onChange', 'hasResource', 'resourceIds', 'resourceInstanceIds', 'readResource', 'readResourceInstance', 'readAll',
-  'writeResources', 'writeResourceInstance', 'execute', 'missingMandatory', 'model', 'members',
+  'writeResources', 'prepareWrite', 'writeResourceInstance', 'execute', 'missingMandatory', 'model', 'members',
 ]);

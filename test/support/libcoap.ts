@@ -67,3 +67,27 @@ export function stopLibcoap(proc: ChildProcess | undefined): Promise<void> {
     proc.kill('SIGTERM');
   });
 }
+
+/** What coap-client printed: the response code ("4.05"), or "2.xx" when it printed only a payload. */
+export interface CoapClientAnswer {
+  readonly code: string;
+  readonly output: string;
+}
+
+/**
+ * One request with libcoap's coap-client (notls build), bound to 127.0.0.1:`fromPort` so that a device takes it
+ * for its server; it prints a payload on success and "x.yy Reason" for an error response. `-B 5` bounds a lost answer.
+ */
+export function coapClientFrom(fromPort: number, args: readonly string[]): Promise<CoapClientAnswer> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn('coap-client-notls', ['-a', '127.0.0.1', '-p', String(fromPort), '-B', '5', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    proc.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+    proc.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+    proc.once('error', reject);
+    proc.once('exit', () => {
+      const code = /\b([245]\.\d\d)\b/.exec(output)?.[1] ?? '2.xx';
+      resolve({ code, output: output.trim() });
+    });
+  });
+}

@@ -1,5 +1,4 @@
 // Issue 11's "done when", against independent peers: the device registers with libcoap's coap-rd, then libcoap's coap-client, from the server's own address, asks what a conformant device refuses.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { connectClient, type ConnectedClient } from '../../../runtime/client/ind
 import { withConfigBehaviour, withDeviceBehaviour } from '../../../runtime/device/index.js';
 import { Config, ConfigBase } from '../../../generated/config.js';
 import { DeviceBase } from '../../../generated/device.js';
-import { describeLibcoap, startLibcoap, type LibcoapProcess } from '../../support/libcoap.js';
+import { coapClientFrom, describeLibcoap, startLibcoap, type LibcoapProcess } from '../../support/libcoap.js';
 
 class MyDevice extends withDeviceBehaviour(DeviceBase) {
   reboot(): void {}
@@ -17,29 +16,8 @@ class MyConfig extends withConfigBehaviour(ConfigBase) {
   applySetting(): void {}
 }
 
-interface Answer {
-  /** The response code coap-client reported ("4.05"), or "2.xx" when it printed only a payload. */
-  readonly code: string;
-  readonly output: string;
-}
-
-/**
- * One request with coap-client, bound to `fromPort` (the server's port, so the device takes it for its server).
- * coap-client prints a payload on success and "x.yy Reason" for an error response.
- */
-function coapClient(fromPort: number, args: string[]): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn('coap-client-notls', ['-a', '127.0.0.1', '-p', String(fromPort), '-B', '5', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    proc.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    proc.stderr.on('data', (d: Buffer) => { output += d.toString(); });
-    proc.once('error', reject);
-    proc.once('exit', () => {
-      const code = /\b([245]\.\d\d)\b/.exec(output)?.[1] ?? '2.xx';
-      resolve({ code, output: output.trim() });
-    });
-  });
-}
+/** One request with coap-client, bound to `fromPort` (the server's port, so the device takes it for its server). */
+const coapClient = coapClientFrom;
 
 describeLibcoap('the contract against coap-rd and coap-client (libcoap)', () => {
   let rd: LibcoapProcess | undefined;

@@ -91,4 +91,23 @@ describe('Observe', () => {
     await client.stop();
     expect(client.observations.observations.size).toBe(0);
   });
+
+  it('LwM2M 1.2 edge, con and hqmax: shown by Discover once written, edge=1 notifies rising edges only, con=1 as CON', async () => {
+    const attrs = await server.writeAttributes('obs-dev', '/1/0/6', ['edge=1', 'con=1', 'hqmax=8']);
+    expect(attrs.code).toBe('2.04');
+    expect(text.decode((await server.discover('obs-dev', '/1/0/6')).payload)).toBe('</1/0/6>;edge=1;con=1;hqmax=8');
+    // edge on a non-boolean, hqmax below 0: 4.00, nothing stored
+    expect((await server.writeAttributes('obs-dev', '/3/0/9', ['edge=1'])).code).toBe('4.00');
+    expect((await server.writeAttributes('obs-dev', '/3/0', ['hqmax=-1'])).code).toBe('4.00');
+    expect(text.decode((await server.discover('obs-dev', '/3/0/9')).payload)).toBe('</3/0/9>');
+
+    const obs = await server.observe('obs-dev', '/1/0/6');
+    expect(text.decode(obs.response.payload)).toBe('0');
+    for (const v of ['1', '0', '1']) {
+      expect((await server.write('obs-dev', '/1/0/6', v, ContentFormat.TEXT)).code).toBe('2.04');
+      clock.advance(1000);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(obs.notifications.map((n) => [text.decode(n.payload), n.confirmable])).toEqual([['1', true], ['1', true]]);
+  });
 });

@@ -1,11 +1,12 @@
 // End to end over UDP on 127.0.0.1: the test LwM2M server pushes a package block-wise, or has the device pull it (HTTP, CoAP), then Updates.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FirmwareUpdate } from '../../../generated/firmware-update.js';
 import { createUdpEndpoint } from '../../../runtime/coap/index.js';
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import type { Lwm2mClient } from '../../../runtime/client/index.js';
 import { FirmwareResult as Res, FirmwareState as St } from '../../../runtime/firmware/index.js';
-import type { TestLwm2mServer, Observation } from 'lwm2m-gen/testing';
+import { readComposite, writeComposite, type TestLwm2mServer, type Observation } from 'lwm2m-gen/testing';
 import { TestDevice, TestServer } from '../../support/objects.js';
 import { startRegisteredClient, type UdpRig } from '../../support/registered-client.js';
 import { firmwareRig, makePackage, sha256, type FirmwareRig } from './fixtures.js';
@@ -125,5 +126,25 @@ describe('firmware update through the client', () => {
     } finally {
       await files.close();
     }
+  });
+
+  test('deferred (LwM2M 1.2): Write-Composite sets Severity and Maximum Defer Period, the user defers, Result 11 over the wire', async () => {
+    let asked = 0;
+    await start({ defer: () => { asked++; return true; } });
+    const w = await writeComposite(server, EP, [FirmwareUpdate], { '/5/0/11': 2, '/5/0/13': 3600 });
+    expect(w.code).toBe('2.04');
+    const obs = await observeState();
+    expect((await server.write(EP, '/5/0/0', pkg, ContentFormat.OPAQUE)).code).toBe('2.04');
+    await waitState(obs, St.Downloaded);
+    expect((await server.writeAttributes(EP, '/5/0/5', ['pmin=0'])).code).toBe('2.04');
+    const result = await server.observe(EP, '/5/0/5');
+    expect((await server.execute(EP, '/5/0/2')).code).toBe('2.04');
+    expect(text.decode((await result.next()).payload)).toBe(String(Res.Deferred));
+    const got = await readComposite(server, EP, [FirmwareUpdate], ['/5/0/3', '/5/0/5', '/5/0/11', '/5/0/13']);
+    expect([...got.values.values()]).toEqual([St.Downloaded, Res.Deferred, 2, 3600]);
+    expect([asked, r.applied]).toEqual([1, 0]);
+    // Cancel drops the deferred package.
+    expect((await server.execute(EP, '/5/0/10')).code).toBe('2.04');
+    expect(text.decode((await server.read(EP, '/5/0/5', ContentFormat.TEXT)).payload)).toBe(String(Res.Cancelled));
   });
 });

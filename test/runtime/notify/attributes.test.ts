@@ -69,6 +69,41 @@ describe('parseWriteAttributes', () => {
   });
 });
 
+describe('parseWriteAttributes: the LwM2M 1.2 attributes edge, con, hqmax', () => {
+  const bool = res({ type: 'Boolean' });
+  it('parses them where they apply: edge on a Boolean resource, con and hqmax at any level', () => {
+    expect(parseWriteAttributes(['edge=1', 'con=0', 'hqmax=10'], R, bool).set).toEqual({ edge: 1, con: 0, hqmax: 10 });
+    expect(parseWriteAttributes(['con=1', 'hqmax=0'], O).set).toEqual({ con: 1, hqmax: 0 });
+    expect(parseWriteAttributes(['edge', 'con', 'hqmax'], R, bool).clear).toEqual(['edge', 'con', 'hqmax']);
+  });
+
+  it.each([
+    [['edge=1'], R, res(), /readable Boolean resource/],
+    [['edge=0'], I, undefined, /not above resource level/],
+    [['edge=2'], R, res({ type: 'Boolean' }), /neither 0 nor 1/],
+    [['edge=1'], R, res({ type: 'Boolean', operations: 'W' }), /readable Boolean/],
+    [['con=yes'], R, res(), /neither 0 nor 1/],
+    [['hqmax=-1'], I, undefined, /non-negative whole number/],
+    [['hqmax=1.5'], I, undefined, /non-negative whole number/],
+  ] as const)('refuses %j at %j (4.00)', (query, path, resource, message) => {
+    let err: unknown;
+    try {
+      parseWriteAttributes(query, path, resource);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).code).toBe('4.00');
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('lists them in Discover after the others', () => {
+    const store = new AttributeStore();
+    store.apply(R, parseWriteAttributes(['hqmax=5', 'edge=1', 'pmin=2', 'con=1'], R, res({ type: 'Boolean' })));
+    expect(store.linkAttributes(R)).toEqual([['pmin', 2], ['edge', 1], ['con', 1], ['hqmax', 5]]);
+  });
+});
+
 describe('AttributeStore', () => {
   it('merges successive writes at one level and removes attributes named without a value', () => {
     const s = new AttributeStore();

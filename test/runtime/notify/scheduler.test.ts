@@ -388,3 +388,46 @@ describe('NotifyScheduler: one heap for many observations', () => {
     expect(t.clock.armedAt).toBe(Infinity);
   });
 });
+
+describe('NotifyScheduler: the LwM2M 1.2 edge and con attributes', () => {
+  it('edge=1 notifies a boolean\'s rising edges only, every one of them', () => {
+    const t = setup({ edge: 1 });
+    t.observe(RES, false);
+    const at = (sec: number, v: boolean) => {
+      t.clock.advanceTo(sec * S);
+      t.set(RES, v);
+      t.clock.advance(0);
+    };
+    at(1, true);
+    at(2, false);
+    at(3, true);
+    at(4, false);
+    expect(t.sent.map((x) => [x.t / S, x.value])).toEqual([[1, true], [3, true]]);
+  });
+
+  it('edge=0 notifies the falling edges only', () => {
+    const t = setup({ edge: 0 });
+    t.observe(RES, true);
+    for (const [sec, v] of [[1, false], [2, true], [3, false]] as const) {
+      t.clock.advanceTo(sec * S);
+      t.set(RES, v);
+      t.clock.advance(0);
+    }
+    expect(t.sent.map((x) => [x.t / S, x.value])).toEqual([[1, false], [3, false]]);
+  });
+
+  it('con chooses CON or NON per observation, over the client\'s setting', () => {
+    const t = setup({ con: 1 });
+    t.observe(RES, 1, { confirmable: false });
+    t.clock.advanceTo(S);
+    t.set(RES, 2);
+    t.clock.advance(0);
+    t.state.attrs = { con: 0 };
+    const other = setup({ con: 0 });
+    other.observe(RES, 1, { confirmable: true });
+    other.clock.advanceTo(S);
+    other.set(RES, 2);
+    other.clock.advance(0);
+    expect([t.sent.map((x) => x.con), other.sent.map((x) => x.con)]).toEqual([[true], [false]]);
+  });
+});
