@@ -146,7 +146,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   /**
    * Streams block-wise Writes (PUT, application/octet-stream) of one resource, in every instance of the
    * object, to a sink block by block instead of reassembling them: a firmware Package larger than memory
-   * or than the endpoint's maxBodySize. Needs an endpoint with streamBlock1 (UDP, DTLS); on others the
+   * or than the endpoint's maxBodySize. Needs an endpoint with streamBlock1 (every transport of connectClient: UDP, DTLS, and TCP/TLS with BERT); on others the
    * Write arrives whole through the instance's write hook as before.
    */
   streamWrites(objectId: number, resourceId: number, open: StreamedWriteOpener): this {
