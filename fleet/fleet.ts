@@ -55,12 +55,15 @@ interface Device extends FleetDevice, OpenedDevice {
   readonly endpointName: string;
   registered: boolean;
   ever: boolean;
+  /** stop() has begun on it: a De-register cut short by closing the socket is counted once, as a timeout. */
+  closing: boolean;
 }
 
+/** The kind an 'error' event of a device's client is counted under: the server refused, the transport failed, or app code threw. */
 function errorKind(err: Error): string {
   const name = err.name;
   if (name === 'RegistrationError') return 'deregister refused';
-  if (/Dtls|Tls|Transport|Stream|Timeout/.test(name)) return 'transport';
+  if (/^Coap|Dtls|Tls|Transport|Stream/.test(name)) return 'transport';
   return 'handler';
 }
 
@@ -218,7 +221,7 @@ export class Fleet extends TypedEmitter<FleetEvents> {
       this.#deviceError(index, kind, err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    const device: Device = { index, endpointName: c.endpointName, ...opened, registered: false, ever: false };
+    const device: Device = { index, endpointName: c.endpointName, ...opened, registered: false, ever: false, closing: false };
     this.#watch(device);
     this.#devices.push(device);
     this.stats.started++;
@@ -255,7 +258,9 @@ export class Fleet extends TypedEmitter<FleetEvents> {
       this.#deviceError(d.index, `${e.operation} ${why}`, e.error);
     });
     c.on('request', () => { s.requests++; });
-    c.on('error', (err) => this.#deviceError(d.index, errorKind(err), err));
+    c.on('error', (err) => {
+      if (!(d.closing && err.name === 'CoapClosedError')) this.#deviceError(d.index, errorKind(err), err);
+    });
     d.recovery?.onReconnectError((err) => this.#deviceError(d.index, 'transport', err));
   }
 
@@ -274,6 +279,7 @@ export class Fleet extends TypedEmitter<FleetEvents> {
     const limit = Math.max(1, this.options.maxConcurrentStarts ?? 256) * 4;
     let next = 0;
     const closeOne = async (d: Device): Promise<void> => {
+      d.closing = true;
       if (await d.close(timeoutMs)) {
         this.#deviceError(d.index, 'deregister timeout', new Error(`${d.endpointName}: no answer to De-register within ${timeoutMs} ms`));
       }
