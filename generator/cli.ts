@@ -37,6 +37,8 @@ function summary(r: GenerateResult, check: boolean, ms: number): string {
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   // Sub-commands of their own: comparing versions, and checking user classes against regenerated bases.
   if (argv[0] === 'diff') return diffMain(argv.slice(1), io);
+  // The fleet simulator loads only when asked for: plain generation never pays for the runtime.
+  if (argv[0] === 'fleet') return (await import('../fleet/cli.js')).fleetMain(argv.slice(1));
   if (argv.includes('--check-extensions')) return checkExtensionsMain(argv, io);
   const started = performance.now();
   const parser = yargs([...argv])
