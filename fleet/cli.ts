@@ -1,11 +1,9 @@
 // `lwm2m-gen fleet`: runs a fleet from the command line with a live view, a JSON summary, target checks and SIGINT handling.
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
-import type { ObjectDefinition } from 'lwm2m-gen/runtime';
 import { FleetOptionError } from './credentials.js';
 import { defaultObjects } from './default-objects.js';
 import { Fleet, type FleetOptions } from './fleet.js';
+import { loadObjects } from './load-objects.js';
 import type { GeneratorSpec, ValueGeneratorOptions } from './generators.js';
 import type { FleetSnapshot } from './stats.js';
 import { LiveView, type ViewOutput } from './view.js';
@@ -88,25 +86,6 @@ export function parseValueOption(text: string): ValueGeneratorOptions {
     }
   }
   return { path, everySeconds: num('every', 1), generator };
-}
-
-function isObjectDefinition(v: unknown): v is ObjectDefinition {
-  return typeof v === 'object' && v !== null && typeof (v as ObjectDefinition).id === 'number'
-    && Array.isArray((v as ObjectDefinition).resources) && typeof (v as ObjectDefinition).resource === 'function';
-}
-
-/** The model constants a module exports (`allObjects` of a generated index, or each exported model). */
-export async function loadObjects(file: string): Promise<ObjectDefinition[]> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = await import(pathToFileURL(resolve(file)).href) as Record<string, unknown>;
-  } catch (err) {
-    throw new UsageError(`--objects ${file}: cannot load it (${(err as Error).message.split('\n')[0]}); give a built generated index, e.g. dist/generated/index.js`);
-  }
-  const all = Array.isArray(mod.allObjects) ? (mod.allObjects as unknown[]) : Object.values(mod);
-  const defs = all.filter(isObjectDefinition);
-  if (defs.length === 0) throw new UsageError(`--objects ${file}: the module exports no object models (generated model constants or allObjects)`);
-  return [...new Map(defs.map((d) => [d.id, d])).values()];
 }
 
 function summaryLines(s: FleetSnapshot, expect: number | undefined, met: boolean): string[] {

@@ -9,3 +9,9 @@ export {
 } from './generators.js';
 export { toResourceValue } from './values.js';
 export { openFileLimit, ephemeralPortCount } from './limits.js';
+export { defaultObjects } from './default-objects.js';
+export { loadObjects } from './load-objects.js';
+export {
+  Lwm2mArtilleryEngine,
+  type Lwm2mEngineConfig, type Lwm2mStep, type ArtilleryScript, type ArtilleryEvents, type ArtilleryHelpers, type ArtilleryContext,
+} from './artillery.js';

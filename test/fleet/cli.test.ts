@@ -84,7 +84,7 @@ describe('lwm2m-gen fleet', () => {
     [['--server', 'coap://127.0.0.1', '-n', '2', '--value', '3/0/9:walk'], /--value 3\/0\/9:walk: write PATH:KIND/],
     [['--server', 'coap://127.0.0.1', '-n', '2', '--value', '3/0/9:sine:min=1,max=2'], /period must be a number/],
     [['--server', 'coap://127.0.0.1', '-n', '2', '--expect-registered', '99'], /give a share from 0 to 1/],
-    [['--server', 'coap://127.0.0.1', '-n', '2', '--objects', 'nowhere.js'], /--objects nowhere.js: cannot load it/],
+    [['--server', 'coap://127.0.0.1', '-n', '2', '--objects', 'nowhere.js'], /--objects: nowhere.js: cannot load it/],
     [['-n', '2'], /Missing required argument: server/],
     [['--server', 'coap://127.0.0.1', '-n', '2', '--bogus'], /Unknown argument: bogus/],
   ])('refuses %j with exit 2 before anything starts', async (argv, message) => {
