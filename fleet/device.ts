@@ -3,7 +3,8 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import {
   Lwm2mClient, createUdpEndpoint, openServerTransport,
-  type CoapEndpoint, type CoapEndpointOptions, type ObjectInstance, type OutgoingRequest, type Peer, type RecoveringEndpoint,
+  type Block1Selector, type CoapEndpoint, type CoapEndpointOptions, type IncomingResponse, type NotificationOutcome, type ObjectInstance,
+  type OutgoingRequest, type OutgoingResponse, type Peer, type RecoveringEndpoint, type RequestHandler,
   type RetryOptions, type ServerUri, type StreamEndpointOptions,
 } from 'lwm2m-gen/runtime';
 import type { DeviceCredentials } from './credentials.js';
@@ -42,23 +43,37 @@ export async function resolveServer(uri: ServerUri): Promise<Peer> {
   return { address: isIP(uri.host) ? uri.host : (await lookup(uri.host)).address, port: uri.port };
 }
 
-function metered(inner: CoapEndpoint, meter: DeviceMeter): CoapEndpoint {
-  return {
-    async request(peer, req) {
-      const t0 = performance.now();
-      const res = await inner.request(peer, req);
-      meter.response(performance.now() - t0, req);
-      return res;
-    },
-    serve: (handler) => inner.serve(handler),
-    notify(peer, token, response, confirmable) {
-      meter.notification();
-      return inner.notify(peer, token, response, confirmable);
-    },
-    ...(inner.streamBlock1 ? { streamBlock1: inner.streamBlock1.bind(inner) } : {}),
-    address: () => inner.address(),
-    close: () => inner.close(),
-  };
+/** The device's endpoint with its own requests timed and its notifications counted; a class, so 100,000 of them share their methods. */
+class MeteredEndpoint implements CoapEndpoint {
+  constructor(readonly inner: CoapEndpoint, readonly meter: DeviceMeter) {}
+
+  async request(peer: Peer, req: OutgoingRequest): Promise<IncomingResponse> {
+    const t0 = performance.now();
+    const res = await this.inner.request(peer, req);
+    this.meter.response(performance.now() - t0, req);
+    return res;
+  }
+
+  serve(handler: RequestHandler): void {
+    this.inner.serve(handler);
+  }
+
+  notify(peer: Peer, token: Uint8Array, response: OutgoingResponse, confirmable: boolean): Promise<NotificationOutcome> {
+    this.meter.notification();
+    return this.inner.notify(peer, token, response, confirmable);
+  }
+
+  streamBlock1(selector: Block1Selector | undefined): void {
+    this.inner.streamBlock1?.(selector);
+  }
+
+  address(): Peer {
+    return this.inner.address();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
 
 /**
@@ -90,7 +105,7 @@ export async function openDevice(
     server = opened.server;
     recovery = opened.recovery;
   }
-  const endpoint = metered(raw, meter);
+  const endpoint = new MeteredEndpoint(raw, meter);
   const every = settings.updateEverySeconds;
   try {
     client = new Lwm2mClient({

@@ -1,6 +1,6 @@
 // Devices from object models alone: an instance per generated model constant, filled with values that pass its checks.
 import {
-  ObjectInstance, isExecutable, isReadable, type ExecuteArguments, type ObjectDefinition, type ResourceContent,
+  ObjectInstance, isExecutable, isReadable, type ExecuteArguments, type MemberTable, type ObjectDefinition, type ResourceContent,
   type ResourceModel, type ResourceValue,
 } from 'lwm2m-gen/runtime';
 
@@ -18,12 +18,24 @@ export interface DeviceContext {
 const SERVER_OBJECT = 1;
 const DEVICE_OBJECT = 3;
 
+/** One member table per object model, shared by all its instances: a fleet has many copies of each object. */
+const memberTables = new WeakMap<ObjectDefinition, MemberTable>();
+
+function membersOf(definition: ObjectDefinition): MemberTable {
+  let table = memberTables.get(definition);
+  if (!table) {
+    const members: Record<number, { property?: string; execute?: string }> = {};
+    for (const r of definition.resources) members[r.id] = isExecutable(r) ? { execute: 'executed' } : { property: `r${r.id}` };
+    table = members;
+    memberTables.set(definition, table);
+  }
+  return table;
+}
+
 /** An instance of any object, made from its model: values set through the model's checks, executables answer 2.04. */
 export class ModelInstance extends ObjectInstance {
   constructor(definition: ObjectDefinition, instanceId: number, values: ReadonlyMap<number, ResourceContent>) {
-    const members: Record<number, { property?: string; execute?: string }> = {};
-    for (const r of definition.resources) members[r.id] = isExecutable(r) ? { execute: 'executed' } : { property: `r${r.id}` };
-    super(definition, instanceId, members);
+    super(definition, instanceId, membersOf(definition));
     for (const [id, v] of values) this.setResource(id, v);
   }
 
