@@ -15,7 +15,7 @@ const PSK_HEX = Buffer.from('fleet-bench-psk-key').toString('hex');
 
 if (process.argv[2] === '--serve') {
   // ---- the child: the test LwM2M server, counting instead of keeping a log ----
-  const [support] = await importSources('test/support/lwm2m-server.ts');
+  const [support] = await importSources('testing/index.ts');
   const server = await support.TestLwm2mServer.start();
   process.stdout.write(`PORT ${server.address().port}\n`);
   setInterval(() => {
@@ -30,11 +30,9 @@ if (process.argv[2] === '--serve') {
   });
 } else {
   if (typeof globalThis.gc !== 'function') throw new Error('run through bench/fleet.sh (it passes --expose-gc and raises ulimit -n)');
-  const [fleetModule, device, serverObject, libcoap] = await importSources(
-    'fleet/index.ts', 'generated/device.ts', 'generated/lw-m2m-server.ts', 'test/support/libcoap.ts',
-  );
+  const [fleetModule, device, libcoap] = await importSources('fleet/index.ts', 'generated/device.ts', 'test/support/libcoap.ts');
   const { Fleet, openFileLimit } = fleetModule;
-  const objects = [serverObject.LwM2MServer, device.Device];
+  const objects = [device.Device];
 
   const memory = () => {
     globalThis.gc();

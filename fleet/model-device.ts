@@ -94,9 +94,6 @@ export function sensibleValue(r: ResourceModel): ResourceValue {
 
 /** Values a device's identity resources get, so a server's device list tells the simulated devices apart. */
 function knownValues(definition: ObjectDefinition, ctx: DeviceContext): Map<number, ResourceValue> {
-  if (definition.id === SERVER_OBJECT) {
-    return new Map<number, ResourceValue>([[0, 1], [1, ctx.lifetime], [6, false], [7, ctx.binding]]);
-  }
   if (definition.id === DEVICE_OBJECT) {
     return new Map<number, ResourceValue>([
       [0, 'lwm2m-gen'], [1, 'fleet'], [2, ctx.endpointName], [3, '1.0.0'], [16, ctx.binding], [17, 'simulator'],
@@ -107,13 +104,13 @@ function knownValues(definition: ObjectDefinition, ctx: DeviceContext): Map<numb
 
 /**
  * Instance 0 of every object given: the mandatory readable resources (and those `extra` names) get a sensible value,
- * the Server object (/1) this fleet's lifetime and binding, the Device object (/3) an identity with the endpoint
- * name as serial number.
+ * the Device object (/3) an identity with the endpoint name as serial number. The Server object (/1) is left out:
+ * the client makes its own from the fleet's lifetime and binding, with the Server object's behaviour.
  */
 export function modelDevice(
   definitions: readonly ObjectDefinition[], ctx: DeviceContext, extra: ReadonlySet<string> = new Set(),
 ): ModelInstance[] {
-  return definitions.map((definition) => {
+  return definitions.filter((d) => d.id !== SERVER_OBJECT).map((definition) => {
     const known = knownValues(definition, ctx);
     const values = new Map<number, ResourceContent>();
     for (const r of definition.resources) {

@@ -1,4 +1,5 @@
 // Typed errors of the runtime: each carries the LwM2M path it concerns and the CoAP response code it maps to.
+import { CoapResponseError } from './coap/errors.js';
 import { formatPath, type Lwm2mPath } from './model.js';
 
 /** CoAP response codes the runtime answers with, as "class.detail" strings. */
@@ -6,13 +7,12 @@ export type CoapCode =
   | '4.00' | '4.01' | '4.02' | '4.03' | '4.04' | '4.05' | '4.06' | '4.08' | '4.12' | '4.13' | '4.15'
   | '5.00' | '5.01' | '5.03';
 
-export class Lwm2mError extends Error {
-  readonly code: CoapCode;
+/** An error with the LwM2M path it concerns; the CoAP layer answers its code (it is a CoapResponseError). */
+export class Lwm2mError extends CoapResponseError {
+  declare readonly code: CoapCode;
   readonly path: Lwm2mPath | undefined;
   constructor(code: CoapCode, message: string, path?: Lwm2mPath) {
-    super(path ? `${formatPath(path)}: ${message}` : message);
-    this.name = new.target.name;
-    this.code = code;
+    super(code, path ? `${formatPath(path)}: ${message}` : message);
     this.path = path;
   }
 }

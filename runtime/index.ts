@@ -10,3 +10,4 @@ export * from './client/index.js';
 export * from './notify/index.js';
 export * from './firmware/index.js';
 export * from './device/index.js';
+export * from './store/index.js';

@@ -1,11 +1,14 @@
 // The simulated device as a library: connects to the server URI's transport, registers, simulates, logs one line per event.
 import {
-  ConnectError, FirmwareState, connectClient, systemClock,
+  ClientUsageError, ConnectError, FirmwareState, NOTIFY_PRESETS, connectClient, systemClock,
   type Clock, type CoapEndpoint, type CoapEndpointOptions, type ConnectedClient, type DownloadOptions, type Lwm2mClient,
-  type RetryOptions, type StreamEndpointOptions,
+  type ObjectInstance, type RetryOptions, type StreamEndpointOptions,
 } from 'lwm2m-gen/runtime';
 import { Config } from '../../generated/config.js';
-import { DEFAULT_SETTINGS, SimConfig, SimDevice, SimFirmware, SimServer, Ticker } from './objects.js';
+import { DEFAULT_SETTINGS, SimConfig, SimDevice, SimFirmware, Ticker } from './objects.js';
+
+/** Notification defaults the device offers: the spec's (pmin 0, no pmax) or the 2016 library's profile. */
+export type NotifyPresetName = keyof typeof NOTIFY_PRESETS;
 
 export interface SimpleDeviceOptions {
   /** coap://, coaps:// (DTLS-PSK), coap+tcp:// or coaps+tcp:// (TLS-PSK) URI of the LwM2M server. */
@@ -32,8 +35,10 @@ export interface SimpleDeviceOptions {
   readonly wallClock?: () => number;
   /** The `lwm2m=` version announced (default 1.1; "1.0" for LwM2M 1.0 servers such as coap-shepherd). */
   readonly lwm2mVersion?: string;
-  /** Content-Format of multi-value Reads without Accept (default SenML CBOR; TLV for LwM2M 1.0 servers). */
+  /** Content-Format of multi-value Reads without Accept, announced as `ct` (default SenML CBOR; TLV for LwM2M 1.0 servers). */
   readonly preferredFormat?: number;
+  /** Notification defaults where neither the server's attributes nor the Server object say (default 'spec'). */
+  readonly notifyPreset?: NotifyPresetName;
   /** CoAP message layer options of UDP/DTLS endpoints (short timeouts in tests). */
   readonly coap?: CoapEndpointOptions;
   /** RFC 8323 endpoint options of coap+tcp:// and coaps+tcp:// connections (request timeout in tests). */
@@ -45,12 +50,15 @@ export interface SimpleDeviceOptions {
   readonly handshakeTimeoutMs?: number;
   /** Options of firmware pulls from Package URI. */
   readonly firmwareDownload?: DownloadOptions;
+  /** Stops the device when aborted, also while the first Register is still unanswered (a SIGINT at start). */
+  readonly signal?: AbortSignal;
 }
 
 export interface SimpleDevice {
   readonly client: Lwm2mClient;
   readonly device: SimDevice;
-  readonly server: SimServer;
+  /** The Server object instance (/1) the runtime made from the options. */
+  readonly server: ObjectInstance | undefined;
   readonly firmware: SimFirmware;
   /** The Config instance, while there is one (a server may Delete it and Create another). */
   readonly config: SimConfig | undefined;
@@ -120,10 +128,12 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
       ...(o.retry ? { retry: o.retry } : {}),
       ...(o.lwm2mVersion ? { lwm2mVersion: o.lwm2mVersion } : {}),
       ...(o.preferredFormat !== undefined ? { preferredFormat: o.preferredFormat } : {}),
+      ...(o.notifyPreset !== undefined ? { notifyPolicy: NOTIFY_PRESETS[o.notifyPreset] } : {}),
       ...(o.stopTimeoutMs !== undefined ? { closeTimeoutMs: o.stopTimeoutMs } : {}),
     });
   } catch (err) {
     if (err instanceof ConnectError) throw deviceError(err, o);
+    if (err instanceof ClientUsageError) throw new SimpleDeviceError(err.message, err);
     throw err;
   }
   const { client: c, endpoint: transport, binding, endpointName } = connected;
@@ -152,7 +162,7 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
   };
 
   const device = new SimDevice({
-    clock, wallClock, serial: `SIM-${endpointName}`, binding, log,
+    clock, wallClock, serial: `SIM-${endpointName}`, binding,
     onReboot: () => restart('reboot'),
     onFactoryReset: async () => {
       log('factory reset: settings, firmware state and clock back to their initial values');
@@ -166,7 +176,6 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
       await restart('factory reset');
     },
   });
-  const server = new SimServer(lifetime, binding);
   const firmware = new SimFirmware({
     device, log, onInstalled: () => restart('firmware update'), ...(o.firmwareDownload ? { download: o.firmwareDownload } : {}),
   });
@@ -181,23 +190,45 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
     onApplyFailed: ({ name, code, error }) => log(`config apply failed for ${name} (${code}): ${error.message}`),
   }, instanceId);
 
-  c.addInstance(server).addInstance(device).addInstance(firmware)
+  // The Server object (/1) is the runtime's: connectClient's lifetime and binding are what it holds and registers with.
+  c.addInstance(device).addInstance(firmware)
     .addObject(Config, { create: (instanceId) => newConfig(instanceId) })
     .addInstance(newConfig(0));
 
   c.on('registered', (e) => log(`registered as ${endpointName} at ${formatLocation(e.location)} (lifetime ${e.lifetime} s, ${o.server})`));
   c.on('updated', (e) => log(`updated ${formatLocation(e.location)}${e.lifetime !== undefined ? ` lifetime ${e.lifetime} s` : ''}${e.links ? ' with new object links' : ''}`));
   c.on('deregistered', (e) => log(`deregistered from ${formatLocation(e.location)} (${e.reason})`));
+  c.on('registration-pending', (e) => {
+    if (e.operation === 'register') log(`no answer from ${o.server} after ${e.waitedMs / 1000} s (attempt ${e.attempt}); still trying`);
+  });
   c.on('registration-failed', (e) => log(`${e.operation} failed${e.code ? ` with ${e.code}` : ''}: ${e.error.message}; retry in ${Math.round(e.retryInMs / 1000)} s`));
   c.on('request', (e) => log(`${e.method} ${e.uriPath} -> ${e.code}`));
   c.on('error', (e) => log(`error: ${e.message}`));
 
-  device.behaviour.start();
+  let stopping: Promise<void> | undefined;
+  /** One stop, however many callers: each waits for the De-register to finish. */
+  const stop = (): Promise<void> => (stopping ??= (async () => {
+    stopped = true;
+    simulation.stop();
+    device.behaviour.dispose();
+    await rebooting?.catch(() => undefined);
+    const { timedOut } = await connected.close();
+    if (timedOut) log('the server did not answer the De-register in time; closing anyway');
+  })());
+  // Aborted while the first Register is still unanswered: closing the transport ends that exchange too.
+  o.signal?.addEventListener('abort', () => void stop(), { once: true });
+
   simulation.start();
-  await c.start();
+  try {
+    if (!o.signal?.aborted) await c.start();
+  } catch (err) {
+    await stop();
+    if (err instanceof ClientUsageError) throw new SimpleDeviceError(err.message, err);
+    throw err;
+  }
 
   return {
-    client: c, device, server, firmware, endpointName, transport,
+    client: c, device, server: c.serverInstance, firmware, endpointName, transport,
     get config() {
       const inst = c.registry.instance(Config.id, 0);
       return inst instanceof SimConfig ? inst : undefined;
@@ -205,14 +236,6 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
     get rebooting() {
       return rebooting;
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      simulation.stop();
-      device.behaviour.dispose();
-      await rebooting?.catch(() => undefined);
-      const { timedOut } = await connected.close();
-      if (timedOut) log('the server did not answer the De-register in time; closing anyway');
-    },
+    stop,
   };
 }

@@ -1,9 +1,23 @@
 // Command line of the simulated device: arguments to SimpleDeviceOptions, and the process lifecycle (signals, exit codes).
 import yargs from 'yargs';
-import { startSimpleDevice, SimpleDeviceError, type SimpleDevice, type SimpleDeviceOptions } from './app.js';
+import { ContentFormat } from 'lwm2m-gen/runtime';
+import { startSimpleDevice, SimpleDeviceError, type NotifyPresetName, type SimpleDevice, type SimpleDeviceOptions } from './app.js';
 
-export interface ParsedArgs {
-  readonly options: SimpleDeviceOptions;
+/** `--format` names and the Content-Format each announces (`ct=`) and answers multi-value Reads with. */
+export const FORMATS: Readonly<Record<string, number>> = {
+  tlv: ContentFormat.TLV,
+  'senml-json': ContentFormat.SENML_JSON,
+  'senml-cbor': ContentFormat.SENML_CBOR,
+  'lwm2m-cbor': ContentFormat.LWM2M_CBOR,
+};
+const NOTIFY_PRESET_NAMES: readonly NotifyPresetName[] = ['spec', '2016'];
+
+/** `--help`: the caller prints USAGE and exits 0. */
+export class HelpRequested extends Error {
+  constructor() {
+    super('help requested');
+    this.name = 'HelpRequested';
+  }
 }
 
 /** A usage problem: printed with the usage text, exit code 2. */
@@ -19,8 +33,9 @@ function hexKey(text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(text, 'hex'));
 }
 
-/** Parses the device's arguments (without `node main.js`). Throws UsageError for anything wrong. */
+/** Parses the device's arguments (without `node main.js`). Throws UsageError for anything wrong, HelpRequested for --help. */
 export function parseArgs(argv: readonly string[]): SimpleDeviceOptions {
+  if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested();
   const parsed = yargs([...argv])
     .scriptName('npm run device --')
     .usage('$0 --server URI --endpoint NAME [options]')
@@ -34,6 +49,8 @@ export function parseArgs(argv: readonly string[]): SimpleDeviceOptions {
     .option('sas-ttl', { type: 'number', default: 3600, describe: 'SAS token lifetime, seconds' })
     .option('sas-renew-before', { type: 'number', default: 300, describe: 'renew the SAS token this many seconds before it expires' })
     .option('interval', { type: 'number', default: 10, describe: 'seconds between simulated battery and memory changes' })
+    .option('format', { type: 'string', describe: 'preferred Content-Format: text is refused (it carries one value)' })
+    .option('notify', { type: 'string', default: 'spec', describe: 'notification defaults: spec (pmin 0) or 2016 (pmin 300 s, pmax 6 h)' })
     .strict()
     .exitProcess(false)
     .fail((msg, err) => {
@@ -58,6 +75,18 @@ export function parseArgs(argv: readonly string[]): SimpleDeviceOptions {
   options.sasTtlSeconds = int('sas-ttl', parsed['sas-ttl'], 60, 365 * 86400)!;
   options.sasRenewBeforeSeconds = int('sas-renew-before', parsed['sas-renew-before'], 0, options.sasTtlSeconds - 1)!;
   options.simulationIntervalMs = int('interval', parsed.interval, 1, 3600)! * 1000;
+  if (parsed.format !== undefined) {
+    if (parsed.format === 'text') {
+      throw new UsageError('--format text cannot be announced: text/plain carries one value, a Read of an instance needs more');
+    }
+    const format = FORMATS[parsed.format];
+    if (format === undefined) throw new UsageError(`--format must be one of text, ${Object.keys(FORMATS).join(', ')}`);
+    options.preferredFormat = format;
+  }
+  if (!NOTIFY_PRESET_NAMES.includes(parsed.notify as NotifyPresetName)) {
+    throw new UsageError(`--notify must be one of ${NOTIFY_PRESET_NAMES.join(', ')}`);
+  }
+  options.notifyPreset = parsed.notify as NotifyPresetName;
   if (options.endpoint === undefined && options.connectionString === undefined) {
     throw new UsageError('give --endpoint NAME or --connection-string');
   }
@@ -67,45 +96,65 @@ export function parseArgs(argv: readonly string[]): SimpleDeviceOptions {
 export const USAGE = `usage: npm run device -- --server coap://HOST:PORT --endpoint NAME [--port LOCALPORT] [--lifetime S]
        --server coaps://HOST:PORT | coap+tcp://HOST:PORT | coaps+tcp://HOST:PORT  --psk-identity ID --psk-key HEX
        --connection-string "HostName=…;DeviceId=…;SharedAccessKey=…" [--sas-ttl S] [--sas-renew-before S]
-       [--interval S]  seconds between simulated battery/memory changes`;
+       [--interval S]  seconds between simulated battery/memory changes
+       [--format tlv|senml-json|senml-cbor|lwm2m-cbor]  preferred Content-Format, announced as ct= (default senml-cbor)
+       [--notify spec|2016]  notification defaults: the spec's (pmin 0, no pmax) or the 2016 library's (pmin 300 s, pmax 21600 s)
+       --help  this text`;
 
 /**
  * Runs the device until SIGINT or SIGTERM, then de-registers and resolves with the exit code
- * (0 after a clean stop, 1 when it could not start, 2 for a usage error).
+ * (0 after a clean stop or --help, 1 when it could not start, 2 for a usage error).
  */
 export async function runCli(argv: readonly string[], log: (line: string) => void = (l) => console.log(l)): Promise<number> {
   let options: SimpleDeviceOptions;
   try {
     options = parseArgs(argv);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      log(USAGE);
+      return 0;
+    }
     log(`usage error: ${err instanceof Error ? err.message : String(err)}`);
     log(USAGE);
     return 2;
   }
-  let device: SimpleDevice;
+  // Signals are taken from the start: the first Register may wait up to CoAP's 93 s for an answer.
+  const abort = new AbortController();
+  let device: SimpleDevice | undefined;
+  let stopping = false;
+  let done: ((code: number) => void) | undefined;
+  const finished = new Promise<number>((resolve) => { done = resolve; });
+  const stop = (d: SimpleDevice): void => {
+    d.stop().then(() => {
+      log('stopped');
+      done!(0);
+    }, (err: unknown) => {
+      log(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
+      done!(1);
+    });
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    log(device?.client.state === 'registered'
+      ? `${signal}: de-registering`
+      : `${signal}: not registered (yet), nothing to de-register; stopping`);
+    abort.abort();
+    if (device) stop(device);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    device = await startSimpleDevice({ ...options, log });
+    device = await startSimpleDevice({ ...options, log, signal: abort.signal });
   } catch (err) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     log(`failed to start: ${err instanceof SimpleDeviceError || err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      log(`${signal}: de-registering`);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      device.stop().then(() => {
-        log('stopped');
-        resolve(0);
-      }, (err: unknown) => {
-        log(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
-        resolve(1);
-      });
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  // A signal during the start has stopped the device already; stop() is then a no-op that still reports.
+  if (stopping) stop(device);
+  return finished;
 }

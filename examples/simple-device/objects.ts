@@ -1,12 +1,10 @@
-// The simulated device's objects: generated Device, LwM2M Server, Firmware Update and Config classes extended with behaviour.
+// The simulated device's objects: generated Device, Firmware Update and Config classes with the runtime's standard behaviour, plus the simulation.
 import {
-  FirmwareResult, FirmwareState, MemoryStorage, ValueError, attachFirmwareUpdate, systemClock,
-  type Clock, type DownloadOptions, type ExecuteArguments, type FirmwareUpdater, type TimerHandle,
+  FirmwareResult, FirmwareState, MemoryStorage, ValueError, systemClock, withConfigBehaviour, withDeviceBehaviour,
+  withFirmwareUpdate, type Clock, type ConfigApplyFailure, type ConfigSetting, type DownloadOptions, type ExecuteArguments,
+  type TimerHandle,
 } from 'lwm2m-gen/runtime';
-// runtime/device is not exported from lwm2m-gen/runtime yet; once it is, import it from there.
-import { ConfigBehaviour, DeviceBehaviour, type ConfigApplyFailure, type ConfigSetting } from '../../runtime/device/index.js';
 import { DeviceBase, DeviceBatteryStatusValues } from '../../generated/device.js';
-import { LwM2MServerBase } from '../../generated/lw-m2m-server.js';
 import { FirmwareUpdateBase } from '../../generated/firmware-update.js';
 import { ConfigBase } from '../../generated/config.js';
 
@@ -20,12 +18,15 @@ export interface SimDeviceOptions {
   readonly binding: string;
   readonly onReboot: (reason: string) => void | Promise<void>;
   readonly onFactoryReset: () => void | Promise<void>;
-  readonly log: (line: string) => void;
 }
 
-/** Device /3: identity, a battery that drains and recharges, memory that comes and goes, a ticking clock. */
-export class SimDevice extends DeviceBase {
-  readonly behaviour: DeviceBehaviour;
+/**
+ * Device /3: identity, a battery that drains and recharges, memory that comes and goes. The runtime's Device
+ * behaviour gives it the ticking Current Time, the UTC Offset/Timezone checks, the Error Code list and Reboot/
+ * Factory Reset after the response; the class says only what rebooting and resetting mean here.
+ */
+export class SimDevice extends withDeviceBehaviour(DeviceBase, { factoryUtcOffset: 'UTC+00:00', factoryTimezone: 'Etc/UTC' }) {
+  readonly #o: SimDeviceOptions;
   #step = 0;
 
   constructor(o: SimDeviceOptions) {
@@ -36,41 +37,16 @@ export class SimDevice extends DeviceBase {
       utcOffset: 'UTC+00:00', timezone: 'Etc/UTC', supportedBindingAndModes: o.binding, deviceType: 'simulator',
       hardwareVersion: 'sim-1', softwareVersion: '0.1.0',
     });
-    this.behaviour = new DeviceBehaviour(this, {
-      markChanged: (id) => this.markChanged(id),
-      clock: o.clock,
-      wallClock: o.wallClock,
-      factoryUtcOffset: 'UTC+00:00',
-      factoryTimezone: 'Etc/UTC',
-      onReboot: () => o.onReboot('reboot'),
-      onFactoryReset: () => o.onFactoryReset(),
-      onActionError: (e, action) => o.log(`error ${action} failed: ${e.message}`),
-    });
+    this.#o = o;
+    this.behaviour.configure({ clock: o.clock, wallClock: o.wallClock });
   }
 
-  protected override onReadCurrentTime(): Date {
-    return this.behaviour.clock.now();
+  reboot(_args: ExecuteArguments): Promise<void> | void {
+    return this.#o.onReboot('reboot');
   }
-  protected override onWriteCurrentTime(value: Date, previous: Date | undefined): void {
-    this.behaviour.writeCurrentTime(value, previous);
-  }
-  protected override onWriteUtcOffset(value: string): void {
-    this.behaviour.checkUtcOffset(value);
-  }
-  protected override onWriteTimezone(value: string): void {
-    this.behaviour.checkTimezone(value);
-  }
-  protected override onReadErrorCode(): ReadonlyMap<number, number> {
-    return this.behaviour.errors.content();
-  }
-  override resetErrorCode(args: ExecuteArguments): void {
-    this.behaviour.resetErrorCode(args);
-  }
-  reboot(args: ExecuteArguments): void {
-    this.behaviour.reboot(args);
-  }
-  override factoryReset(args: ExecuteArguments): void {
-    this.behaviour.factoryReset(args);
+
+  override factoryReset(_args: ExecuteArguments): Promise<void> | void {
+    return this.#o.onFactoryReset();
   }
 
   /** One step of the simulation: the battery drains 1 % (charging from 10 % back to 100 %), free memory wanders. */
@@ -106,16 +82,6 @@ export class SimDevice extends DeviceBase {
   }
 }
 
-/** LwM2M Server /1: plain values; the client implements Disable and Registration Update Trigger itself. */
-export class SimServer extends LwM2MServerBase {
-  constructor(lifetime: number, binding: string) {
-    super(0, {
-      shortServerId: 1, lifetime, defaultMinimumPeriod: 1, defaultMaximumPeriod: 300,
-      notificationStoringWhenDisabledOrOffline: false, binding,
-    });
-  }
-}
-
 export interface SimFirmwareOptions {
   readonly device: SimDevice;
   readonly log: (line: string) => void;
@@ -135,46 +101,33 @@ function versionIn(image: Uint8Array): string | undefined {
  * state machine, PkgName/PkgVersion): the package goes to memory, "installing" takes its declared version
  * (or a counter) as the device's Firmware Version, then the device restarts.
  */
-export class SimFirmware extends FirmwareUpdateBase {
-  readonly updater: FirmwareUpdater;
-  readonly storage = new MemoryStorage();
-  #installs = 0;
+export class SimFirmware extends withFirmwareUpdate(FirmwareUpdateBase) {
+  readonly storage: MemoryStorage;
 
   constructor(o: SimFirmwareOptions) {
-    super(0);
-    this.updater = attachFirmwareUpdate(this, {
-      storage: this.storage,
+    const storage = new MemoryStorage();
+    let installs = 0;
+    super(0, {
+      storage,
       maxPackageSize: 1 << 20,
-      describe: (storage) => {
-        const version = versionIn((storage as MemoryStorage).bytes());
+      describe: () => {
+        const version = versionIn(storage.bytes());
         return version === undefined ? { name: 'simple-device' } : { name: 'simple-device', version };
       },
-      apply: (storage) => {
-        this.#installs++;
-        const version = versionIn((storage as MemoryStorage).bytes()) ?? `1.0.${this.#installs}`;
+      apply: () => {
+        installs++;
+        const version = versionIn(storage.bytes()) ?? `1.0.${installs}`;
         o.device.firmwareVersion = version;
         o.log(`firmware updated to ${version}`);
       },
       ...(o.download ? { download: o.download } : {}),
     });
+    this.storage = storage;
     this.updater.on('state', ({ state, result }) => {
       o.log(`firmware state ${state}, result ${result}`);
       if (state === FirmwareState.Idle && result === FirmwareResult.Success) void o.onInstalled();
     });
     this.updater.on('error', (e) => o.log(`firmware error: ${e.message}`));
-  }
-
-  update(args: ExecuteArguments): Promise<void> {
-    return this.updater.update(args);
-  }
-  override cancel(args: ExecuteArguments): Promise<void> {
-    return this.updater.cancel(args);
-  }
-  protected override onWritePackage(value: Uint8Array): Promise<void> {
-    return this.updater.onWritePackage(value);
-  }
-  protected override onWritePackageUri(value: string): Promise<void> {
-    return this.updater.onWritePackageUri(value);
   }
 }
 
@@ -193,42 +146,30 @@ export interface SimConfigOptions {
   readonly onApplyFailed: (failure: ConfigApplyFailure) => void;
 }
 
-/** Config /26241: stage Name and Value, Apply checks and puts them into the device's settings. */
-export class SimConfig extends ConfigBase {
-  readonly behaviour: ConfigBehaviour;
+/** Config /26241: the runtime stages Name and Value and runs Apply; the class checks and stores a setting. */
+export class SimConfig extends withConfigBehaviour(ConfigBase) {
   readonly settings: Map<string, string>;
+  readonly #o: SimConfigOptions;
 
   constructor(o: SimConfigOptions, instanceId = 0) {
-    super(instanceId);
+    super(instanceId, { name: 'telemetryInterval', value: o.settings.get('telemetryInterval') ?? DEFAULT_SETTINGS.telemetryInterval! });
     this.settings = o.settings;
-    this.behaviour = new ConfigBehaviour(this, {
-      markChanged: (id) => this.markChanged(id),
-      initial: { name: 'telemetryInterval', value: o.settings.get('telemetryInterval') ?? DEFAULT_SETTINGS.telemetryInterval! },
-      apply: (name, value) => {
-        const check = SETTINGS[name];
-        if (!check) throw new ValueError(`unknown setting "${name}"`, this.path(2));
-        if (!check(value)) throw new ValueError(`"${value}" is not a valid value for ${name}`, this.path(2));
-        o.settings.set(name, value);
-      },
-      onApplied: o.onApplied,
-      onApplyFailed: o.onApplyFailed,
-    });
+    this.#o = o;
   }
 
-  protected override onReadName(): string {
-    return this.behaviour.name;
+  applySetting(name: string, value: string): void {
+    const check = SETTINGS[name];
+    if (!check) throw new ValueError(`unknown setting "${name}"`, this.path(2));
+    if (!check(value)) throw new ValueError(`"${value}" is not a valid value for ${name}`, this.path(2));
+    this.settings.set(name, value);
   }
-  protected override onWriteName(value: string): void {
-    this.behaviour.stageName(value);
+
+  override onApplied(setting: ConfigSetting): void {
+    this.#o.onApplied(setting);
   }
-  protected override onReadValue(): string {
-    return this.behaviour.value;
-  }
-  protected override onWriteValue(value: string): void {
-    this.behaviour.stageValue(value);
-  }
-  apply(args: ExecuteArguments): Promise<void> {
-    return this.behaviour.apply(args);
+
+  override onApplyFailed(failure: ConfigApplyFailure): void {
+    this.#o.onApplyFailed(failure);
   }
 }
 

@@ -1,5 +1,5 @@
-// A small typed event emitter: the client's lifecycle and request events with their argument types checked.
-import type { CoapMethod } from '../coap/types.js';
+// The client's lifecycle and request events with their argument types, for the project's typed emitter.
+import type { CoapMethod, Peer } from '../coap/types.js';
 import type { Lwm2mPath } from '../model.js';
 
 export interface RegisteredEvent {
@@ -29,6 +29,16 @@ export interface RegistrationFailedEvent {
   /** When the next attempt is due, in ms from now. */
   readonly retryInMs: number;
 }
+/** A Register or Update has gone unanswered for a while; the message layer keeps retransmitting it. */
+export interface RegistrationPendingEvent {
+  readonly operation: 'register' | 'update';
+  /** Where the request goes. */
+  readonly server: Peer;
+  /** How long it has waited so far, in ms. */
+  readonly waitedMs: number;
+  /** Which attempt this is (1 on the first). */
+  readonly attempt: number;
+}
 export interface RequestEvent {
   readonly method: CoapMethod;
   /** The LwM2M path, or undefined when the Uri-Path was not one. */
@@ -43,58 +53,10 @@ export interface ClientEvents {
   updated: UpdatedEvent;
   deregistered: DeregisteredEvent;
   'registration-failed': RegistrationFailedEvent;
+  'registration-pending': RegistrationPendingEvent;
   request: RequestEvent;
   error: Error;
 }
 
-type Listener<T> = (event: T) => void;
-
-export class TypedEmitter<E extends object> {
-  readonly #listeners = new Map<keyof E, Array<Listener<never>>>();
-
-  /** Adds a listener; returns a function that removes it. */
-  on<K extends keyof E>(name: K, listener: Listener<E[K]>): () => void {
-    const list = this.#listeners.get(name) ?? [];
-    list.push(listener as Listener<never>);
-    this.#listeners.set(name, list);
-    return () => this.off(name, listener);
-  }
-
-  once<K extends keyof E>(name: K, listener: Listener<E[K]>): () => void {
-    const off = this.on(name, (e) => {
-      off();
-      listener(e);
-    });
-    return off;
-  }
-
-  off<K extends keyof E>(name: K, listener: Listener<E[K]>): void {
-    const list = this.#listeners.get(name);
-    if (!list) return;
-    const i = list.indexOf(listener as Listener<never>);
-    if (i >= 0) list.splice(i, 1);
-  }
-
-  /** A promise of the next event of that name (handy in tests and startup code). */
-  next<K extends keyof E>(name: K): Promise<E[K]> {
-    return new Promise((resolve) => this.once(name, resolve));
-  }
-
-  /**
-   * Calls the listeners in order. A listener that throws must not break the client's state machine,
-   * so its error is re-emitted as 'error' (or dropped when it came from an 'error' listener itself).
-   */
-  protected emit<K extends keyof E>(name: K, event: E[K]): void {
-    const list = this.#listeners.get(name);
-    if (!list) return;
-    for (const l of [...list]) {
-      try {
-        (l as Listener<E[K]>)(event);
-      } catch (err) {
-        if (name !== 'error' && (this.#listeners.get('error' as K)?.length ?? 0) > 0) {
-          this.emit('error' as K, (err instanceof Error ? err : new Error(String(err))) as E[K]);
-        }
-      }
-    }
-  }
-}
+// The project's one typed emitter lives in runtime/emitter.ts.
+export { TypedEmitter } from '../emitter.js';

@@ -1,7 +1,10 @@
-// The LwM2M client: connecting (server URI, SAS), registration lifecycle, object registry, request routing, Discover and Write-Attributes.
+// The LwM2M client: connecting (server URI, SAS), the facade, registration engine, Server object, object registry, request routing, Discover and Write-Attributes.
 export * from './client.js';
 export * from './events.js';
 export * from './links.js';
 export * from './registry.js';
 export * from './router.js';
 export * from './connect.js';
+export * from './registration.js';
+export * from './server-object.js';
+export * from './server-model.js';

@@ -6,7 +6,7 @@ import type { ChangeSource, ObjectInstance } from '../object/instance.js';
 export type InstanceFactory = (instanceId: number, values: ReadonlyMap<number, ResourceContent>) => ObjectInstance;
 
 export interface ObjectOptions {
-  /** Without a factory the server cannot Create instances of the object (4.05). */
+  /** Create/Delete support: without a factory the server can neither Create nor Delete instances of the object (4.05). */
   readonly create?: InstanceFactory;
 }
 

@@ -43,9 +43,6 @@ export interface ObserveHooks {
   onCancelObserve?(peer: Peer, token: Uint8Array, path: Lwm2mPath): void;
 }
 
-/** An Execute the client handles itself (Disable, Registration Update Trigger of its server); true when taken. */
-export type ExecuteInterceptor = (path: Required<Pick<Lwm2mPath, 'objectId' | 'instanceId' | 'resourceId'>>) => boolean;
-
 export interface RouterOptions {
   readonly registry: ObjectRegistry;
   /** Content-Format for Reads of more than one value when the server sends no Accept (TLV or SenML CBOR, ...). */
@@ -56,9 +53,6 @@ export interface RouterOptions {
   readonly observe?: ObserveHooks;
   /** Told after a Write-Attributes changed the attributes at a path, so observations re-read them. */
   readonly onAttributesWritten?: (path: Lwm2mPath) => void;
-  readonly interceptExecute?: ExecuteInterceptor;
-  /** Executable resources the client serves itself in an instance (they show in Discover and registration). */
-  readonly extraResources?: (instance: ObjectInstance) => readonly number[];
   /** Instances the server may not delete (its own Server object instance). */
   readonly protectedInstance?: (objectId: number, instanceId: number) => boolean;
   /** Called with errors from app code (a throwing hook or handler) that became 5.00. */
@@ -347,8 +341,6 @@ export class RequestRouter {
     const inst = this.#instance(path);
     const r = this.#resourceModel(path);
     if (isExecutable(r)) {
-      const target = { objectId: path.objectId, instanceId: path.instanceId!, resourceId: path.resourceId! };
-      if (this.#o.interceptExecute?.(target)) return { code: '2.04' };
       let raw: string;
       try {
         raw = text.decode(req.payload);
@@ -410,6 +402,13 @@ export class RequestRouter {
     if (inst.definition.id !== path.objectId || inst.instanceId !== instanceId) {
       throw new Error(`the create factory of object ${path.objectId} returned /${inst.definition.id}/${inst.instanceId}`);
     }
+    // LwM2M Create: the payload carries every mandatory resource the server can write; mandatory read-only ones
+    // may come from the device (the factory), but the new instance must hold them all.
+    const missing = inst.definition.resources.filter((r) => r.mandatory && !isExecutable(r) && !values.has(r.id)
+      && (isWritable(r) || !inst.hasResource(r.id)));
+    if (missing.length > 0) {
+      throw new BadRequestError(`Create lacks mandatory resource${missing.length > 1 ? 's' : ''} ${missing.map((r) => `${r.id} (${r.name})`).join(', ')}`, target);
+    }
     // The instance joins the registry only once its values are in: a refused value leaves nothing behind.
     await inst.writeResources(values, 'replace', { create: true });
     registry.addInstance(inst);
@@ -421,6 +420,11 @@ export class RequestRouter {
       throw new MethodNotAllowedError('Delete applies to an object instance', path);
     }
     this.#instance(path);
+    // Like Create, Delete is for objects the app added with Create/Delete support (a create factory); the
+    // Device, Firmware Update and the client's own Server instance stay (4.05), as Wakaama's client answers.
+    if (!this.#o.registry.object(path.objectId)!.create) {
+      throw new MethodNotAllowedError('this object does not support Delete', path);
+    }
     if (this.#o.protectedInstance?.(path.objectId, path.instanceId)) {
       throw new MethodNotAllowedError('this instance cannot be deleted', path);
     }
@@ -430,11 +434,6 @@ export class RequestRouter {
 
   // ---- Discover, Write-Attributes ----
 
-  #resourcesOf(inst: ObjectInstance): number[] {
-    const extra = this.#o.extraResources?.(inst) ?? [];
-    return [...new Set([...inst.resourceIds(), ...extra])].sort((a, b) => a - b);
-  }
-
   #discover(path: Lwm2mPath): OutgoingResponse {
     if (path.resourceInstanceId !== undefined) throw new BadRequestError('Discover does not apply to a resource instance', path);
     const entry = this.#o.registry.object(path.objectId)!;
@@ -443,7 +442,7 @@ export class RequestRouter {
     else instances = [this.#instance(path)];
     if (path.resourceId !== undefined) {
       const inst = instances[0]!;
-      if (!entry.definition.resource(path.resourceId) || !this.#resourcesOf(inst).includes(path.resourceId)) {
+      if (!entry.definition.resource(path.resourceId) || !inst.resourceIds().includes(path.resourceId)) {
         throw new NotFoundError('resource not present in this instance', path);
       }
     }
@@ -452,7 +451,7 @@ export class RequestRouter {
       definition: entry.definition,
       instances: instances.map((inst) => ({
         instance: inst,
-        resourceIds: path.resourceId !== undefined ? [path.resourceId] : this.#resourcesOf(inst),
+        resourceIds: path.resourceId !== undefined ? [path.resourceId] : inst.resourceIds(),
       })),
       attributes: (p) => this.#o.attributes.linkAttributes(p),
     });

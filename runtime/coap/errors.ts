@@ -1,5 +1,5 @@
 // Typed errors of the CoAP message layer: why a request() or an exchange failed, with the peer it concerns.
-import type { Peer } from './types.js';
+import type { Peer, ResponseCode } from './types.js';
 
 /** Base class of the message layer's errors; `peer` is the remote end the failed exchange was with. */
 export class CoapError extends Error {
@@ -32,3 +32,17 @@ export class CoapBlockwiseError extends CoapError {}
 
 /** A message that cannot be encoded (e.g. a token longer than 8 bytes, a message larger than the transport allows). */
 export class CoapMessageError extends CoapError {}
+
+/**
+ * Thrown by a request handler (or a Block1 sink or selector) to answer with a particular response code: the
+ * message layer answers `code` with the message as diagnostic payload. Any other error answers 5.00. The layer
+ * knows nothing above CoAP; the runtime's Lwm2mError extends this.
+ */
+export class CoapResponseError extends Error {
+  readonly code: ResponseCode;
+  constructor(code: ResponseCode, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}

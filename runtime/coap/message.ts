@@ -39,19 +39,8 @@ export interface CoapMessage {
   readonly payload: Uint8Array;
 }
 
-const METHOD_CODES: Readonly<Record<string, string>> = {
-  '0.01': 'GET', '0.02': 'POST', '0.03': 'PUT', '0.04': 'DELETE', '0.05': 'FETCH', '0.06': 'PATCH', '0.07': 'iPATCH',
-};
-const CODE_OF_METHOD: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries(METHOD_CODES).map(([code, method]) => [method, code]),
-);
-
-export function methodOfCode(code: string): string | undefined {
-  return METHOD_CODES[code];
-}
-export function codeOfMethod(method: string): string | undefined {
-  return CODE_OF_METHOD[method];
-}
+// The method and code tables live in codes.ts; re-exported for the message helpers' callers.
+export { methodOfCode, codeOfMethod } from './codes.js';
 
 /**
  * Walks the framing of a datagram and says whether it is a well-formed RFC 7252 message. coap-packet's parser

@@ -57,6 +57,7 @@ export class ReconnectingStreamEndpoint implements RecoveringEndpoint {
   #current: StreamCoapEndpoint;
   #opening: Promise<StreamCoapEndpoint> | undefined;
   #handler: RequestHandler | undefined;
+  #selector: Block1Selector | undefined;
   #closed = false;
   #reconnects = 0;
 
@@ -100,6 +101,12 @@ export class ReconnectingStreamEndpoint implements RecoveringEndpoint {
   serve(handler: RequestHandler): void {
     this.#handler = handler;
     this.#current.serve(handler);
+  }
+
+  /** Carried over to every new connection, like the handler. */
+  streamBlock1(selector: Block1Selector | undefined): void {
+    this.#selector = selector;
+    this.#current.streamBlock1(selector);
   }
 
   async request(peer: Peer, request: OutgoingRequest): Promise<IncomingResponse> {
@@ -148,6 +155,7 @@ export class ReconnectingStreamEndpoint implements RecoveringEndpoint {
 
   #attach(endpoint: StreamCoapEndpoint): void {
     if (this.#handler !== undefined) endpoint.serve(this.#handler);
+    if (this.#selector !== undefined) endpoint.streamBlock1(this.#selector);
     endpoint.onClose((err) => {
       // Our own close() and a connection already replaced are not losses.
       if (this.#closed || this.#current !== endpoint) return;

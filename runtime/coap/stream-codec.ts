@@ -32,19 +32,8 @@ export class StreamFramingError extends Error {
   }
 }
 
-/** "2.05" → 0x45; accepts any class.detail with class 0..7 and detail 0..31. */
-export function codeFromString(code: string): number {
-  const m = /^([0-7])\.(\d{1,2})$/.exec(code);
-  if (!m) throw new RangeError(`not a CoAP code: ${code}`);
-  const detail = Number(m[2]);
-  if (detail > 31) throw new RangeError(`not a CoAP code: ${code}`);
-  return (Number(m[1]) << 5) | detail;
-}
-
-/** 0x45 → "2.05". */
-export function codeToString(code: number): string {
-  return `${code >> 5}.${String(code & 0x1f).padStart(2, '0')}`;
-}
+// Code bytes are the same as over UDP: codes.ts has the one table.
+export { codeFromString, codeToString } from './codes.js';
 
 function nibble(n: number): [number, number[]] {
   if (n < 13) return [n, []];
@@ -53,8 +42,8 @@ function nibble(n: number): [number, number[]] {
   throw new RangeError(`option delta or length too large: ${n}`);
 }
 
-/** Encodes options (delta encoding) followed by the payload marker and payload, the part RFC 8323 counts in Len. */
-function encodeBody(options: readonly RawOption[], payload: Uint8Array): Buffer {
+/** The option bytes (delta encoding) and payload marker, the part RFC 8323 counts in Len before the payload. */
+function encodeOptions(options: readonly RawOption[], hasPayload: boolean): Uint8Array[] {
   const sorted = [...options].sort((a, b) => a.number - b.number);
   const parts: Uint8Array[] = [];
   let prev = 0;
@@ -64,15 +53,16 @@ function encodeBody(options: readonly RawOption[], payload: Uint8Array): Buffer 
     parts.push(Uint8Array.from([(d << 4) | l, ...dExt, ...lExt]), o.value);
     prev = o.number;
   }
-  if (payload.length > 0) parts.push(Uint8Array.of(0xff), payload);
-  return Buffer.concat(parts);
+  if (hasPayload) parts.push(Uint8Array.of(0xff));
+  return parts;
 }
 
-/** Frames a message as RFC 8323 §3.2 does: Len/TKL byte, extended length, code, token, options, payload. */
+/** Frames a message as RFC 8323 §3.2 does: Len/TKL byte, extended length, code, token, options, payload. The payload is copied once. */
 export function encodeStreamMessage(msg: StreamMessage): Buffer {
   if (msg.token.length > 8) throw new RangeError('token longer than 8 bytes');
-  const body = encodeBody(msg.options, msg.payload);
-  const len = body.length;
+  const parts = encodeOptions(msg.options, msg.payload.length > 0);
+  let len = msg.payload.length;
+  for (const p of parts) len += p.length;
   let head: number[];
   if (len < 13) head = [(len << 4) | msg.token.length];
   else if (len < 269) head = [(13 << 4) | msg.token.length, len - 13];
@@ -81,7 +71,7 @@ export function encodeStreamMessage(msg: StreamMessage): Buffer {
     const x = len - 65805;
     head = [(15 << 4) | msg.token.length, (x >>> 24) & 0xff, (x >>> 16) & 0xff, (x >>> 8) & 0xff, x & 0xff];
   }
-  return Buffer.concat([Uint8Array.from([...head, msg.code]), msg.token, body]);
+  return Buffer.concat([Uint8Array.from([...head, msg.code]), msg.token, ...parts, msg.payload]);
 }
 
 /** Total framed size of a message whose options+payload take `bodyLength` bytes; used to respect the peer's Max-Message-Size. */
@@ -128,25 +118,55 @@ function parseBody(body: Buffer): { options: RawOption[]; payload: Uint8Array } 
  * declared size exceeds maxMessageSize is refused before it is buffered, so a peer cannot make us hold a huge frame.
  */
 export class StreamFrameDecoder {
-  #buffer: Buffer = Buffer.alloc(0);
+  /** Received bytes not yet framed, as they came: a large frame is copied once, when it is complete. */
+  readonly #chunks: Buffer[] = [];
+  #length = 0;
   readonly #maxMessageSize: number;
 
   constructor(maxMessageSize: number) {
     this.#maxMessageSize = maxMessageSize;
   }
 
+  /** The first `n` buffered bytes as one buffer (joining chunks only as far as needed). */
+  #head(n: number): Buffer {
+    let first = this.#chunks[0]!;
+    if (first.length < n) {
+      first = Buffer.concat(this.#chunks);
+      this.#chunks.splice(0, this.#chunks.length, first);
+    }
+    return first;
+  }
+
+  /** Takes `n` bytes off the front, as a copy of their own (later chunks cannot alias what a handler keeps). */
+  #take(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.#chunks[0]!;
+      const k = Math.min(c.length, n - filled);
+      out.set(c.subarray(0, k), filled);
+      filled += k;
+      if (k === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(k);
+    }
+    this.#length -= n;
+    return out;
+  }
+
   push(chunk: Uint8Array): StreamMessage[] {
-    this.#buffer = this.#buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#buffer, chunk]);
+    if (chunk.length > 0) {
+      this.#chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.#length += chunk.length;
+    }
     const out: StreamMessage[] = [];
-    for (;;) {
-      const buf = this.#buffer;
-      if (buf.length < 1) break;
-      const first = buf[0]!;
+    while (this.#length >= 1) {
+      const first = this.#chunks[0]![0]!;
       const lenNibble = first >> 4;
       const tkl = first & 0x0f;
       if (tkl > 8) throw new StreamFramingError(`token length ${tkl} is reserved`);
       const extLen = lenNibble < 13 ? 0 : lenNibble === 13 ? 1 : lenNibble === 14 ? 2 : 4;
-      if (buf.length < 1 + extLen) break;
+      if (this.#length < 1 + extLen) break;
+      const buf = this.#head(1 + extLen);
       let len: number;
       if (extLen === 0) len = lenNibble;
       else if (extLen === 1) len = buf[1]! + 13;
@@ -156,21 +176,19 @@ export class StreamFrameDecoder {
       if (total > this.#maxMessageSize) {
         throw new StreamFramingError(`message of ${total} bytes exceeds the Max-Message-Size of ${this.#maxMessageSize}`);
       }
-      if (buf.length < total) break;
-      const code = buf[1 + extLen]!;
+      if (this.#length < total) break;
+      const frame = this.#take(total);
+      const code = frame[1 + extLen]!;
       const tokenStart = 2 + extLen;
-      // Copy out so later chunks (concat) cannot alias the bytes a handler keeps.
-      const frame = Buffer.from(buf.subarray(0, total));
       const token = frame.subarray(tokenStart, tokenStart + tkl);
       const { options, payload } = parseBody(frame.subarray(tokenStart + tkl));
       out.push({ code, token, options, payload });
-      this.#buffer = buf.subarray(total);
     }
     return out;
   }
 
   /** Bytes of an incomplete frame still waiting for the rest. */
   get pending(): number {
-    return this.#buffer.length;
+    return this.#length;
   }
 }

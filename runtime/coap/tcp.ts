@@ -1,33 +1,41 @@
-// A CoapEndpoint over one reliable byte stream (RFC 8323): CSM, Ping/Pong, Release/Abort, token matching, block-wise.
+// A CoapEndpoint over one reliable byte stream (RFC 8323): the exchange core with the stream profile, CSM, Ping/Pong, Release/Abort, token matching.
 import { randomBytes } from 'node:crypto';
-import * as net from 'node:net';
+import type * as net from 'node:net';
+import type { BlockProfile } from './blocks.js';
+import { hex } from './bytes.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { codeToString } from './codes.js';
+import { CoapClosedError, CoapMessageError, CoapTimeoutError } from './errors.js';
+import { decodeUint, encodeUint } from './message.js';
+import { EMPTY, type Reply } from './reply.js';
+import { sendRequest, type ResponseMessage } from './request.js';
+import { RequestServer } from './serve.js';
 import {
-  OptionNumber, blockSizeOf, decodeBlock, decodeUint, encodeBlock, encodeUint, getOption, getStringOptions, getUintOption,
-  stringOptions, uintOptions, type BlockOption,
-} from './message.js';
-import {
-  ABORT_OPTION, CSM_OPTION, SIGNAL, StreamFrameDecoder, StreamFramingError, codeFromString, codeToString,
-  encodeStreamMessage, frameOverhead, type StreamMessage,
+  ABORT_OPTION, CSM_OPTION, SIGNAL, StreamFrameDecoder, StreamFramingError, codeFromString, encodeStreamMessage,
+  type StreamMessage,
 } from './stream-codec.js';
-import { CoapBlockwiseError, CoapClosedError, CoapTimeoutError } from './errors.js';
 import { TlsError, errorCode, type TransportError } from './stream-errors.js';
+import { DEFAULT_MAX_MESSAGE_SIZE, streamBlockProfile } from './stream-profile.js';
 import type {
-  CoapEndpoint, CoapMethod, IncomingRequest, IncomingResponse, NotificationOutcome, OutgoingRequest, OutgoingResponse,
-  Peer, RawOption, RequestHandler, ResponseCode,
+  Block1Selector, CoapEndpoint, IncomingResponse, NotificationOutcome, OutgoingRequest, OutgoingResponse, Peer, RawOption,
+  RequestHandler,
 } from './types.js';
 
 export interface StreamEndpointOptions {
   /** Largest message we accept, advertised in our CSM (RFC 8323 default is 1152). Default 65536. */
   readonly maxMessageSize?: number;
-  /** Advertise and use block-wise transfers (RFC 8323 §6). Default true. */
+  /**
+   * Advertise and use block-wise transfers (RFC 8323 §6). Default true. With a maxMessageSize above 1152 the CSM
+   * offers BERT too (blocks of several KiB, §5.3.2); it is used when the peer's CSM offers it as well.
+   */
   readonly blockWise?: boolean;
-  /** Largest block size exponent we use when we split (0..6, 6 = 1024 bytes). Default 6. */
+  /** Largest block size exponent we use when we split without BERT (0..6, 6 = 1024 bytes). Default 6. */
   readonly blockSzx?: number;
   /** Time a request waits for its response. Default 30 000 ms. */
   readonly requestTimeoutMs?: number;
   /** Time `ready` waits for the peer's CSM. Default 5 000 ms. */
   readonly csmTimeoutMs?: number;
-  /** How long a large response stays cached for the peer's follow-up Block2 requests. Default 60 000 ms. */
+  /** How long a large response stays cached for the peer's follow-up Block2 requests, and a Block1 transfer waits for its next block. Default 60 000 ms. */
   readonly blockCacheMs?: number;
   /** Largest body reassembled from blocks, in either direction. Default 1 MiB; a larger Block1 upload gets 4.13. */
   readonly maxBodySize?: number;
@@ -35,6 +43,12 @@ export interface StreamEndpointOptions {
   readonly maxBlock1Transfers?: number;
   /** Large responses kept for follow-up Block2 requests; the oldest is dropped beyond this. Default 32. */
   readonly maxBlock2Entries?: number;
+  /** Critical options (odd numbers) the handler understands beyond the ones the layer does; others get 4.02. */
+  readonly knownOptions?: readonly number[];
+  /** Time for the protocol's timeouts (request, Ping, CSM). */
+  readonly clock?: Clock;
+  /** Called with errors the layer swallows to keep running, e.g. a handler's failure answered 5.00. */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** What the peer announced in its CSM (RFC 8323 §5.3), with the defaults that apply before it arrives. */
@@ -43,49 +57,13 @@ export interface PeerCapabilities {
   readonly blockWise: boolean;
 }
 
-const METHODS: readonly (CoapMethod | undefined)[] = [undefined, 'GET', 'POST', 'PUT', 'DELETE', 'FETCH', 'PATCH', 'iPATCH'];
-const METHOD_CODE: Readonly<Record<CoapMethod, number>> = { GET: 1, POST: 2, PUT: 3, DELETE: 4, FETCH: 5, PATCH: 6, iPATCH: 7 };
-// Options this layer interprets; the rest reach the handler raw.
-const INTERPRETED: ReadonlySet<number> = new Set<number>([
-  OptionNumber.UriPath, OptionNumber.UriQuery, OptionNumber.ContentFormat, OptionNumber.Accept, OptionNumber.Observe,
-  OptionNumber.LocationPath, OptionNumber.Block1, OptionNumber.Block2, OptionNumber.Size1, OptionNumber.Size2,
-]);
-const DEFAULT_PEER_MAX = 1152;
-const EMPTY = new Uint8Array(0);
-const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
+const utf8 = new TextEncoder();
 
 interface Pending {
   resolve(msg: StreamMessage): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
-}
-
-interface Block1State {
-  readonly chunks: Uint8Array[];
-  size: number;
-  next: number;
-  timer: NodeJS.Timeout;
-}
-
-interface Block2Cache {
-  readonly response: OutgoingResponse;
-  readonly payload: Uint8Array;
-  timer: NodeJS.Timeout;
-}
-
-function block2Of(msg: StreamMessage): BlockOption | undefined {
-  const value = getOption(msg.options, OptionNumber.Block2);
-  return value === undefined ? undefined : decodeBlock(value);
-}
-
-function raw(msg: StreamMessage): RawOption[] {
-  return msg.options.filter((o) => !INTERPRETED.has(o.number));
-}
-
-function bodyLength(options: readonly RawOption[], payload: Uint8Array): number {
-  // An upper bound (4 header bytes per option) is enough to decide whether a message fits.
-  return options.reduce((n, o) => n + 5 + o.value.length, 0) + (payload.length > 0 ? payload.length + 1 : 0);
+  timer: TimerHandle;
 }
 
 /**
@@ -96,23 +74,20 @@ export class StreamCoapEndpoint implements CoapEndpoint {
   readonly ready: Promise<void>;
   readonly #socket: net.Socket;
   readonly #decoder: StreamFrameDecoder;
+  readonly #clock: Clock;
   readonly #maxMessageSize: number;
-  readonly #blockWise: boolean;
-  readonly #blockSzx: number;
+  readonly #ours: { readonly blockWise: boolean; readonly szx: number; readonly bert: boolean };
   readonly #requestTimeoutMs: number;
-  readonly #blockCacheMs: number;
   readonly #maxBodySize: number;
-  readonly #maxBlock1: number;
-  readonly #maxBlock2: number;
+  readonly #profile: BlockProfile;
+  readonly #server: RequestServer;
+  readonly #onError: ((error: unknown) => void) | undefined;
   readonly #pending = new Map<string, Pending>();
   readonly #pings = new Map<string, Pending>();
-  readonly #block1 = new Map<string, Block1State>();
-  readonly #block2 = new Map<string, Block2Cache>();
   readonly #closeListeners: ((err: TransportError | undefined) => void)[] = [];
   readonly #local: Peer;
   readonly #remote: Peer;
-  #handler: RequestHandler | undefined;
-  #peer: PeerCapabilities = { maxMessageSize: DEFAULT_PEER_MAX, blockWise: false };
+  #peer: PeerCapabilities = { maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE, blockWise: false };
   #csmSeen = false;
   #csmWaiter: { resolve(): void; reject(err: Error): void } | undefined;
   #tokenCounter: number;
@@ -122,14 +97,30 @@ export class StreamCoapEndpoint implements CoapEndpoint {
 
   constructor(socket: net.Socket, options: StreamEndpointOptions = {}) {
     this.#socket = socket;
+    this.#clock = options.clock ?? systemClock;
     this.#maxMessageSize = options.maxMessageSize ?? 65536;
-    this.#blockWise = options.blockWise ?? true;
-    this.#blockSzx = Math.min(6, Math.max(0, options.blockSzx ?? 6));
+    const blockWise = options.blockWise ?? true;
+    this.#ours = {
+      blockWise,
+      szx: Math.min(6, Math.max(0, options.blockSzx ?? 6)),
+      bert: blockWise && this.#maxMessageSize > DEFAULT_MAX_MESSAGE_SIZE,
+    };
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.#blockCacheMs = options.blockCacheMs ?? 60_000;
     this.#maxBodySize = options.maxBodySize ?? 1 << 20;
-    this.#maxBlock1 = options.maxBlock1Transfers ?? 8;
-    this.#maxBlock2 = options.maxBlock2Entries ?? 32;
+    this.#onError = options.onError;
+    this.#profile = streamBlockProfile({ ours: this.#ours, peer: () => this.#peer });
+    const blockCacheMs = options.blockCacheMs ?? 60_000;
+    this.#server = new RequestServer({
+      clock: this.#clock,
+      profile: this.#profile,
+      maxBodySize: this.#maxBodySize,
+      maxBlock1Transfers: options.maxBlock1Transfers ?? 8,
+      blockTransferTimeout: blockCacheMs,
+      maxBlock2Entries: options.maxBlock2Entries ?? 32,
+      block2Lifetime: blockCacheMs,
+      ...(options.knownOptions ? { knownOptions: options.knownOptions } : {}),
+      reportError: (err) => this.#reportError(err),
+    });
     this.#decoder = new StreamFrameDecoder(this.#maxMessageSize);
     this.#tokenCounter = randomBytes(4).readUInt32BE(0);
     this.#local = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
@@ -138,15 +129,15 @@ export class StreamCoapEndpoint implements CoapEndpoint {
 
     const csmTimeout = options.csmTimeoutMs ?? 5_000;
     this.ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#csmWaiter = undefined;
         const err = new TlsError('protocol', 'the peer sent no CSM in time');
         reject(err);
         this.#abort('no CSM', 'protocol');
       }, csmTimeout);
       this.#csmWaiter = {
-        resolve: () => { clearTimeout(timer); resolve(); },
-        reject: (err) => { clearTimeout(timer); reject(err); },
+        resolve: () => { this.#clock.clearTimeout(timer); resolve(); },
+        reject: (err) => { this.#clock.clearTimeout(timer); reject(err); },
       };
     });
     // Unobserved failures of `ready` are reported through onClose and request rejections instead.
@@ -161,6 +152,11 @@ export class StreamCoapEndpoint implements CoapEndpoint {
   /** The peer's announced limits (defaults until its CSM arrives). */
   get peerCapabilities(): PeerCapabilities {
     return this.#peer;
+  }
+
+  /** Whether block-wise transfers on this connection use BERT: both CSMs offered it (RFC 8323 §6). */
+  get bert(): boolean {
+    return this.#profile.maxSzx === 7;
   }
 
   /** The connection's remote end. */
@@ -183,60 +179,25 @@ export class StreamCoapEndpoint implements CoapEndpoint {
   }
 
   serve(handler: RequestHandler): void {
-    this.#handler = handler;
+    this.#server.serve(handler);
   }
 
-  async request(_peer: Peer, req: OutgoingRequest): Promise<IncomingResponse> {
+  streamBlock1(selector: Block1Selector | undefined): void {
+    this.#server.streamBlock1(selector);
+  }
+
+  request(_peer: Peer, req: OutgoingRequest): Promise<IncomingResponse> {
     // The connection has one remote end; `peer` is accepted for the CoapEndpoint contract only.
-    const base: RawOption[] = [
-      ...uintOptions(OptionNumber.Observe, req.observe),
-      ...stringOptions(OptionNumber.UriPath, req.path ?? []),
-      ...uintOptions(OptionNumber.ContentFormat, req.contentFormat),
-      ...stringOptions(OptionNumber.UriQuery, req.query ?? []),
-      ...uintOptions(OptionNumber.Accept, req.accept),
-      ...(req.options ?? []),
-    ];
-    const code = METHOD_CODE[req.method];
-    const payload = req.payload ?? EMPTY;
-    let res: StreamMessage;
-    const fits = frameOverhead(bodyLength(base, payload), 8) + bodyLength(base, payload) <= this.#peer.maxMessageSize;
-    if (fits || !this.#peer.blockWise || !this.#blockWise) {
-      res = await this.#exchange(code, base, payload);
-    } else {
-      res = await this.#sendBlock1(code, base, payload);
-    }
-    // Follow Block2 until the representation is complete (RFC 7959 §2.4), dropping Observe on follow-ups.
-    // A Block2 value longer than 3 bytes is malformed (RFC 7959 §2.2) and, like no Block2, ends the transfer.
-    let block = block2Of(res);
-    if (block?.more === true) {
-      const chunks: Uint8Array[] = [res.payload];
-      let total = res.payload.length;
-      const first = res;
-      const follow = base.filter((o) => o.number !== OptionNumber.Observe && o.number !== OptionNumber.ContentFormat);
-      while (block?.more === true) {
-        const next = await this.#exchange(code === METHOD_CODE.FETCH ? code : METHOD_CODE.GET, [
-          ...follow, { number: OptionNumber.Block2, value: encodeBlock({ num: block.num + 1, more: false, szx: block.szx }) },
-        ], code === METHOD_CODE.FETCH ? payload : EMPTY);
-        if (next.code >> 5 !== 2) return this.#incomingResponse(next, next.payload);
-        total += next.payload.length;
-        if (total > this.#maxBodySize) {
-          throw new CoapBlockwiseError(`Block2 response exceeds maxBodySize (${this.#maxBodySize} bytes)`, this.#remote);
-        }
-        chunks.push(next.payload);
-        block = block2Of(next);
-      }
-      return this.#incomingResponse(first, Buffer.concat(chunks));
-    }
-    return this.#incomingResponse(res, res.payload);
+    return sendRequest(this.#remote, req, (code, options, payload) => this.#exchange(code, options, payload), this.#profile, this.#maxBodySize);
   }
 
-  async notify(_peer: Peer, token: Uint8Array, response: OutgoingResponse, _confirmable: boolean): Promise<NotificationOutcome> {
+  async notify(peer: Peer, token: Uint8Array, response: OutgoingResponse, _confirmable: boolean): Promise<NotificationOutcome> {
     // Over a reliable stream there is no CON/ACK: a notification is done once written; a dead connection means the observer is gone.
     if (this.#closed) return 'reset';
-    const msg = this.#responseMessage(token, response, undefined, '');
+    const reply = this.#server.notification(peer, token, response);
     return new Promise<NotificationOutcome>((resolve) => {
       try {
-        this.#socket.write(encodeStreamMessage(msg), (err) => resolve(err ? 'reset' : 'sent'));
+        this.#socket.write(encodeStreamMessage(this.#message(token, reply)), (err) => resolve(err ? 'reset' : 'sent'));
       } catch {
         resolve('reset');
       }
@@ -248,8 +209,8 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     const token = this.#nextToken();
     const started = performance.now();
     await new Promise<StreamMessage>((resolve, reject) => {
-      const key = Buffer.from(token).toString('hex');
-      const timer = setTimeout(() => {
+      const key = hex(token);
+      const timer = this.#clock.setTimeout(() => {
         this.#pings.delete(key);
         reject(new CoapTimeoutError('no Pong within the timeout', this.#remote, 1));
       }, timeoutMs);
@@ -264,6 +225,7 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     if (this.#closed) return;
     this.#write({ code: SIGNAL.Release, token: EMPTY, options: [], payload: EMPTY });
     await new Promise<void>((resolve) => {
+      // Socket housekeeping, not protocol time: a real timer that does not keep the process alive.
       const timer = setTimeout(() => { this.#socket.destroy(); }, 1_000);
       timer.unref();
       this.#socket.once('close', () => { clearTimeout(timer); resolve(); });
@@ -292,15 +254,27 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     setTimeout(() => this.#socket.destroy(), 100).unref();
   }
 
+  #reportError(error: unknown): void {
+    try {
+      this.#onError?.(error);
+    } catch {
+      // An error hook that throws must not take the endpoint down.
+    }
+  }
+
   #sendCsm(): void {
     const options: RawOption[] = [{ number: CSM_OPTION.MaxMessageSize, value: encodeUint(this.#maxMessageSize) }];
-    if (this.#blockWise) options.push({ number: CSM_OPTION.BlockWiseTransfer, value: EMPTY });
+    if (this.#ours.blockWise) options.push({ number: CSM_OPTION.BlockWiseTransfer, value: EMPTY });
     this.#write({ code: SIGNAL.CSM, token: EMPTY, options, payload: EMPTY });
   }
 
   #write(msg: StreamMessage): void {
     if (this.#socket.destroyed || !this.#socket.writable) return;
     this.#socket.write(encodeStreamMessage(msg));
+  }
+
+  #message(token: Uint8Array, reply: Reply): StreamMessage {
+    return { code: codeFromString(reply.code), token, options: reply.options, payload: reply.payload };
   }
 
   #nextToken(): Uint8Array {
@@ -310,67 +284,31 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     return t;
   }
 
-  #exchange(code: number, options: readonly RawOption[], payload: Uint8Array): Promise<StreamMessage> {
+  #exchange(code: string, options: readonly RawOption[], payload: Uint8Array): Promise<ResponseMessage> {
     if (this.#closed || this.#released) {
       return Promise.reject(new CoapClosedError(`the connection is closed${this.#closeError ? ` (${this.#closeError.failure})` : ''}`, this.#remote));
     }
     const token = this.#nextToken();
-    const key = Buffer.from(token).toString('hex');
-    return new Promise<StreamMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
+    const key = hex(token);
+    return new Promise<ResponseMessage>((resolve, reject) => {
+      let frame: Buffer;
+      try {
+        frame = encodeStreamMessage({ code: codeFromString(code), token, options, payload });
+      } catch (err) {
+        reject(new CoapMessageError(`cannot encode request: ${(err as Error).message}`, this.#remote));
+        return;
+      }
+      const timer = this.#clock.setTimeout(() => {
         this.#pending.delete(key);
         reject(new CoapTimeoutError(`no response within ${this.#requestTimeoutMs} ms`, this.#remote, 1));
       }, this.#requestTimeoutMs);
-      this.#pending.set(key, { resolve, reject, timer });
-      this.#write({ code, token, options, payload });
+      this.#pending.set(key, {
+        resolve: (m) => resolve({ code: codeToString(m.code), token: m.token, options: m.options, payload: m.payload }),
+        reject,
+        timer,
+      });
+      if (!this.#socket.destroyed && this.#socket.writable) this.#socket.write(frame);
     });
-  }
-
-  #blockSzxFor(options: readonly RawOption[]): number {
-    // The largest block that, with the options and framing, fits the peer's Max-Message-Size.
-    for (let szx = this.#blockSzx; szx > 0; szx--) {
-      const body = bodyLength(options, new Uint8Array(blockSizeOf(szx))) + 8;
-      if (frameOverhead(body, 8) + body <= this.#peer.maxMessageSize) return szx;
-    }
-    return 0;
-  }
-
-  async #sendBlock1(code: number, base: readonly RawOption[], payload: Uint8Array): Promise<StreamMessage> {
-    let szx = this.#blockSzxFor(base);
-    let offset = 0;
-    let num = 0;
-    for (;;) {
-      const size = blockSizeOf(szx);
-      const chunk = payload.subarray(offset, offset + size);
-      const more = offset + size < payload.length;
-      const res = await this.#exchange(code, [
-        ...base,
-        { number: OptionNumber.Block1, value: encodeBlock({ num, more, szx }) },
-        { number: OptionNumber.Size1, value: encodeUint(payload.length) },
-      ], chunk);
-      if (!more || res.code !== codeFromString('2.31')) return res;
-      const ack = getOption(res.options, OptionNumber.Block1);
-      // The server may ask for smaller blocks (RFC 7959 §2.5); continue at the same byte offset.
-      offset += size;
-      const a = ack === undefined ? undefined : decodeBlock(ack);
-      if (a !== undefined && a.szx < szx && a.szx < 7) szx = a.szx;
-      num = offset / blockSizeOf(szx);
-    }
-  }
-
-  #incomingResponse(msg: StreamMessage, payload: Uint8Array): IncomingResponse {
-    const cf = getUintOption(msg.options, OptionNumber.ContentFormat);
-    const obs = getUintOption(msg.options, OptionNumber.Observe);
-    return {
-      peer: this.#remote,
-      code: codeToString(msg.code) as ResponseCode,
-      token: msg.token,
-      ...(cf === undefined ? {} : { contentFormat: cf }),
-      ...(obs === undefined ? {} : { observe: obs }),
-      locationPath: getStringOptions(msg.options, OptionNumber.LocationPath),
-      payload,
-      options: raw(msg),
-    };
   }
 
   #onData(chunk: Buffer): void {
@@ -400,11 +338,11 @@ export class StreamCoapEndpoint implements CoapEndpoint {
       void this.#onRequest(msg);
       return;
     }
-    const key = Buffer.from(msg.token).toString('hex');
+    const key = hex(msg.token);
     const p = this.#pending.get(key);
     if (p === undefined) return; // No RST over TCP: a response for nothing pending is dropped.
     this.#pending.delete(key);
-    clearTimeout(p.timer);
+    this.#clock.clearTimeout(p.timer);
     p.resolve(msg);
     if (this.#released && this.#pending.size === 0) void this.close();
   }
@@ -434,12 +372,12 @@ export class StreamCoapEndpoint implements CoapEndpoint {
         return;
       case SIGNAL.Pong: {
         // Some peers (libcoap 4.3) answer with an empty token; Pongs come in order, so fall back to the oldest Ping.
-        let key = Buffer.from(msg.token).toString('hex');
+        let key = hex(msg.token);
         if (!this.#pings.has(key)) key = this.#pings.keys().next().value ?? '';
         const p = this.#pings.get(key);
         if (p) {
           this.#pings.delete(key);
-          clearTimeout(p.timer);
+          this.#clock.clearTimeout(p.timer);
           p.resolve(msg);
         }
         return;
@@ -463,142 +401,14 @@ export class StreamCoapEndpoint implements CoapEndpoint {
   }
 
   async #onRequest(msg: StreamMessage): Promise<void> {
-    const method = METHODS[msg.code];
-    const path = getStringOptions(msg.options, OptionNumber.UriPath);
-    const query = getStringOptions(msg.options, OptionNumber.UriQuery);
-    const key = `${msg.code}|${path.join('/')}?${query.join('&')}`;
-    if (method === undefined) {
-      this.#respond(msg.token, { code: '4.05' });
-      return;
-    }
-    let payload = msg.payload;
-    const b1raw = getOption(msg.options, OptionNumber.Block1);
-    const b2raw = getOption(msg.options, OptionNumber.Block2);
-    const b1 = b1raw === undefined ? undefined : decodeBlock(b1raw);
-    const b2 = b2raw === undefined ? undefined : decodeBlock(b2raw);
-    if ((b1raw !== undefined && b1 === undefined) || (b2raw !== undefined && b2 === undefined)) {
-      this.#respond(msg.token, { code: '4.00' }); // A Block value longer than 3 bytes (RFC 7959 §2.2), as over UDP.
-      return;
-    }
-    if (b1raw !== undefined && b1 !== undefined) {
-      if (b1.szx === 7) {
-        this.#respond(msg.token, { code: '4.13' }); // BERT not implemented; the client retries with smaller blocks.
-        return;
-      }
-      let st = this.#block1.get(key);
-      if (b1.num === 0) {
-        if (st) clearTimeout(st.timer);
-        else if (this.#block1.size >= this.#maxBlock1) {
-          this.#respond(msg.token, { code: '5.03' });
-          return;
-        }
-        st = { chunks: [], size: 0, next: 0, timer: setTimeout(() => this.#block1.delete(key), this.#blockCacheMs) };
-        st.timer.unref();
-        this.#block1.set(key, st);
-      }
-      if (st === undefined || b1.num !== st.next) {
-        this.#respond(msg.token, { code: '4.08' });
-        return;
-      }
-      st.size += msg.payload.length;
-      if (st.size > this.#maxBodySize) {
-        clearTimeout(st.timer);
-        this.#block1.delete(key);
-        this.#respond(msg.token, { code: '4.13', options: [{ number: OptionNumber.Size1, value: encodeUint(this.#maxBodySize) }] });
-        return;
-      }
-      st.chunks.push(msg.payload);
-      st.next++;
-      if (b1.more) {
-        this.#respond(msg.token, { code: '2.31', options: [{ number: OptionNumber.Block1, value: b1raw }] });
-        return;
-      }
-      clearTimeout(st.timer);
-      this.#block1.delete(key);
-      payload = Buffer.concat(st.chunks);
-    }
-    if (b2 !== undefined && b2.num > 0) {
-      const cached = this.#block2.get(key);
-      if (cached === undefined) {
-        this.#respond(msg.token, { code: '4.08' });
-        return;
-      }
-      this.#respond(msg.token, cached.response, { payload: cached.payload, szx: Math.min(b2.szx, 6), num: b2.num, cacheKey: key });
-      return;
-    }
-    const cf = getUintOption(msg.options, OptionNumber.ContentFormat);
-    const accept = getUintOption(msg.options, OptionNumber.Accept);
-    const observe = getUintOption(msg.options, OptionNumber.Observe);
-    const request: IncomingRequest = {
-      peer: this.#remote, method, path, query, token: msg.token, confirmable: true,
-      ...(cf === undefined ? {} : { contentFormat: cf }),
-      ...(accept === undefined ? {} : { accept }),
-      ...(observe === undefined ? {} : { observe }),
-      payload, options: raw(msg),
-    };
-    let response: OutgoingResponse;
-    try {
-      response = this.#handler ? await this.#handler(request) : { code: '4.04' };
-    } catch {
-      response = { code: '5.00' };
-    }
+    const reply = await this.#server.process({ code: codeToString(msg.code), token: msg.token, options: msg.options, payload: msg.payload }, this.#remote, true);
     if (this.#closed) return;
-    const body = response.payload ?? EMPTY;
-    const szx = b2 !== undefined ? Math.min(b2.szx, 6) : undefined;
-    this.#respond(msg.token, response, { payload: body, szx, num: 0, cacheKey: key });
-  }
-
-  /** Writes a response, splitting it into Block2 blocks when it does not fit the peer or the requested block size. */
-  #respond(token: Uint8Array, response: OutgoingResponse, block?: { payload: Uint8Array; szx: number | undefined; num: number; cacheKey: string }): void {
-    this.#write(this.#responseMessage(token, response, block?.szx, block?.cacheKey ?? '', block?.num ?? 0, block?.payload));
-  }
-
-  #responseMessage(token: Uint8Array, response: OutgoingResponse, askedSzx: number | undefined, cacheKey: string, num = 0, body = response.payload ?? EMPTY): StreamMessage {
-    const options: RawOption[] = [
-      ...uintOptions(OptionNumber.Observe, response.observe),
-      ...stringOptions(OptionNumber.LocationPath, response.locationPath ?? []),
-      ...uintOptions(OptionNumber.ContentFormat, response.contentFormat),
-      ...(response.options ?? []),
-    ];
-    const code = codeFromString(response.code);
-    const fits = frameOverhead(bodyLength(options, body), token.length) + bodyLength(options, body) <= this.#peer.maxMessageSize;
-    if (askedSzx === undefined && fits) return { code, token, options, payload: body };
-    if (askedSzx !== undefined && body.length <= blockSizeOf(askedSzx) && num === 0 && fits) {
-      return { code, token, options, payload: body };
+    try {
+      this.#write(this.#message(msg.token, reply));
+    } catch (err) {
+      this.#reportError(new CoapMessageError(`cannot encode response: ${(err as Error).message}`, this.#remote));
+      this.#write({ code: codeFromString('5.00'), token: msg.token, options: [], payload: EMPTY });
     }
-    const szx = Math.min(askedSzx ?? 6, this.#blockSzxFor(options));
-    const size = blockSizeOf(szx);
-    // A block number past the end is a client error (RFC 7959 §2.2).
-    if (num * size >= body.length && num > 0) return { code: codeFromString('4.02'), token, options: [], payload: EMPTY };
-    const more = (num + 1) * size < body.length;
-    if (cacheKey !== '' && num === 0 && more) {
-      const old = this.#block2.get(cacheKey);
-      if (old) {
-        clearTimeout(old.timer);
-        this.#block2.delete(cacheKey);
-      } else if (this.#block2.size >= this.#maxBlock2) {
-        // Maps iterate in insertion order: the first key is the oldest entry.
-        const oldest = this.#block2.keys().next().value;
-        if (oldest !== undefined) {
-          clearTimeout(this.#block2.get(oldest)!.timer);
-          this.#block2.delete(oldest);
-        }
-      }
-      const timer = setTimeout(() => this.#block2.delete(cacheKey), this.#blockCacheMs);
-      timer.unref();
-      this.#block2.set(cacheKey, { response, payload: body, timer });
-    }
-    // Observe belongs on the first block only; follow-up blocks are plain responses.
-    const blockOptions = num === 0 ? options : options.filter((o) => o.number !== OptionNumber.Observe);
-    return {
-      code, token,
-      options: [
-        ...blockOptions,
-        { number: OptionNumber.Block2, value: encodeBlock({ num, more, szx }) },
-        ...(num === 0 ? [{ number: OptionNumber.Size2, value: encodeUint(body.length) }] : []),
-      ],
-      payload: body.subarray(num * size, (num + 1) * size),
-    };
   }
 
   #teardown(err: TransportError | undefined): void {
@@ -608,15 +418,12 @@ export class StreamCoapEndpoint implements CoapEndpoint {
     // Outstanding requests fail as on any other transport (CoapClosedError); the cause goes to onClose listeners.
     const failure = new CoapClosedError(`the connection was closed${err ? ` (${err.failure})` : ''}`, this.#remote);
     for (const p of [...this.#pending.values(), ...this.#pings.values()]) {
-      clearTimeout(p.timer);
+      this.#clock.clearTimeout(p.timer);
       p.reject(failure);
     }
     this.#pending.clear();
     this.#pings.clear();
-    for (const s of this.#block1.values()) clearTimeout(s.timer);
-    for (const s of this.#block2.values()) clearTimeout(s.timer);
-    this.#block1.clear();
-    this.#block2.clear();
+    this.#server.clear();
     this.#csmWaiter?.reject(err ?? failure);
     this.#csmWaiter = undefined;
     for (const l of this.#closeListeners.splice(0)) l(err);

@@ -1,4 +1,4 @@
-// Content formats: encode and decode LwM2M records (text, opaque, TLV, SenML JSON/CBOR, LwM2M CBOR) and CoRE link-format.
+// Content formats: encode and decode LwM2M records (text, opaque, TLV, SenML JSON/CBOR, LwM2M CBOR, LwM2M JSON) and CoRE link-format.
 export { ContentFormat, type ContentFormatNumber, type Lwm2mRecord, type ResourceLookup } from './types.js';
 export { decodeRecords, encodeRecords, isSupportedFormat } from './records.js';
 export { formatLinks, parseLinks, type Link } from './link-format.js';

@@ -4,6 +4,7 @@ import { makePath, sortedEntries } from './types.js';
 import type { Lwm2mPath, ResourceValue } from '../model.js';
 import { decodeOpaque, decodeText, encodeOpaque, encodeText } from './text.js';
 import { decodeLwm2mCbor, encodeLwm2mCbor } from './lwm2m-cbor.js';
+import { decodeLwm2mJson, encodeLwm2mJson } from './lwm2m-json.js';
 import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlCborInstances, encodeSenmlJson } from './senml.js';
 import { decodeTlv, encodeTlv, encodeTlvInstances } from './tlv.js';
 import { ContentFormat, type InstanceContent, type Lwm2mRecord, type ResourceLookup } from './types.js';
@@ -17,6 +18,7 @@ const codecs = new Map<number, { encode: Encoder; decode: Decoder }>([
   [ContentFormat.TLV, { encode: encodeTlv, decode: decodeTlv }],
   [ContentFormat.SENML_JSON, { encode: encodeSenmlJson, decode: decodeSenmlJson }],
   [ContentFormat.SENML_CBOR, { encode: encodeSenmlCbor, decode: decodeSenmlCbor }],
+  [ContentFormat.LWM2M_JSON, { encode: encodeLwm2mJson, decode: decodeLwm2mJson }],
   [ContentFormat.LWM2M_CBOR, { encode: encodeLwm2mCbor, decode: decodeLwm2mCbor }],
 ]);
 

@@ -28,6 +28,7 @@ export const ContentFormat = {
   TLV: 11542,
   SENML_JSON: 110,
   SENML_CBOR: 112,
+  LWM2M_JSON: 11543,
   LWM2M_CBOR: 11544,
 } as const;
 export type ContentFormatNumber = (typeof ContentFormat)[keyof typeof ContentFormat];

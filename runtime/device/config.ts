@@ -1,8 +1,8 @@
-// Reusable Config object behaviour (Name 0, Value 1, Apply 2): server writes stage a setting, Apply puts it into effect through the app.
+// The standard Config object behaviour by resource id (Name 0, Value 1, Apply 2): server writes stage a setting, Apply puts it into effect through the app.
 import { BadRequestError, Lwm2mError } from '../errors.js';
 import type { Lwm2mPath } from '../model.js';
 import type { ExecuteArguments } from '../object/execute-args.js';
-import type { ObjectInstance } from '../object/instance.js';
+import { attachResourceBehaviour, type ObjectInstance } from '../object/instance.js';
 
 export const ConfigResourceId = { NAME: 0, VALUE: 1, APPLY: 2 } as const;
 
@@ -21,17 +21,16 @@ export interface ConfigApplyFailure extends ConfigSetting {
 }
 
 export interface ConfigBehaviourOptions {
-  /** Pass `(id) => this.markChanged(id)` from the class extending the generated Config class. */
-  readonly markChanged: (resourceId: number) => void;
   readonly apply: ConfigApplyFn;
-  /** The setting in effect at start, what reads return until the first successful Apply. */
+  /** The setting in effect at start, what reads return until the first successful Apply (default: the instance's Name and Value). */
   readonly initial?: ConfigSetting;
   readonly onApplied?: (setting: ConfigSetting) => void;
   readonly onApplyFailed?: (failure: ConfigApplyFailure) => void;
 }
 
 /**
- * The Config object's behaviour. Decisions, so a server sees one consistent story:
+ * The Config object's standard behaviour, attached to an instance by resource id; `withConfigBehaviour` is the usual
+ * way to get it. Decisions, so a server sees one consistent story:
  * - Writes of Name and Value only stage; reads of Name and Value return the setting last applied, so what a
  *   server reads is always what is in effect.
  * - Apply uses the staged Name and Value, each falling back to the applied one when not staged (write just Value
@@ -40,30 +39,33 @@ export interface ConfigBehaviourOptions {
  * - A failed Apply changes nothing that reads return and keeps the stage, so the server can correct and Apply
  *   again; the Execute answers the error's code when the app threw an Lwm2mError (ValueError: 4.00), else 5.00,
  *   and onApplyFailed reports it.
- *
- * ```ts
- * class MyConfig extends ConfigBase {
- *   readonly behaviour = new ConfigBehaviour(this, { markChanged: (id) => this.markChanged(id), apply: (n, v) => settings.set(n, v) });
- *   protected override onReadName() { return this.behaviour.name; }
- *   protected override onWriteName(v: string) { this.behaviour.stageName(v); }
- *   protected override onReadValue() { return this.behaviour.value; }
- *   protected override onWriteValue(v: string) { this.behaviour.stageValue(v); }
- *   apply(a: ExecuteArguments) { return this.behaviour.apply(a); }
- * }
- * ```
  */
 export class ConfigBehaviour {
   readonly instance: ObjectInstance;
   readonly #o: ConfigBehaviourOptions;
+  readonly #markChanged: (resourceId: number) => void;
   #applied: ConfigSetting;
   #stagedName: string | undefined;
   #stagedValue: string | undefined;
   #applying = false;
 
-  constructor(instance: ObjectInstance, options: ConfigBehaviourOptions) {
+  /** `markChanged` tells the instance's observers a computed resource changed (ObjectInstance.markChanged). */
+  constructor(instance: ObjectInstance, markChanged: (resourceId: number) => void, options: ConfigBehaviourOptions) {
     this.instance = instance;
     this.#o = options;
-    this.#applied = options.initial ?? { name: '', value: '' };
+    this.#markChanged = markChanged;
+    const stored = (id: number): string => {
+      try {
+        return instance.hasResource(id) ? String(instance.readResource(id)) : '';
+      } catch {
+        return '';
+      }
+    };
+    this.#applied = options.initial ?? { name: stored(ConfigResourceId.NAME), value: stored(ConfigResourceId.VALUE) };
+    const R = ConfigResourceId;
+    attachResourceBehaviour(instance, R.NAME, { read: () => this.name, write: (v) => this.stageName(String(v)) });
+    attachResourceBehaviour(instance, R.VALUE, { read: () => this.value, write: (v) => this.stageValue(String(v)) });
+    attachResourceBehaviour(instance, R.APPLY, { execute: (args) => this.apply(args) });
   }
 
   #path(resourceId?: number): Lwm2mPath {
@@ -119,8 +121,8 @@ export class ConfigBehaviour {
     this.#applied = setting;
     this.#stagedName = undefined;
     this.#stagedValue = undefined;
-    if (before.name !== setting.name) this.#o.markChanged(ConfigResourceId.NAME);
-    if (before.value !== setting.value) this.#o.markChanged(ConfigResourceId.VALUE);
+    if (before.name !== setting.name) this.#markChanged(ConfigResourceId.NAME);
+    if (before.value !== setting.value) this.#markChanged(ConfigResourceId.VALUE);
     this.#o.onApplied?.(setting);
   }
 }

@@ -1,9 +1,9 @@
-// Reusable Device (/3) behaviours by resource id: a ticking Current Time, validated UTC Offset and Timezone, the Error Code list, Reboot and Factory Reset.
+// The standard Device (/3) behaviour by resource id: a ticking Current Time, validated UTC Offset and Timezone, the Error Code list, Reboot and Factory Reset after the response.
 import { systemClock, type Clock, type TimerHandle } from '../coap/clock.js';
 import { BadRequestError, ValueError } from '../errors.js';
 import type { Lwm2mPath } from '../model.js';
-import type { AfterResponseTask, ExecuteArguments } from '../object/execute-args.js';
-import type { ObjectInstance } from '../object/instance.js';
+import type { ExecuteArguments } from '../object/execute-args.js';
+import { attachResourceBehaviour, type ExecuteHandler, type ObjectInstance, type ResourceBehaviour } from '../object/instance.js';
 
 /** Resource ids of the Device object (/3) these behaviours serve. */
 export const DeviceResourceId = {
@@ -125,6 +125,8 @@ export class DeviceClock {
       this.#arm();
       this.#onTick?.();
     }, delay);
+    // A clock tick is not work: it must not keep a process alive whose client has stopped.
+    (this.#timer as { unref?: () => void } | undefined)?.unref?.();
   }
 }
 
@@ -180,152 +182,149 @@ export class ErrorCodeList {
   }
 }
 
-/** What the device does on Reboot and Factory Reset; both run after the 2.04 has been sent. */
-export type DeviceAction = (args: ExecuteArguments) => void | Promise<void>;
-
 export interface DeviceBehaviourOptions extends Omit<DeviceClockOptions, 'onTick'> {
-  /**
-   * Tells the instance's observers that a computed resource changed: pass `(id) => this.markChanged(id)`
-   * from the class that extends the generated Device class (markChanged is protected there).
-   */
-  readonly markChanged: (resourceId: number) => void;
-  readonly onReboot?: DeviceAction;
-  readonly onFactoryReset?: DeviceAction;
-  /** Errors from onReboot/onFactoryReset, which run after the response and so cannot answer the server. */
-  readonly onActionError?: (error: Error, action: 'reboot' | 'factory-reset') => void;
   /** What a Factory Reset writes back into UTC Offset and Timezone (left alone when absent). */
   readonly factoryUtcOffset?: string;
   readonly factoryTimezone?: string;
 }
 
 /**
- * The Device object's behaviours, for a class extending the generated Device class (the runtime cannot import
- * generated code, so it works by resource id). Wire each hook to one call:
+ * The Device object's standard behaviour, attached to an instance by resource id (the runtime cannot import
+ * generated code): the app's class only says what is specific to its device. `withDeviceBehaviour` is the usual
+ * way to get it; this class is what that mixin attaches.
  *
- * ```ts
- * class MyDevice extends DeviceBase {
- *   readonly behaviour = new DeviceBehaviour(this, { markChanged: (id) => this.markChanged(id), onReboot: () => restart() });
- *   protected override onReadCurrentTime() { return this.behaviour.clock.now(); }
- *   protected override onWriteCurrentTime(v: Date, prev: Date | undefined) { this.behaviour.writeCurrentTime(v, prev); }
- *   protected override onWriteUtcOffset(v: string) { this.behaviour.checkUtcOffset(v); }
- *   protected override onWriteTimezone(v: string) { this.behaviour.checkTimezone(v); }
- *   protected override onReadErrorCode() { return this.behaviour.errors.content(); }
- *   override resetErrorCode(a: ExecuteArguments) { this.behaviour.resetErrorCode(a); }
- *   reboot(a: ExecuteArguments) { this.behaviour.reboot(a); }
- *   override factoryReset(a: ExecuteArguments) { this.behaviour.factoryReset(a); }
- * }
- * ```
- * Write hooks only check: a Write is all or nothing (ObjectInstance.writeResources runs every hook before
- * storing anything), so a written Current Time is applied to the clock only once the instance has stored it.
+ * - Current Time (13) ticks: a server write sets the device clock, reads return it, observers hear each second.
+ * - UTC Offset (14) and Timezone (15) writes are checked (4.00 for `UTC+25:00` or an unknown zone).
+ * - Error Code (11) reads the `errors` list; Reset Error Code (12) clears it, then runs the app's handler if any.
+ * - Reboot (4): answered 2.04 first, then the app's `reboot` runs.
+ * - Factory Reset (5): answered 2.04 first; then the clock follows the wall clock again, UTC Offset and Timezone
+ *   take their factory values, the error list empties, and the app's `factoryReset` runs if it has one.
+ *
+ * Errors of what runs after the response reach the client's 'error' event. Write checks only check: a Write is all
+ * or nothing, so a written Current Time is applied to the clock once the instance has stored it.
  */
 export class DeviceBehaviour {
   readonly instance: ObjectInstance;
-  readonly clock: DeviceClock;
   readonly errors: ErrorCodeList;
-  readonly #o: DeviceBehaviourOptions;
+  readonly #markChanged: (resourceId: number) => void;
+  #options: DeviceBehaviourOptions;
+  #clock: DeviceClock;
   #pendingTime: Date | undefined;
   readonly #unsubscribe: () => void;
 
-  constructor(instance: ObjectInstance, options: DeviceBehaviourOptions) {
+  /** `markChanged` tells the instance's observers a computed resource changed (ObjectInstance.markChanged). */
+  constructor(instance: ObjectInstance, markChanged: (resourceId: number) => void, options: DeviceBehaviourOptions = {}) {
     if (instance.definition.id !== DEVICE_OBJECT) {
       throw new BadRequestError(`DeviceBehaviour serves object ${DEVICE_OBJECT}, not ${instance.definition.id}`);
     }
     this.instance = instance;
-    this.#o = options;
-    this.clock = new DeviceClock({
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.wallClock ? { wallClock: options.wallClock } : {}),
-      onTick: () => options.markChanged(DeviceResourceId.CURRENT_TIME),
-    });
-    this.errors = new ErrorCodeList(() => options.markChanged(DeviceResourceId.ERROR_CODE));
-    if (options.factoryUtcOffset !== undefined) parseUtcOffset(options.factoryUtcOffset, this.#path(DeviceResourceId.UTC_OFFSET));
-    if (options.factoryTimezone !== undefined) checkTimezone(options.factoryTimezone, this.#path(DeviceResourceId.TIMEZONE));
+    this.#markChanged = markChanged;
+    this.#options = {};
+    this.#clock = this.#newClock({});
+    this.configure(options);
+    this.errors = new ErrorCodeList(() => markChanged(DeviceResourceId.ERROR_CODE));
+    const R = DeviceResourceId;
+    this.#attach(R.CURRENT_TIME, { read: () => this.#clock.now(), write: (v, prev) => this.#writeCurrentTime(v as Date, prev as Date | undefined) });
+    this.#attach(R.UTC_OFFSET, { write: (v) => { parseUtcOffset(String(v), this.#path(R.UTC_OFFSET)); } });
+    this.#attach(R.TIMEZONE, { write: (v) => { checkTimezone(String(v), this.#path(R.TIMEZONE)); } });
+    this.#attach(R.ERROR_CODE, { read: () => this.errors.content() });
+    this.#attach(R.RESET_ERROR_CODE, { execute: (args, app) => { this.errors.clear(); return app?.(args); } });
+    this.#attach(R.REBOOT, { execute: (args, app) => this.#after(args, app) });
+    this.#attach(R.FACTORY_RESET, { execute: (args, app) => this.#after(args, app, () => this.#factoryReset()) });
     this.#unsubscribe = instance.onChange((_inst, resourceId, source) => {
-      if (resourceId !== DeviceResourceId.CURRENT_TIME || source !== 'server' || this.#pendingTime === undefined) return;
-      this.clock.set(this.#pendingTime);
+      if (resourceId !== R.CURRENT_TIME || source !== 'server' || this.#pendingTime === undefined) return;
+      this.#clock.set(this.#pendingTime);
       this.#pendingTime = undefined;
     });
+    this.#clock.start();
+  }
+
+  /** The device clock behind Current Time. */
+  get clock(): DeviceClock {
+    return this.#clock;
+  }
+
+  /**
+   * Changes the options: the clock (a ManualClock in tests) and the factory values of UTC Offset and Timezone.
+   * Throws ValueError for a factory value the resource would refuse.
+   */
+  configure(options: DeviceBehaviourOptions): this {
+    if (options.factoryUtcOffset !== undefined) parseUtcOffset(options.factoryUtcOffset, this.#path(DeviceResourceId.UTC_OFFSET));
+    if (options.factoryTimezone !== undefined) checkTimezone(options.factoryTimezone, this.#path(DeviceResourceId.TIMEZONE));
+    const next = { ...this.#options, ...options };
+    if (options.clock !== undefined || options.wallClock !== undefined) {
+      const running = this.#clock.running;
+      const offset = this.#clock.offsetMs;
+      this.#clock.stop();
+      this.#clock = this.#newClock(next);
+      // A clock the server has set keeps its time across the swap.
+      if (offset !== 0) this.#clock.set(new Date(this.#clock.now().getTime() + offset));
+      if (running) this.#clock.start();
+    }
+    this.#options = next;
+    return this;
+  }
+
+  #newClock(o: DeviceBehaviourOptions): DeviceClock {
+    return new DeviceClock({
+      ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.wallClock ? { wallClock: o.wallClock } : {}),
+      onTick: () => this.#markChanged(DeviceResourceId.CURRENT_TIME),
+    });
+  }
+
+  #attach(resourceId: number, behaviour: ResourceBehaviour): void {
+    // Hand-written or older Device models may leave optional resources out.
+    if (this.instance.definition.resource(resourceId)) attachResourceBehaviour(this.instance, resourceId, behaviour);
   }
 
   #path(resourceId: number): Lwm2mPath {
     return this.instance.path(resourceId);
   }
 
-  /** Starts the Current Time tick (observers hear of it each second). */
+  /** Starts the Current Time tick (running from the start; after stop() call it again). */
   start(): void {
-    this.clock.start();
+    this.#clock.start();
   }
 
-  /** Stops the tick: call it when the device shuts down so no timer keeps the process alive. */
+  /** Stops the tick (it never keeps the process alive on the system clock, but a ManualClock counts it). */
   stop(): void {
-    this.clock.stop();
+    this.#clock.stop();
   }
 
-  /** Stops the tick and lets go of the instance for good. */
+  /** Stops the tick and lets go of the instance's change events for good. */
   dispose(): void {
     this.stop();
     this.#unsubscribe();
   }
 
-  /** The write hook of Current Time: checks the value; the clock takes it once the Write has been stored. */
-  writeCurrentTime(value: Date, previous?: Date): void {
+  #writeCurrentTime(value: Date, previous: Date | undefined): void {
     if (!Number.isFinite(value.getTime())) throw new ValueError('Current Time is not a valid time', this.#path(DeviceResourceId.CURRENT_TIME));
     if (previous !== undefined && previous.getTime() === value.getTime()) {
       // The store sees no change and stays silent, so nothing else would tell the clock.
-      this.clock.set(value);
-      this.#o.markChanged(DeviceResourceId.CURRENT_TIME);
+      this.#clock.set(value);
+      this.#markChanged(DeviceResourceId.CURRENT_TIME);
       return;
     }
     this.#pendingTime = value;
   }
 
-  /** The write hook of UTC Offset: refuses anything but UTC±HH:MM (see parseUtcOffset) with a 4.00. */
-  checkUtcOffset(value: string): void {
-    parseUtcOffset(value, this.#path(DeviceResourceId.UTC_OFFSET));
-  }
-
-  /** The write hook of Timezone: refuses names this Node's time zone database does not know, with a 4.00. */
-  checkTimezone(value: string): void {
-    checkTimezone(value, this.#path(DeviceResourceId.TIMEZONE));
-  }
-
-  resetErrorCode(_args?: ExecuteArguments): void {
+  async #factoryReset(): Promise<void> {
+    this.#clock.reset();
+    this.#markChanged(DeviceResourceId.CURRENT_TIME);
+    const values = new Map<number, string>();
+    if (this.#options.factoryUtcOffset !== undefined) values.set(DeviceResourceId.UTC_OFFSET, this.#options.factoryUtcOffset);
+    if (this.#options.factoryTimezone !== undefined) values.set(DeviceResourceId.TIMEZONE, this.#options.factoryTimezone);
+    if (values.size > 0) await this.instance.writeResources(values, 'replace');
     this.errors.clear();
   }
 
-  /** Reboot (/3/x/4): answered 2.04 first, then onReboot runs. */
-  reboot(args: ExecuteArguments): void {
-    this.#defer(args, 'reboot', this.#o.onReboot);
-  }
-
-  /**
-   * Factory Reset (/3/x/5): answered 2.04 first; then the clock follows the wall clock again, UTC Offset and
-   * Timezone take their factory values, the error list empties, and onFactoryReset runs.
-   */
-  factoryReset(args: ExecuteArguments): void {
-    this.#defer(args, 'factory-reset', async (a) => {
-      this.clock.reset();
-      this.#o.markChanged(DeviceResourceId.CURRENT_TIME);
-      const values = new Map<number, string>();
-      if (this.#o.factoryUtcOffset !== undefined) values.set(DeviceResourceId.UTC_OFFSET, this.#o.factoryUtcOffset);
-      if (this.#o.factoryTimezone !== undefined) values.set(DeviceResourceId.TIMEZONE, this.#o.factoryTimezone);
-      if (values.size > 0) await this.instance.writeResources(values, 'replace');
-      this.errors.clear();
-      await this.#o.onFactoryReset?.(a);
+  /** Answers the Execute now; the standard part and then the app's handler run once the 2.04 is out. */
+  #after(args: ExecuteArguments, app: ExecuteHandler | undefined, standard?: () => Promise<void>): void {
+    if (!app && !standard) return;
+    args.afterResponse(async () => {
+      await standard?.();
+      await app?.(args);
     });
-  }
-
-  #defer(args: ExecuteArguments, action: 'reboot' | 'factory-reset', fn: DeviceAction | undefined): void {
-    if (!fn) return;
-    const task: AfterResponseTask = async () => {
-      try {
-        await fn(args);
-      } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err));
-        if (this.#o.onActionError) this.#o.onActionError(error, action);
-        else throw error;
-      }
-    };
-    args.afterResponse(task);
   }
 }

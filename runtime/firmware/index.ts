@@ -3,3 +3,4 @@ export * from './types.js';
 export { FirmwareUpdater, attachFirmwareUpdate, type PackageSink } from './updater.js';
 export { DownloadError, parsePackageUri, protocolOf, fetchHttp, fetchCoap, fetcherFor, type ChunkSink, type Fetcher } from './download.js';
 export { MemoryStorage, FileStorage } from './storage.js';
+export * from './mixin.js';

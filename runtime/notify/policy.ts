@@ -1,22 +1,40 @@
-// Where notification attributes come from when a server set none: the Server object's defaults, then this project's policy.
+// Where notification attributes come from when a server set none: the Server object's defaults, then a policy (the spec's, or a preset).
 import type { Lwm2mPath } from '../model.js';
 import type { AttributeStore, NotificationAttributes } from './attributes.js';
 
 /**
- * The project's defaults on top of LwM2M. The spec's own fallback (pmin 0, no pmax) lets a chatty
- * resource flood a constrained link, so we default to pmin 5 min and pmax 6 h, and let objects that need
- * faster feedback (Firmware Update state during an update) have their own.
+ * Notification attributes to use where neither Write-Attributes nor the Server object say. Periods in seconds.
  */
 export interface NotifyPolicy {
-  /** Used for objects without an entry in `objects`. Periods in seconds. */
+  /** Used for objects without an entry in `objects`. */
   readonly defaults: Readonly<NotificationAttributes>;
   /** Per object id: replaces the named attributes of `defaults` for that object. */
   readonly objects?: Readonly<Record<number, Readonly<NotificationAttributes>>>;
 }
 
-export const DEFAULT_NOTIFY_POLICY: NotifyPolicy = Object.freeze({
+/**
+ * The spec's defaults (LwM2M 1.1 core 7.3.1): pmin 0 and no pmax, so a change is notified as it happens and an
+ * unchanged value is not repeated. The default policy of every client.
+ */
+export const SPEC_NOTIFY_POLICY: NotifyPolicy = Object.freeze({ defaults: Object.freeze({ pmin: 0 }) });
+
+/**
+ * The 2016 Azure IoT Hub device-management library's profile, a preset an app opts into (`notifyPolicy:
+ * NOTIFY_PRESET_2016`): pmin 5 min and pmax 6 h, so a chatty resource cannot flood a constrained link, and
+ * Firmware Update (/5) at pmin 30 s so an update's state changes arrive promptly.
+ */
+export const NOTIFY_PRESET_2016: NotifyPolicy = Object.freeze({
   defaults: Object.freeze({ pmin: 300, pmax: 21600 }),
   objects: Object.freeze({ 5: Object.freeze({ pmin: 30 }) }),
+});
+
+/** The policy a client uses unless told otherwise: the spec's. */
+export const DEFAULT_NOTIFY_POLICY: NotifyPolicy = SPEC_NOTIFY_POLICY;
+
+/** Named notification presets, for apps and command lines that pick one by name. */
+export const NOTIFY_PRESETS: Readonly<Record<'spec' | '2016', NotifyPolicy>> = Object.freeze({
+  spec: SPEC_NOTIFY_POLICY,
+  '2016': NOTIFY_PRESET_2016,
 });
 
 /**

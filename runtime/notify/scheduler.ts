@@ -1,250 +1,15 @@
-// The notify scheduler: one timer and one binary heap for every observation in the process, applying pmin/pmax/gt/lt/st/epmin/epmax.
-import { BadRequestError } from '../errors.js';
-import type { Lwm2mPath, ResourceContent } from '../model.js';
-import { sameContent } from '../values/check.js';
-import type { NotificationOutcome, Peer } from '../coap/types.js';
-import type { NotificationAttributes } from './attributes.js';
+// The notify scheduler: one timer and one heap for every observation in the process, applying pmin/pmax/gt/lt/st/epmin/epmax.
 import type { Clock } from '../coap/clock.js';
+import type { NotificationOutcome } from '../coap/types.js';
 import { isSchedulerClock, schedulerClockFrom, systemSchedulerClock, type SchedulerClock } from './clock.js';
+import {
+  ACTIVE, CON_AT_LEAST_EVERY_S, CONFIRMABLE, DIRTY, Entry, IN_FLIGHT, PENDING, SEQ_MASK,
+  type EndReason, type Observation, type ObservationBase, type ObservationInit,
+} from './entry.js';
+import { DueHeap } from './heap.js';
+import { defaultEquals, emptyPlan, nextDue, numeric, plan, qualifies, type Plan } from './planning.js';
 
-/** Why the scheduler ended an observation by itself. */
-export type EndReason =
-  /** A confirmable notification was never acknowledged: the observer is gone (RFC 7641 §4.5). */
-  | 'timeout'
-  /** The observer answered a notification with RST: it no longer wants it (RFC 7641 §3.6). */
-  | 'reset'
-  /** Reading the value or sending threw (the resource or instance is gone, the endpoint is closed). */
-  | 'error';
-
-/**
- * What the client supplies for a group of observations (typically one object per LwM2M server): the
- * callbacks take the observation, so one set of functions serves thousands of observations without a
- * closure each.
- */
-export interface ObservationHandlers<V = unknown> {
-  /** Reads the observed value now. A notification always carries the value current when it is sent. */
-  read(observation: Observation<V>): V;
-  /** The attributes in force for the observation (periods in seconds), read at every evaluation. */
-  attributes(observation: Observation<V>): Readonly<NotificationAttributes>;
-  /**
-   * Sends one notification with this Observe sequence number, as CON when `confirmable`. Resolve
-   * 'acked' or 'sent' to go on; 'timeout' or 'reset' ends the observation. While a CON is unacknowledged
-   * no other notification of this observation is sent; the next one carries the then-current value.
-   */
-  send(observation: Observation<V>, value: V, sequence: number, confirmable: boolean): NotificationOutcome | Promise<NotificationOutcome>;
-  /** Told when the scheduler ends an observation by itself (not when it is cancelled). */
-  ended?(observation: Observation<V>, reason: EndReason, error?: unknown): void;
-  /** Value equality for sampled values (epmax) and resource-instance observations; defaults to sameContent. */
-  equals?(a: V, b: V): boolean;
-}
-
-/** What every observation shows, whatever its value type: what the scheduler's and registry's methods take. */
-export interface ObservationBase {
-  readonly peer: Peer;
-  readonly path: Lwm2mPath;
-  /** The observation's token (a fresh copy). */
-  readonly token: Uint8Array;
-  /** The token as lowercase hex, for logs. */
-  readonly tokenKey: string;
-  /** The registry's map key for the token (see tokenHash). */
-  readonly tokenHash: number;
-  /** True when this observation's token is exactly `token`. */
-  hasToken(token: Uint8Array): boolean;
-  readonly confirmable: boolean;
-  /** The Accept of the Observe request, for encoding notifications the same way. */
-  readonly accept: number | undefined;
-  /** The Observe sequence number of the last response or notification (24-bit). */
-  readonly sequence: number;
-  /** Clock time of the last notification (or the first response). */
-  readonly lastSentAt: number;
-  /**
-   * Clock time the scheduler will next look at this observation (Infinity when nothing is due); while
-   * a notification is being sent, the time it was due.
-   */
-  readonly dueAt: number;
-  /** False once cancelled or ended. */
-  readonly active: boolean;
-}
-
-/** A read-only view of one observation. */
-export interface Observation<V = unknown> extends ObservationBase {
-  readonly handlers: ObservationHandlers<V>;
-  /** The value the last notification (or the first response) carried. */
-  readonly lastValue: V | undefined;
-}
-
-/** What starts an observation. */
-export interface ObservationInit<V = unknown> {
-  readonly peer: Peer;
-  readonly path: Lwm2mPath;
-  readonly token: Uint8Array;
-  readonly confirmable: boolean;
-  readonly accept?: number;
-  readonly handlers: ObservationHandlers<V>;
-  /**
-   * Sequence number to put in the first response. A re-register with the same token passes the old
-   * observation's sequence + 1, so the observer does not drop the new responses as stale (RFC 7641 §3.4).
-   */
-  readonly sequence?: number;
-}
-
-const SEQ_MASK = 0xffffff;
-/** RFC 7641 §4.5: a NON notification must be sent as CON at least every 24 hours, to find out whether the observer is still there. */
-const CON_AT_LEAST_EVERY_S = 24 * 3600;
-
-// Flags kept in one small integer: a handful of booleans on 100 000 objects is memory worth saving.
-const ACTIVE = 1;
-const CONFIRMABLE = 2;
-/** A change was reported and not yet evaluated (held back by epmin, or waiting for the timer). */
-const DIRTY = 4;
-/** A change qualified for a notification, held back by pmin or by an unacknowledged CON. */
-const PENDING = 8;
-/** A CON notification is waiting for its ACK. */
-const IN_FLIGHT = 16;
-
-// The rest of the small integer: the token's length (bits 5-8) and the Accept + 1 (bits 9-25, 0 = none).
-const LEN_SHIFT = 5;
-const ACCEPT_SHIFT = 9;
-
-/**
- * A token (0-8 bytes, RFC 7252 §5.3.1) as two 32-bit integers: V8 keeps them inside the observation,
- * where a Uint8Array would cost over 100 bytes and a hex string 40.
- */
-function packToken(token: Uint8Array): [number, number] {
-  if (token.length > 8) throw new BadRequestError(`token of ${token.length} bytes (at most 8)`);
-  let hi = 0;
-  let lo = 0;
-  for (let i = 0; i < token.length; i++) {
-    if (i < 4) hi |= token[i]! << (24 - 8 * i);
-    else lo |= token[i]! << (56 - 8 * i);
-  }
-  return [hi | 0, lo | 0];
-}
-
-function mixToken(hi: number, lo: number, length: number): number {
-  return (Math.imul(hi, 0x9e3779b1) ^ Math.imul(lo ^ length, 0x85ebca6b)) & 0x3fffffff;
-}
-
-/** A 30-bit hash of a token, the registry's map key (different tokens may share one: compare with hasToken). */
-export function tokenHash(token: Uint8Array): number {
-  const [hi, lo] = packToken(token);
-  return mixToken(hi, lo, token.length);
-}
-
-function numeric(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  return undefined;
-}
-
-function defaultEquals(a: unknown, b: unknown): boolean {
-  return sameContent(a as ResourceContent | undefined, b as ResourceContent | undefined);
-}
-
-class Entry<V> implements Observation<V> {
-  readonly peer: Peer;
-  readonly path: Lwm2mPath;
-  readonly handlers: ObservationHandlers<V>;
-  readonly tokenHi: number;
-  readonly tokenLo: number;
-  /** Flags (ACTIVE, DIRTY, ...), token length and Accept packed in one small integer. */
-  flags: number;
-  sequence: number;
-  lastValue: V | undefined;
-  lastSentAt: number;
-  lastEvalAt: number;
-  /** Whole seconds, not ms: it needs no more precision, and a small integer takes no extra memory. */
-  lastConAtS: number;
-  /** Due time while queued or being processed, -1 otherwise (a small integer, never Infinity: see #now). */
-  due = -1;
-  heapIndex = -1;
-
-  constructor(init: ObservationInit<V>, value: V, now: number) {
-    this.peer = init.peer;
-    this.path = init.path;
-    this.handlers = init.handlers;
-    [this.tokenHi, this.tokenLo] = packToken(init.token);
-    const accept = init.accept === undefined ? 0 : (init.accept & 0xffff) + 1;
-    this.flags = ACTIVE | (init.confirmable ? CONFIRMABLE : 0) | (init.token.length << LEN_SHIFT) | (accept << ACCEPT_SHIFT);
-    this.sequence = (init.sequence ?? 0) & SEQ_MASK;
-    this.lastValue = value;
-    this.lastSentAt = now;
-    this.lastEvalAt = now;
-    // The first response counts as a check that the observer is there.
-    this.lastConAtS = Math.floor(now / 1000);
-  }
-
-  get dueAt(): number {
-    return this.due < 0 ? Infinity : this.due;
-  }
-  get token(): Uint8Array {
-    const out = new Uint8Array((this.flags >> LEN_SHIFT) & 0xf);
-    for (let i = 0; i < out.length; i++) out[i] = i < 4 ? this.tokenHi >>> (24 - 8 * i) : this.tokenLo >>> (56 - 8 * i);
-    return out;
-  }
-  get tokenKey(): string {
-    let s = '';
-    for (const b of this.token) s += (b < 16 ? '0' : '') + b.toString(16);
-    return s;
-  }
-  get tokenHash(): number {
-    return mixToken(this.tokenHi, this.tokenLo, (this.flags >> LEN_SHIFT) & 0xf);
-  }
-  hasToken(token: Uint8Array): boolean {
-    if (token.length !== ((this.flags >> LEN_SHIFT) & 0xf)) return false;
-    const [hi, lo] = packToken(token);
-    return hi === this.tokenHi && lo === this.tokenLo;
-  }
-  get accept(): number | undefined {
-    const a = (this.flags >> ACCEPT_SHIFT) & 0x1ffff;
-    return a === 0 ? undefined : a - 1;
-  }
-  get confirmable(): boolean {
-    return (this.flags & CONFIRMABLE) !== 0;
-  }
-  get active(): boolean {
-    return (this.flags & ACTIVE) !== 0;
-  }
-}
-
-/** Attributes converted once per evaluation into what the scheduler compares: milliseconds, and "absent" as undefined. */
-interface Plan {
-  pmin: number;
-  pmax: number | undefined;
-  epmin: number;
-  epmax: number | undefined;
-  gt: number | undefined;
-  lt: number | undefined;
-  st: number | undefined;
-}
-
-/** Fills `p` from attributes; one Plan is reused for every evaluation, since evaluations never nest. */
-function plan(a: Readonly<NotificationAttributes>, p: Plan): Plan {
-  const pmin = a.pmin !== undefined && a.pmin > 0 ? a.pmin * 1000 : 0;
-  p.pmin = pmin;
-  // pmax 0 means "no maximum period" (the Server object's default when /1/x/3 is absent); a pmax below
-  // pmin can arise from inheritance across levels and is ignored, as LwM2M 1.1 says.
-  p.pmax = a.pmax !== undefined && a.pmax > 0 && a.pmax * 1000 >= pmin ? a.pmax * 1000 : undefined;
-  const epmin = a.epmin !== undefined && a.epmin > 0 ? a.epmin * 1000 : 0;
-  p.epmin = epmin;
-  p.epmax = a.epmax !== undefined && a.epmax > 0 && a.epmax * 1000 > epmin ? a.epmax * 1000 : undefined;
-  p.gt = a.gt;
-  p.lt = a.lt;
-  p.st = a.st;
-  return p;
-}
-
-/**
- * Whether a new numeric value is worth a notification under gt/lt/st, compared with the last notified
- * one: gt and lt fire when the value crosses to the other side of the threshold, st when it moved by at
- * least st. Any condition that is set and met is enough (as Wakaama and Leshan read "crosses").
- */
-function qualifies(p: Plan, value: number, last: number): boolean {
-  if (p.gt !== undefined && value > p.gt !== last > p.gt) return true;
-  if (p.lt !== undefined && value < p.lt !== last < p.lt) return true;
-  if (p.st !== undefined && Math.abs(value - last) >= p.st) return true;
-  return false;
-}
+export { tokenHash, type EndReason, type Observation, type ObservationBase, type ObservationHandlers, type ObservationInit } from './entry.js';
 
 /**
  * Schedules every observation of every client in the process on one timer. Observations wait in a
@@ -254,7 +19,7 @@ function qualifies(p: Plan, value: number, last: number): boolean {
  */
 export class NotifyScheduler {
   readonly clock: SchedulerClock;
-  readonly #heap: Array<Entry<unknown>> = [];
+  readonly #heap = new DueHeap<Entry<unknown>>();
   #armedAt = Infinity;
   #count = 0;
   #notifications = 0;
@@ -277,7 +42,7 @@ export class NotifyScheduler {
   }
   /** Observations with something due (in the heap). */
   get queued(): number {
-    return this.#heap.length;
+    return this.#heap.size;
   }
   /** Notifications sent since the scheduler was made (first responses not counted). */
   get notifications(): number {
@@ -337,7 +102,7 @@ export class NotifyScheduler {
 
   #attributes(e: Entry<unknown>): Plan | undefined {
     try {
-      const p = (this.#plans[this.#depth] ??= { pmin: 0, pmax: undefined, epmin: 0, epmax: undefined, gt: undefined, lt: undefined, st: undefined });
+      const p = (this.#plans[this.#depth] ??= emptyPlan());
       return plan(e.handlers.attributes(e), p);
     } catch (err) {
       this.#end(e, 'error', err);
@@ -350,21 +115,10 @@ export class NotifyScheduler {
     this.#depth++;
     try {
       const p = this.#attributes(e);
-      if (p) this.#queue(e, this.#next(e, p, now));
+      if (p) this.#queue(e, nextDue(e, p, now));
     } finally {
       this.#depth--;
     }
-  }
-
-  #next(e: Entry<unknown>, p: Plan, now: number): number {
-    let next = Infinity;
-    if (e.flags & DIRTY) next = Math.max(now, e.lastEvalAt + p.epmin);
-    if (p.epmax !== undefined) next = Math.min(next, e.lastEvalAt + p.epmax);
-    if (!(e.flags & IN_FLIGHT)) {
-      if (e.flags & PENDING) next = Math.min(next, e.lastSentAt + p.pmin);
-      if (p.pmax !== undefined) next = Math.min(next, e.lastSentAt + p.pmax);
-    }
-    return next;
   }
 
   #process(e: Entry<unknown>, now: number): void {
@@ -426,7 +180,7 @@ export class NotifyScheduler {
         if (!(e.flags & ACTIVE)) return;
       }
     }
-    this.#queue(e, this.#next(e, p, now));
+    this.#queue(e, nextDue(e, p, now));
   }
 
   #send(e: Entry<unknown>, value: unknown, now: number): void {
@@ -484,16 +238,13 @@ export class NotifyScheduler {
     // (a send callback that reports a change) waits for the next turn instead of looping here.
     const heap = this.#heap;
     const due: Array<Entry<unknown>> = [];
-    while (heap.length > 0 && heap[0]!.due <= now) {
-      const e = this.#pop();
-      due.push(e);
-    }
+    while (heap.size > 0 && heap.peek()!.due <= now) due.push(heap.pop());
     for (const e of due) if (e.flags & ACTIVE && e.heapIndex < 0) this.#process(e, now);
     this.#arm();
   }
 
   #arm(): void {
-    const top = this.#heap[0];
+    const top = this.#heap.peek();
     if (!top) {
       if (this.#armedAt !== Infinity) this.clock.disarm();
       this.#armedAt = Infinity;
@@ -507,100 +258,15 @@ export class NotifyScheduler {
     }
   }
 
-  // ---- the heap (min by dueAt; each entry knows its index so it can be moved or removed in O(log n)) ----
+  // ---- the queue ----
 
   #queue(e: Entry<unknown>, at: number): void {
-    if (at === Infinity) {
-      this.#remove(e);
-      this.#arm();
-      return;
-    }
-    at = Math.round(at);
-    const heap = this.#heap;
-    if (e.heapIndex < 0) {
-      e.due = at;
-      e.heapIndex = heap.length;
-      heap.push(e);
-      this.#up(e.heapIndex);
-    } else {
-      const before = e.due;
-      e.due = at;
-      if (at < before) this.#up(e.heapIndex);
-      else this.#down(e.heapIndex);
-    }
+    if (at === Infinity) this.#heap.remove(e);
+    else this.#heap.set(e, Math.round(at));
     this.#arm();
   }
 
   #remove(e: Entry<unknown>): void {
-    const i = e.heapIndex;
-    e.due = -1;
-    if (i < 0) return;
-    const heap = this.#heap;
-    const last = heap.pop()!;
-    e.heapIndex = -1;
-    if (last !== e) {
-      heap[i] = last;
-      last.heapIndex = i;
-      this.#down(i);
-      this.#up(last.heapIndex);
-    }
-  }
-
-  #pop(): Entry<unknown> {
-    const heap = this.#heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (last !== top) {
-      heap[0] = last;
-      last.heapIndex = 0;
-      this.#down(0);
-    }
-    top.heapIndex = -1;
-    return top;
-  }
-
-  #up(i: number): void {
-    const heap = this.#heap;
-    const e = heap[i]!;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = heap[parent]!;
-      if (p.due <= e.due) break;
-      heap[i] = p;
-      p.heapIndex = i;
-      i = parent;
-    }
-    heap[i] = e;
-    e.heapIndex = i;
-  }
-
-  #down(i: number): void {
-    const heap = this.#heap;
-    const n = heap.length;
-    const e = heap[i]!;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && heap[r]!.due < heap[l]!.due ? r : l;
-      const child = heap[c]!;
-      if (child.due >= e.due) break;
-      heap[i] = child;
-      child.heapIndex = i;
-      i = c;
-    }
-    heap[i] = e;
-    e.heapIndex = i;
-  }
-
-  /** Checks the heap invariant and index bookkeeping; for tests. */
-  checkHeap(): boolean {
-    const heap = this.#heap;
-    for (let i = 0; i < heap.length; i++) {
-      const e = heap[i]!;
-      if (e.heapIndex !== i) return false;
-      if (i > 0 && heap[(i - 1) >> 1]!.due > e.due) return false;
-    }
-    return true;
+    this.#heap.remove(e);
   }
 }

@@ -1,3 +1,4 @@
 // Object instances and their execute arguments.
 export * from './instance.js';
 export * from './execute-args.js';
+export * from './mixin-types.js';

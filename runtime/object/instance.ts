@@ -28,12 +28,50 @@ export type WriteMode = 'replace' | 'update';
 
 type Hook = (...args: unknown[]) => unknown;
 
+/** The app's own Execute handler of a resource, as a behaviour sees it. */
+export type ExecuteHandler = (args: ExecuteArguments) => void | Promise<void>;
+
+/**
+ * Standard behaviour of one resource, attached by id (attachResourceBehaviour) by the runtime's components:
+ * the Device and Config mixins, the firmware updater, the client's Server object. Keyed by resource id, not by
+ * generated member names, so the runtime needs nothing from generated code. The app's own hooks still run:
+ * its read hook wins over `read`, its write hook runs after `write` accepted the value, and `execute` receives
+ * the app's handler to call (or not) as the standard behaviour says.
+ */
+export interface ResourceBehaviour {
+  /** Computes the value at every read (the resource is then present). */
+  read?(): unknown;
+  /** Checks a server write before anything is stored; throw (ValueError: 4.00) to refuse it. */
+  write?(next: ResourceContent, previous: ResourceContent | undefined): void | Promise<void>;
+  /** Serves an Execute (the resource is then present); `app` is the app's handler of it, if any. */
+  execute?(args: ExecuteArguments, app: ExecuteHandler | undefined): void | Promise<void>;
+}
+
+let attach: (instance: ObjectInstance, resourceId: number, behaviour: ResourceBehaviour) => void;
+
+/**
+ * Attaches standard behaviour to one resource of an instance (a later call for the same resource replaces it).
+ * Throws when the object has no such resource.
+ */
+export function attachResourceBehaviour(instance: ObjectInstance, resourceId: number, behaviour: ResourceBehaviour): void {
+  attach(instance, resourceId, behaviour);
+}
+
 export abstract class ObjectInstance {
   readonly definition: ObjectDefinition;
   readonly instanceId: number;
   readonly #members: MemberTable;
   readonly #values = new Map<number, ResourceContent>();
   #listeners: ChangeListener[] | undefined;
+  #behaviours: Map<number, ResourceBehaviour> | undefined;
+
+  static {
+    // A module-level function rather than a member: no name a generated class could shadow.
+    attach = (instance, resourceId, behaviour) => {
+      instance.#resource(resourceId);
+      (instance.#behaviours ??= new Map()).set(resourceId, behaviour);
+    };
+  }
 
   protected constructor(definition: ObjectDefinition, instanceId: number, members: MemberTable) {
     if (!Number.isInteger(instanceId) || instanceId < 0 || instanceId > 65534) {
@@ -77,6 +115,8 @@ export abstract class ObjectInstance {
       const r = this.#resource(resourceId);
       return checkContent(r, onRead.call(this), this.path(resourceId)) as T;
     }
+    const behaviour = this.#behaviours?.get(resourceId);
+    if (behaviour?.read) return checkContent(this.#resource(resourceId), behaviour.read(), this.path(resourceId)) as T;
     return this.#values.get(resourceId) as T | undefined;
   }
 
@@ -135,8 +175,9 @@ export abstract class ObjectInstance {
   hasResource(resourceId: number): boolean {
     const r = this.definition.resource(resourceId);
     if (!r) return false;
-    if (isExecutable(r)) return this.#hook(resourceId, 'execute') !== undefined;
-    return this.#values.has(resourceId) || this.#hook(resourceId, 'onRead') !== undefined;
+    const b = this.#behaviours?.get(resourceId);
+    if (isExecutable(r)) return this.#hook(resourceId, 'execute') !== undefined || b?.execute !== undefined;
+    return this.#values.has(resourceId) || this.#hook(resourceId, 'onRead') !== undefined || b?.read !== undefined;
   }
 
   /** Ids of the resources present in this instance, ascending. */
@@ -217,6 +258,8 @@ export abstract class ObjectInstance {
       ? this.definition.resources.filter((r) => isWritable(r) && !r.mandatory && !values.has(r.id) && this.#values.has(r.id)).map((r) => r.id)
       : [];
     for (const [id, next, previous] of staged) {
+      const b = this.#behaviours?.get(id);
+      if (b?.write) await b.write(next, previous);
       const onWrite = this.#hook(id, 'onWrite');
       if (onWrite) await onWrite.call(this, next, previous);
     }
@@ -242,22 +285,37 @@ export abstract class ObjectInstance {
     const r = this.#resource(resourceId);
     const path = this.path(resourceId);
     if (!isExecutable(r)) throw new MethodNotAllowedError(`resource is not executable (operations: ${r.operations || 'none'})`, path);
-    const handler = this.#hook(resourceId, 'execute');
+    const hook = this.#hook(resourceId, 'execute');
+    const app = hook ? (a: ExecuteArguments) => hook.call(this, a) as void | Promise<void> : undefined;
+    const standard = this.#behaviours?.get(resourceId)?.execute;
+    const handler: ExecuteHandler | undefined = standard ? (a) => standard(a, app) : app;
     if (!handler) throw new NotFoundError('this device does not implement the resource', path);
     if (!afterResponse) {
       // Collected and released only when the handler succeeds: a failed Execute must not run its deferred work.
       const tasks: AfterResponseTask[] = [];
-      await handler.call(this, parseExecuteArguments(rawArguments, path, (t) => tasks.push(t)));
+      await handler(parseExecuteArguments(rawArguments, path, (t) => tasks.push(t)));
       for (const t of tasks) deferAfterResponse(t);
       return;
     }
-    const args: ExecuteArguments = parseExecuteArguments(rawArguments, path, afterResponse);
-    await handler.call(this, args);
+    await handler(parseExecuteArguments(rawArguments, path, afterResponse));
   }
 
-  /** Mandatory readable resources with neither a value nor a read hook: a device should not register like that. */
+  /**
+   * Mandatory readable resources with neither a value nor a read hook: a device must not register like that
+   * (Lwm2mClient.start refuses it, naming them).
+   */
   missingMandatory(): ResourceModel[] {
-    return this.definition.resources.filter((r) => r.mandatory && !this.hasResource(r.id));
+    return this.definition.resources.filter((r) => r.mandatory && isReadable(r) && !this.hasResource(r.id));
   }
 }
 
+
+/**
+ * Every name an ObjectInstance (and a generated class's static side) uses: generated members must not shadow them.
+ * The generator escapes a resource named like one of these with a trailing `_`; a test keeps the list complete.
+ */
+export const OBJECT_INSTANCE_MEMBERS: readonly string[] = Object.freeze([
+  'definition', 'instanceId', 'path', 'getResource', 'setResource', 'clearResource', 'assignValues', 'markChanged',
+  'onChange', 'hasResource', 'resourceIds', 'resourceInstanceIds', 'readResource', 'readResourceInstance', 'readAll',
+  'writeResources', 'writeResourceInstance', 'execute', 'missingMandatory', 'model', 'members',
+]);

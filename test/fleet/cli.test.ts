@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fleetMain, parseValueOption, type FleetCliIo } from '../../fleet/cli.js';
-import { TestLwm2mServer } from '../support/lwm2m-server.js';
+import { TestLwm2mServer } from '../../testing/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const REGISTER = path.join(ROOT, 'scripts/ts-register.mjs');

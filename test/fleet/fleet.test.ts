@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContentFormat, type ExecuteArguments } from '../../runtime/index.js';
 import { Device, DeviceBase } from '../../generated/device.js';
-import { LwM2MServer } from '../../generated/lw-m2m-server.js';
 import { Fleet, FleetOptionError, checkFleetOptions, type FleetOptions } from '../../fleet/index.js';
-import { TestLwm2mServer } from '../support/lwm2m-server.js';
+import { TestLwm2mServer } from '../../testing/index.js';
 
 const text = new TextDecoder();
 let server: TestLwm2mServer;
@@ -23,7 +22,7 @@ afterEach(async () => {
 });
 
 function fleet(options: Omit<FleetOptions, 'server'> & { server?: string }): Fleet {
-  const f = new Fleet({ server: uri, objects: [LwM2MServer, Device], closeTimeoutMs: 2000, ...options });
+  const f = new Fleet({ server: uri, objects: [Device], closeTimeoutMs: 2000, ...options });
   fleets.push(f);
   return f;
 }
@@ -38,7 +37,7 @@ describe('Fleet over coap://', () => {
     expect(names[0]).toBe('fleet-005');
     expect(names[19]).toBe('fleet-024');
     expect(new Set([...server.registrations.values()].map((r) => r.peer.port)).size).toBe(20);
-    const reg = server.registration('fleet-007')!;
+    const reg = server.findRegistration('fleet-007')!;
     expect(reg.lifetime).toBe(300);
     expect(reg.links).toContain('</3/0>');
     const serial = await server.read('fleet-007', '/3/0/2', ContentFormat.TEXT);
@@ -65,8 +64,8 @@ describe('Fleet over coap://', () => {
   it('sends Updates at the interval asked for', async () => {
     const f = fleet({ devices: 3, lifetime: 60, updateEverySeconds: 0.2 });
     await f.start();
-    await server.waitFor('update', (e) => e.path[1] === server.registration('dev-2')?.id);
-    expect(server.registration('dev-0')!.lifetime).toBe(60);
+    await server.waitFor('update', (e) => e.path[1] === server.findRegistration('dev-2')?.id);
+    expect(server.findRegistration('dev-0')!.lifetime).toBe(60);
     await new Promise((r) => setTimeout(r, 300));
     expect(f.snapshot().updates).toBeGreaterThanOrEqual(3);
   });

@@ -1,6 +1,5 @@
 // Fleet on every transport the runtime has: coap+tcp and coaps+tcp (TLS-PSK) against an RFC 8323 registration server, coap and coaps (DTLS-PSK) against libcoap's coap-rd-gnutls, and coap-shepherd.
 import { Device } from '../../generated/device.js';
-import { LwM2MServer } from '../../generated/lw-m2m-server.js';
 import { Fleet } from '../../fleet/index.js';
 import { describeLibcoap, startLibcoap, stopLibcoap, type LibcoapProcess } from '../support/libcoap.js';
 import { StreamRegistrationServer } from '../support/stream-rd.js';
@@ -12,7 +11,7 @@ function fleetOn(server: string, name: string, devices: number, secure: boolean)
   return new Fleet({
     server, devices, endpoint: `${name}-{i}`,
     ...(secure ? { pskIdentity: 'id-{ep}', pskKey: KEY_HEX } : {}),
-    objects: [LwM2MServer, Device], handshakeTimeoutMs: 5000, closeTimeoutMs: 1000,
+    objects: [Device], handshakeTimeoutMs: 5000, closeTimeoutMs: 1000,
   });
 }
 
@@ -66,7 +65,7 @@ describeLibcoap('Fleet against coap-rd-gnutls (libcoap 4.3)', () => {
 describe('Fleet against coap-shepherd (an independent LwM2M server)', () => {
   it('every device joins the shepherd, which reads its objects; stop removes them', async () => {
     const shepherd = await startShepherd({ stripLinkAttributes: true });
-    const fleet = new Fleet({ server: `coap://127.0.0.1:${shepherd.port}`, devices: 10, endpoint: 'herd-{i}', objects: [LwM2MServer, Device] });
+    const fleet = new Fleet({ server: `coap://127.0.0.1:${shepherd.port}`, devices: 10, endpoint: 'herd-{i}', objects: [Device] });
     try {
       const joined = Array.from({ length: 10 }, (_, i) => shepherd.incoming(`herd-${i}`));
       await fleet.start();

@@ -2,8 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, UsageError } from '../../../examples/simple-device/cli.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { HelpRequested, parseArgs, UsageError } from '../../../examples/simple-device/cli.js';
+import { freePort } from '../../support/libcoap.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const REGISTER = path.join(ROOT, 'scripts/ts-register.mjs');
@@ -72,7 +73,7 @@ it.each(['SIGTERM', 'SIGINT'] as const)('registers, answers a Read, and on %s de
   const dereg = await server.waitFor('deregister', () => true, from);
   expect(dereg.code).toBe('2.02');
   expect(child.lines.some((l) => l.includes('deregistered'))).toBe(true);
-  expect(server.registration('cli-dev')).toBeUndefined();
+  expect(server.findRegistration('cli-dev')).toBeUndefined();
 });
 
 it('a usage error exits 2 with the usage text, and never echoes the key', async () => {
@@ -82,7 +83,52 @@ it('a usage error exits 2 with the usage text, and never echoes the key', async 
   expect(child.lines.join('\n')).not.toContain('zz-secret');
 });
 
+it('--help prints the usage and exits 0', async () => {
+  child = run(['--help']);
+  expect(await child.exit).toBe(0);
+  const out = child.lines.join('\n');
+  expect(out).toMatch(/^usage: npm run device --/);
+  expect(out).toContain('--format tlv|senml-json|senml-cbor|lwm2m-cbor');
+  expect(out).not.toMatch(/usage error/);
+});
+
+it('with no server answering it says within 5 s that it is still trying and where; SIGINT then says it was not registered', async () => {
+  const port = await freePort();
+  child = run(['--server', `coap://127.0.0.1:${port}`, '--endpoint', 'lonely', '--port', '0']);
+  // From the device's start, not the process's: loading the TypeScript sources takes a while on a busy machine.
+  await child.line(/^starting lonely/);
+  const started = Date.now();
+  const line = await child.line(/no answer/);
+  expect(Date.now() - started).toBeLessThan(5000);
+  expect(line).toBe(`no answer from coap://127.0.0.1:${port} after 3 s (attempt 1); still trying`);
+  child.proc.kill('SIGINT');
+  expect(await child.exit).toBe(0);
+  expect(child.lines).toContain('SIGINT: not registered (yet), nothing to de-register; stopping');
+  expect(child.lines.join('\n')).not.toMatch(/de-registering/);
+});
+
+it('--format announces the chosen Content-Format as ct= and answers instance Reads in it', async () => {
+  const { address, port } = server.address();
+  child = run(['--server', `coap://${address}:${port}`, '--endpoint', 'fmt-dev', '--format', 'senml-json', '--port', '0']);
+  await child.line(/registered as fmt-dev/);
+  expect(server.findRegistration('fmt-dev')!.links).toMatch(/^<\/>;rt="oma.lwm2m";ct=110,/);
+  const res = await server.read('fmt-dev', '/3/0');
+  expect([res.code, res.contentFormat]).toEqual(['2.05', 110]);
+  child.proc.kill('SIGTERM');
+  expect(await child.exit).toBe(0);
+});
+
 describe('parseArgs', () => {
+  it('takes --format and --notify, refusing what the device cannot announce', () => {
+    const base = ['--server', 'coap://h', '--endpoint', 'e'];
+    expect(parseArgs([...base, '--format', 'tlv'])).toMatchObject({ preferredFormat: 11542, notifyPreset: 'spec' });
+    expect(parseArgs([...base, '--format', 'lwm2m-cbor', '--notify', '2016'])).toMatchObject({ preferredFormat: 11544, notifyPreset: '2016' });
+    expect(() => parseArgs([...base, '--format', 'text'])).toThrow(/text cannot be announced/);
+    expect(() => parseArgs([...base, '--format', 'lwm2m-json'])).toThrow(/--format must be one of/);
+    expect(() => parseArgs([...base, '--notify', '2020'])).toThrow(/--notify must be one of spec, 2016/);
+    expect(() => parseArgs(['--help'])).toThrow(HelpRequested);
+  });
+
   it('maps the command line to options', () => {
     expect(parseArgs(['--server', 'coaps://h:1', '--endpoint', 'e', '--port', '5000', '--lifetime', '90', '--psk-identity', 'id', '--psk-key', '0a0B'])).toMatchObject({
       server: 'coaps://h:1', endpoint: 'e', localPort: 5000, lifetime: 90, pskIdentity: 'id', pskKey: Uint8Array.from([10, 11]),

@@ -5,7 +5,7 @@ import { SimConfig, SimDevice, Ticker, DEFAULT_SETTINGS } from '../../../example
 function device(): SimDevice {
   const clock = new ManualClock(1_700_000_000_000);
   return new SimDevice({
-    clock, wallClock: () => clock.now(), serial: 'S1', binding: 'U', onReboot: () => undefined, onFactoryReset: () => undefined, log: () => undefined,
+    clock, wallClock: () => clock.now(), serial: 'S1', binding: 'U', onReboot: () => undefined, onFactoryReset: () => undefined,
   });
 }
 

@@ -3,7 +3,7 @@ import { ManualClock, MemoryNetwork, createCoapEndpoint, type CoapEndpoint } fro
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import { Lwm2mClient, defaultUpdateAfter, type Lwm2mClientOptions } from '../../../runtime/client/index.js';
 import type { ClientEvents } from '../../../runtime/client/events.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 
 const utf8 = new TextEncoder();
@@ -11,6 +11,12 @@ const utf8 = new TextEncoder();
 /** Lets queued microtasks and in-memory deliveries run; no wall-clock time is involved. */
 async function flush(): Promise<void> {
   for (let i = 0; i < 30; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/** Lets the router's after-response tasks (a real setTimeout 0) run, then what they started. */
+async function afterResponse(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 5));
+  await flush();
 }
 
 interface Rig {
@@ -118,7 +124,7 @@ describe('Lwm2mClient registration', () => {
     const up = r.server.log.filter((e) => e.kind === 'update');
     expect(up).toHaveLength(1);
     expect(up[0]).toMatchObject({ query: ['lt=600'], payload: '' });
-    expect(r.server.registration('dev1')!.lifetime).toBe(600);
+    expect(r.server.findRegistration('dev1')!.lifetime).toBe(600);
 
     r.client.addInstance(new TestConfig(1));
     r.client.addInstance(new TestConfig(2));
@@ -211,6 +217,8 @@ describe('Lwm2mClient registration', () => {
     const trig = r.server.execute('dev1', '/1/0/8');
     await flush();
     expect((await trig).code).toBe('2.04');
+    // The Update starts once the 2.04 is out (the router's after-response task, a real macrotask).
+    await afterResponse();
     r.clock.advance(0);
     await flush();
     expect(r.server.log.filter((e) => e.kind === 'update')).toHaveLength(1);
@@ -218,6 +226,7 @@ describe('Lwm2mClient registration', () => {
     const dis = r.server.execute('dev1', '/1/0/4');
     await flush();
     expect((await dis).code).toBe('2.04');
+    await afterResponse();
     r.clock.advance(0);
     await flush();
     expect(r.client.state).toBe('disabled');

@@ -8,6 +8,7 @@ import { RequestRouter, type ObserveHooks } from '../../../runtime/client/router
 import { registrationLinks } from '../../../runtime/client/links.js';
 import { ConfigDef, DeviceDef, ServerDef, TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 import { defineObject } from '../../../runtime/model.js';
+import { attachResourceBehaviour } from '../../../runtime/object/instance.js';
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -207,18 +208,20 @@ describe('Execute', () => {
     expect(await code(router, req('POST', '/3/1/4'))).toBe('4.04');
   });
 
-  it('leaves Disable and Registration Update Trigger to the interceptor', async () => {
+  it('runs an Execute through behaviour attached by resource id, which shows in Discover', async () => {
     const registry = new ObjectRegistry();
-    registry.addInstance(new TestServer(0, { shortServerId: 1, lifetime: 60 }));
-    const seen: number[] = [];
-    const router = new RequestRouter({
-      registry, attributes: new AttributeStore(), preferredFormat: TLV,
-      interceptExecute: (p) => (seen.push(p.resourceId), p.resourceId === 8),
-    });
-    expect(await code(router, req('POST', '/1/0/8'))).toBe('2.04');
-    // not intercepted and not implemented by the app
+    const server = new TestServer(0, { shortServerId: 1, lifetime: 60 });
+    registry.addInstance(server);
+    const seen: string[] = [];
+    attachResourceBehaviour(server, 8, { execute: (args) => { seen.push(args.raw); } });
+    const router = new RequestRouter({ registry, attributes: new AttributeStore(), preferredFormat: TLV });
+    expect(await code(router, req('POST', '/1/0/8', { payload: utf8.encode('1') }))).toBe('2.04');
+    // no behaviour and not implemented by the app
     expect(await code(router, req('POST', '/1/0/4'))).toBe('4.04');
-    expect(seen).toEqual([8, 4]);
+    expect(seen).toEqual(['1']);
+    const links = new TextDecoder().decode((await router.handle(req('GET', '/1/0', { accept: 40 }))).response.payload);
+    expect(links).toContain('</1/0/8>');
+    expect(links).not.toContain('</1/0/4>');
     void ServerDef;
   });
 });
@@ -232,7 +235,14 @@ describe('Create and Delete', () => {
     const created = (await router.handle(req('POST', '/10250', { contentFormat: TLV, payload: bare }))).response;
     expect(created).toMatchObject({ code: '2.01', locationPath: ['10250', '1'] });
     expect((registry.instance(10250, 1) as TestConfig).name).toBe('made');
-    const withId = tlv([{ path: { objectId: 10250, instanceId: 7, resourceId: 1 }, value: 4 }], '/10250');
+    // Name is mandatory and writable: a Create without it is refused and makes nothing.
+    const noName = tlv([{ path: { objectId: 10250, instanceId: 7, resourceId: 1 }, value: 4 }], '/10250');
+    expect(await code(router, req('POST', '/10250', { contentFormat: TLV, payload: noName }))).toBe('4.00');
+    expect(registry.instance(10250, 7)).toBeUndefined();
+    const withId = tlv([
+      { path: { objectId: 10250, instanceId: 7, resourceId: 0 }, value: 'seven' },
+      { path: { objectId: 10250, instanceId: 7, resourceId: 1 }, value: 4 },
+    ], '/10250');
     const r7 = (await router.handle(req('POST', '/10250', { contentFormat: TLV, payload: withId }))).response;
     expect(r7).toMatchObject({ code: '2.01', locationPath: ['10250', '7'] });
     expect((registry.instance(10250, 7) as TestConfig).level).toBe(4);
@@ -242,10 +252,16 @@ describe('Create and Delete', () => {
 
   it('creates nothing when a value is refused, and 4.05 for objects without a factory', async () => {
     const { router, registry, tlv } = setup();
-    const bad = tlv([{ path: { objectId: 10250, instanceId: 3, resourceId: 1 }, value: 50 }], '/10250');
+    const bad = tlv([
+      { path: { objectId: 10250, instanceId: 3, resourceId: 0 }, value: 'three' },
+      { path: { objectId: 10250, instanceId: 3, resourceId: 1 }, value: 50 },
+    ], '/10250');
     expect(await code(router, req('POST', '/10250', { contentFormat: TLV, payload: bad }))).toBe('4.00');
     expect(registry.instance(10250, 3)).toBeUndefined();
-    const ro = tlv([{ path: { objectId: 10250, instanceId: 3, resourceId: 6 }, value: 9 }], '/10250');
+    const ro = tlv([
+      { path: { objectId: 10250, instanceId: 3, resourceId: 0 }, value: 'three' },
+      { path: { objectId: 10250, instanceId: 3, resourceId: 6 }, value: 9 },
+    ], '/10250');
     // Create may set read-only resources
     expect(await code(router, req('POST', '/10250', { contentFormat: TLV, payload: ro }))).toBe('2.01');
     expect(registry.instance(10250, 3)!.readResource(6)).toBe(9);

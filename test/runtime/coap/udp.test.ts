@@ -19,6 +19,7 @@ import {
   type IncomingRequest,
   type Peer,
 } from '../../../runtime/coap/index.js';
+import { NotFoundError } from '../../../runtime/errors.js';
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -204,6 +205,18 @@ describe('our endpoint against itself', () => {
     expect(res.payload).toHaveLength(6000);
     expect(td.decode(res.payload)).toBe(pattern(3000) + pattern(3000));
   });
+});
+
+test("coap://: a handler's Lwm2mError answers its own code, as over coap+tcp://", async () => {
+  const server = await createUdpEndpoint({ address: '127.0.0.1' });
+  const client = await createUdpEndpoint({ address: '127.0.0.1' });
+  closers.push(() => client.close(), () => server.close());
+  server.serve(() => {
+    throw new NotFoundError('no such instance', { objectId: 3, instanceId: 7 });
+  });
+  const res = await client.request(server.address(), { method: 'GET', path: ['3', '7'] });
+  expect(res.code).toBe('4.04');
+  expect(td.decode(res.payload)).toBe('/3/7: no such instance');
 });
 
 test('a udp6 endpoint (IPv4-mapped 127.0.0.1) talks to an IPv4 peer given as 127.0.0.1', async () => {

@@ -1,34 +1,25 @@
 // Config behaviour on the generated Config class: writes stage, Apply applies through the app, a failed Apply keeps the old setting.
 import { Lwm2mError, ValueError } from '../../../runtime/errors.js';
-import type { ExecuteArguments } from '../../../runtime/object/execute-args.js';
-import { ConfigBehaviour, type ConfigApplyFailure, type ConfigApplyFn, type ConfigSetting } from '../../../runtime/device/index.js';
+import { withConfigBehaviour, type ConfigApplyFailure, type ConfigApplyFn, type ConfigSetting } from '../../../runtime/device/index.js';
 import { ConfigBase } from '../../../generated/config.js';
 
-class TestConfig extends ConfigBase {
-  readonly behaviour: ConfigBehaviour;
+/** A Config as an app writes it: the mixin gives the standard behaviour, the class says how a setting takes effect. */
+class TestConfig extends withConfigBehaviour(ConfigBase) {
   readonly failures: ConfigApplyFailure[] = [];
   readonly applied: ConfigSetting[] = [];
+  readonly #apply: ConfigApplyFn;
   constructor(apply: ConfigApplyFn) {
-    super(0);
-    this.behaviour = new ConfigBehaviour(this, {
-      markChanged: (id) => this.markChanged(id), apply, initial: { name: 'interval', value: '60' },
-      onApplyFailed: (f) => this.failures.push(f), onApplied: (s) => this.applied.push(s),
-    });
+    super(0, { name: 'interval', value: '60' });
+    this.#apply = apply;
   }
-  protected override onReadName(): string {
-    return this.behaviour.name;
+  applySetting(name: string, value: string): void | Promise<void> {
+    return this.#apply(name, value);
   }
-  protected override onWriteName(v: string): void {
-    this.behaviour.stageName(v);
+  override onApplied(s: ConfigSetting): void {
+    this.applied.push(s);
   }
-  protected override onReadValue(): string {
-    return this.behaviour.value;
-  }
-  protected override onWriteValue(v: string): void {
-    this.behaviour.stageValue(v);
-  }
-  apply(a: ExecuteArguments): Promise<void> {
-    return this.behaviour.apply(a);
+  override onApplyFailed(f: ConfigApplyFailure): void {
+    this.failures.push(f);
   }
 }
 

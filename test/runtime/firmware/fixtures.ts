@@ -1,23 +1,16 @@
 // Shared test fixtures: the app's Firmware class as a device would write it, an in-memory persistence, a digest check.
 import { createHash } from 'node:crypto';
 import { FirmwareUpdateBase } from '../../../generated/firmware-update.js';
-import type { ExecuteArguments } from '../../../runtime/object/execute-args.js';
 import {
-  attachFirmwareUpdate, MemoryStorage,
-  type FirmwarePersistence, type FirmwareUpdateOptions, type FirmwareUpdater, type PersistedFirmwareState,
+  MemoryStorage, withFirmwareUpdate,
+  type FirmwarePersistence, type FirmwareUpdateOptions, type PersistedFirmwareState,
 } from '../../../runtime/firmware/index.js';
 
-/** The one documented pattern: construct, attach, delegate the four hooks in one line each. */
-export class Firmware extends FirmwareUpdateBase {
-  readonly updater: FirmwareUpdater;
+/** The one documented pattern: the generated class with the runtime's updater, nothing forwarded. */
+export class Firmware extends withFirmwareUpdate(FirmwareUpdateBase) {
   constructor(options: FirmwareUpdateOptions) {
-    super(0);
-    this.updater = attachFirmwareUpdate(this, options);
+    super(0, options);
   }
-  update(args: ExecuteArguments) { return this.updater.update(args); }
-  override cancel(args: ExecuteArguments) { return this.updater.cancel(args); }
-  protected override onWritePackage(value: Uint8Array) { return this.updater.onWritePackage(value); }
-  protected override onWritePackageUri(value: string) { return this.updater.onWritePackageUri(value); }
 }
 
 export class MemoryPersistence implements FirmwarePersistence {

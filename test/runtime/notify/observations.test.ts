@@ -169,7 +169,7 @@ describe('tokens', () => {
   });
 
   it('keeps apart two tokens whose hashes collide', async () => {
-    const { tokenHash } = await import('../../../runtime/notify/scheduler.js');
+    const { tokenHash } = await import('../../../runtime/notify/entry.js');
     // 8-byte tokens from a counter; with a 30-bit hash a collision turns up after some 2^15 of them.
     const tok = (i: number) => {
       const lo = Math.imul(i, 0x27d4eb2d);

@@ -1,10 +1,13 @@
 import * as net from 'node:net';
+import { ManualClock } from '../../../runtime/coap/clock.js';
 import { CoapBlockwiseError, CoapClosedError, CoapTimeoutError } from '../../../runtime/coap/errors.js';
+import { OptionNumber, decodeBlock, getOption } from '../../../runtime/coap/message.js';
+import { NotFoundError } from '../../../runtime/errors.js';
 import { SIGNAL, StreamFrameDecoder, encodeStreamMessage } from '../../../runtime/coap/stream-codec.js';
 import { TlsError } from '../../../runtime/coap/stream-errors.js';
 import { connectCoapEndpoint } from '../../../runtime/coap/stream-connect.js';
 import { StreamCoapEndpoint, type StreamEndpointOptions } from '../../../runtime/coap/tcp.js';
-import type { IncomingRequest } from '../../../runtime/coap/types.js';
+import type { IncomingRequest, RawOption } from '../../../runtime/coap/types.js';
 
 const ANY = { address: '', port: 0 };
 const text = (b: Uint8Array): string => Buffer.from(b).toString();
@@ -185,6 +188,94 @@ describe('StreamCoapEndpoint over TCP', () => {
     await closed;
     await expect(client.request(ANY, { method: 'GET', path: ['x'] })).rejects.toBeInstanceOf(CoapClosedError);
     release();
+  });
+
+  it("answers a handler's Lwm2mError with its own code, as over UDP", async () => {
+    const { client, server } = await pair();
+    server.serve(() => {
+      throw new NotFoundError('no such instance', { objectId: 3, instanceId: 7 });
+    });
+    const res = await client.request(ANY, { method: 'GET', path: ['3', '7'] });
+    expect(res.code).toBe('4.04');
+    expect(text(res.payload)).toBe('/3/7: no such instance');
+  });
+
+  it('offers BERT through CSM and uses it both ways when both sides do (RFC 8323 §6)', async () => {
+    const { client, server } = await pair({ maxMessageSize: 9000 }, { maxMessageSize: 9000 });
+    expect(client.bert).toBe(true);
+    expect(server.bert).toBe(true);
+    const body = Buffer.alloc(40_000).map((_, i) => (i * 13) & 0xff);
+    const block1s: number[] = [];
+    const writes: Array<[number, number, boolean]> = [];
+    const parts: Uint8Array[] = [];
+    server.streamBlock1((start) => (start.path[0] === 'fw' ? {
+      write: (offset, bytes, more) => {
+        writes.push([offset, bytes.length, more]);
+        parts.push(bytes.slice());
+      },
+    } : undefined));
+    server.serve((req) => {
+      if (req.method === 'PUT') {
+        const b1 = req.options.find((o: RawOption) => o.number === OptionNumber.Block1);
+        if (b1) block1s.push(decodeBlock(b1.value)!.szx);
+        return { code: '2.04', payload: Buffer.from(String(req.streamed ?? req.payload.length)) };
+      }
+      return { code: '2.05', payload: body };
+    });
+    // Streamed: the sink gets BERT blocks (several KiB each, a multiple of 1024 but the last).
+    const put = await client.request(ANY, { method: 'PUT', path: ['fw'], payload: body });
+    expect(put.code).toBe('2.04');
+    expect(text(put.payload)).toBe('40000');
+    expect(Buffer.concat(parts).equals(body)).toBe(true);
+    expect(writes.length).toBeGreaterThan(1);
+    expect(writes.length).toBeLessThan(40_000 / 1024);
+    for (const [offset, length, more] of writes) {
+      expect(offset % 1024).toBe(0);
+      if (more) expect(length % 1024).toBe(0);
+    }
+    expect(writes[0]![1]).toBeGreaterThan(1024);
+    // Reassembled the same way, and a large response comes back in BERT blocks.
+    const other = await client.request(ANY, { method: 'PUT', path: ['other'], payload: body });
+    expect(text(other.payload)).toBe('40000');
+    const get = await client.request(ANY, { method: 'GET', path: ['fw'] });
+    expect(Buffer.from(get.payload).equals(body)).toBe(true);
+    expect(block1s).toEqual([]); // Block options are the layer's, not the handler's.
+  });
+
+  it('keeps to 1024-byte blocks when the peer offers no BERT (Max-Message-Size 1152)', async () => {
+    const { client, server } = await pair({ maxMessageSize: 1152 }, { maxMessageSize: 9000 });
+    expect(client.bert).toBe(false);
+    expect(server.bert).toBe(false);
+    const writes: number[] = [];
+    server.streamBlock1(() => ({ write: (_offset, bytes) => { writes.push(bytes.length); } }));
+    server.serve((req) => ({ code: '2.04', payload: Buffer.from(String(req.streamed)) }));
+    const res = await client.request(ANY, { method: 'PUT', path: ['fw'], payload: Buffer.alloc(5000, 3) });
+    expect(text(res.payload)).toBe('5000');
+    expect(writes).toEqual([1024, 1024, 1024, 1024, 904]);
+  });
+
+  it('a BERT response block names its first 1024-byte unit and the follow-up asks for the next', async () => {
+    const { client, server } = await pair({ maxMessageSize: 5000 }, { maxMessageSize: 5000 });
+    const body = Buffer.alloc(10_000, 7);
+    server.serve(() => ({ code: '2.05', payload: body }));
+    const first = await client.request(ANY, { method: 'GET', path: ['big'], options: [{ number: OptionNumber.Block2, value: Uint8Array.of(0x07) }] });
+    const b2 = decodeBlock(getOption(first.options, OptionNumber.Block2)!)!;
+    expect(b2).toEqual({ num: 0, more: true, szx: 7 });
+    expect(first.payload.length % 1024).toBe(0);
+    const units = first.payload.length / 1024;
+    const next = await client.request(ANY, { method: 'GET', path: ['big'], options: [{ number: OptionNumber.Block2, value: Uint8Array.of((units << 4) | 0x07) }] });
+    expect(decodeBlock(getOption(next.options, OptionNumber.Block2)!)!.num).toBe(units);
+  });
+
+  it('times requests out on the injected clock', async () => {
+    const clock = new ManualClock();
+    const { client, server } = await pair({}, { requestTimeoutMs: 10_000, clock });
+    server.serve(() => new Promise(() => undefined));
+    const pending = client.request(ANY, { method: 'GET', path: ['never'] }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(clock.pending).toBe(1);
+    clock.advance(10_000);
+    expect(await pending).toBeInstanceOf(CoapTimeoutError);
   });
 
   it('times out a request the peer never answers with CoapTimeoutError', async () => {

@@ -1,0 +1,328 @@
+// RegistrationEngine: the registration state machine with one LwM2M Server (Register, Update, De-register, retry, Disable).
+import type { Clock, TimerHandle } from '../coap/clock.js';
+import type { CoapEndpoint, IncomingResponse, Peer } from '../coap/types.js';
+import { ContentFormat } from '../codec/index.js';
+import type { ClientEvents } from './events.js';
+
+/** CoAP MAX_TRANSMIT_WAIT (RFC 7252 4.8.2): an Update must start at least this long before the lifetime ends. */
+const MAX_TRANSMIT_WAIT_S = 93;
+/** How long a Register or Update may go unanswered before 'registration-pending' says so. */
+const DEFAULT_PENDING_NOTICE_MS = 3000;
+
+export interface RetryOptions {
+  /** Delay before the second attempt, in ms (default 5000). */
+  readonly initialDelayMs?: number;
+  /** Upper bound of the delay, in ms (default 300000). */
+  readonly maxDelayMs?: number;
+  /** Growth per failure (default 2). */
+  readonly factor?: number;
+}
+
+export type RegistrationState = 'idle' | 'registering' | 'registered' | 'waiting' | 'disabled' | 'stopped';
+
+/** The default Update time: 90% of the lifetime, but at least MAX_TRANSMIT_WAIT before it ends and at most halfway. */
+export function defaultUpdateAfter(lifetime: number): number {
+  return Math.max(lifetime / 2, lifetime - Math.max(lifetime / 10, MAX_TRANSMIT_WAIT_S));
+}
+
+/** A registration request the server answered with an error code. */
+export class RegistrationError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(message);
+    this.name = 'RegistrationError';
+    this.code = code;
+  }
+}
+
+export interface RegistrationEngineOptions {
+  readonly endpointName: string;
+  readonly transport: CoapEndpoint;
+  readonly server: Peer;
+  readonly clock: Clock;
+  /** The `lwm2m=` version announced; default "1.1". */
+  readonly lwm2mVersion?: string;
+  /** Uri-Path of the registration interface; default ["rd"]. */
+  readonly registrationPath?: readonly string[];
+  readonly extraQuery?: readonly string[] | (() => readonly string[]);
+  readonly updateAfter?: (lifetimeSeconds: number) => number;
+  readonly retry?: RetryOptions;
+  /** After how long without an answer 'registration-pending' is emitted (default 3000 ms). */
+  readonly pendingNoticeMs?: number;
+  /** What to register with, read at every Register and Update (the Server object and the object links). */
+  readonly lifetime: () => number;
+  readonly binding: () => string;
+  readonly links: () => string;
+  /** Seconds a Disable keeps the client away (/1/x/5). */
+  readonly disableTimeout: () => number;
+  /** Observations belong to a registration: called when one ends or is replaced. */
+  readonly endSession: () => void;
+  readonly emit: <K extends keyof ClientEvents>(name: K, event: ClientEvents[K]) => void;
+}
+
+interface Sent {
+  readonly lifetime: number;
+  readonly binding: string;
+  readonly links: string;
+}
+
+const utf8 = new TextEncoder();
+
+/** Leshan's RegistrationEngine, for one server: one exchange at a time, timers for Update and retry. */
+export class RegistrationEngine {
+  readonly #o: RegistrationEngineOptions;
+  #state: RegistrationState = 'idle';
+  #location: readonly string[] | undefined;
+  #sent: Sent | undefined;
+  #attempts = 0;
+  #queue: Promise<void> = Promise.resolve();
+  #timer: TimerHandle | undefined;
+  #updateSoon: TimerHandle | undefined;
+
+  constructor(options: RegistrationEngineOptions) {
+    this.#o = options;
+  }
+
+  get state(): RegistrationState {
+    return this.#state;
+  }
+
+  /** The registration's Location-Path while registered. */
+  get location(): readonly string[] | undefined {
+    return this.#location;
+  }
+
+  /** Registers; resolves once the first attempt has finished, successful or not (failures retry in the background). */
+  async start(): Promise<void> {
+    this.#state = 'registering';
+    this.#attempts = 0;
+    await this.#enqueue(() => this.#register());
+  }
+
+  /** Stops timers and de-registers when registered, after the exchange in flight. */
+  async stop(): Promise<void> {
+    if (this.#state === 'idle' || this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    this.#cancelTimers();
+    await this.#enqueue(async () => {
+      if (this.#location) await this.#deregister('stop');
+    });
+    this.#o.endSession();
+    this.#cancelTimers();
+  }
+
+  /** A new Register replacing the current registration (a renewed token only a Register carries). */
+  async reregister(): Promise<void> {
+    if (!this.#active()) return;
+    await this.#enqueue(async () => {
+      if (!this.#active()) return;
+      this.#cancelTimers();
+      this.#state = 'registering';
+      this.#attempts = 0;
+      await this.#register();
+    });
+  }
+
+  /** Sends an Update now; a no-op unless registered. */
+  async update(): Promise<void> {
+    await this.#enqueue(() => this.#update());
+  }
+
+  /** Coalesces changes made in one go (several instances added, a Write of lifetime and binding) into one Update. */
+  requestUpdate(): void {
+    if (this.#state !== 'registered' || this.#updateSoon !== undefined) return;
+    this.#updateSoon = this.#o.clock.setTimeout(() => {
+      this.#updateSoon = undefined;
+      void this.#enqueue(() => this.#update());
+    }, 0);
+  }
+
+  /** Disable (/1/x/4): De-register, stay away for the Disable Timeout, then register again. */
+  async disable(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'idle') return;
+    const seconds = this.#o.disableTimeout();
+    this.#cancelTimers();
+    this.#state = 'disabled';
+    await this.#enqueue(async () => {
+      if (this.#location) await this.#deregister('disable');
+    });
+    if (this.#state !== 'disabled') return;
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#state !== 'disabled') return;
+      this.#state = 'registering';
+      this.#attempts = 0;
+      void this.#enqueue(() => this.#register());
+    }, seconds * 1000);
+  }
+
+  #active(): boolean {
+    return this.#state !== 'idle' && this.#state !== 'stopped' && this.#state !== 'disabled';
+  }
+
+  /** Runs registration exchanges one at a time, in order; an operation's failure never breaks the chain. */
+  #enqueue(op: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(op).catch((err: unknown) => {
+      this.#o.emit('error', err instanceof Error ? err : new Error(String(err)));
+    });
+    this.#queue = run;
+    return run;
+  }
+
+  #cancelTimers(): void {
+    const clock = this.#o.clock;
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    if (this.#updateSoon !== undefined) clock.clearTimeout(this.#updateSoon);
+    this.#timer = undefined;
+    this.#updateSoon = undefined;
+  }
+
+  #extraQuery(): readonly string[] {
+    const q = this.#o.extraQuery;
+    return typeof q === 'function' ? q() : q ?? [];
+  }
+
+  /** A request to the server that says so ('registration-pending') when it goes unanswered for a while. */
+  async #request(operation: 'register' | 'update', request: Parameters<CoapEndpoint['request']>[1]): Promise<IncomingResponse> {
+    const waitedMs = this.#o.pendingNoticeMs ?? DEFAULT_PENDING_NOTICE_MS;
+    const notice = this.#o.clock.setTimeout(() => {
+      this.#o.emit('registration-pending', { operation, server: this.#o.server, waitedMs, attempt: this.#attempts + 1 });
+    }, waitedMs);
+    try {
+      return await this.#o.transport.request(this.#o.server, request);
+    } finally {
+      this.#o.clock.clearTimeout(notice);
+    }
+  }
+
+  async #register(): Promise<void> {
+    if (this.#state !== 'registering' && this.#state !== 'waiting') return;
+    this.#state = 'registering';
+    this.#location = undefined;
+    this.#o.endSession();
+    const lifetime = this.#o.lifetime();
+    const binding = this.#o.binding();
+    const links = this.#o.links();
+    const query = [
+      `ep=${this.#o.endpointName}`, `lt=${lifetime}`, `lwm2m=${this.#o.lwm2mVersion ?? '1.1'}`, `b=${binding}`,
+      ...this.#extraQuery(),
+    ];
+    let res: IncomingResponse;
+    try {
+      res = await this.#request('register', {
+        method: 'POST', path: this.#o.registrationPath ?? ['rd'], query, contentFormat: ContentFormat.LINK_FORMAT,
+        payload: utf8.encode(links),
+      });
+    } catch (err) {
+      this.#failed('register', err instanceof Error ? err : new Error(String(err)), undefined);
+      return;
+    }
+    if (this.#state !== 'registering') {
+      // stop() or Disable came while the Register was in flight: keep the location so their De-register reaches it.
+      if (res.code === '2.01' && res.locationPath.length > 0) this.#location = [...res.locationPath];
+      return;
+    }
+    if (res.code !== '2.01' || res.locationPath.length === 0) {
+      const why = res.code === '2.01' ? 'Register answered 2.01 without a Location-Path' : `Register refused with ${res.code}`;
+      this.#failed('register', new RegistrationError(why, res.code), res.code);
+      return;
+    }
+    this.#location = [...res.locationPath];
+    this.#sent = { lifetime, binding, links };
+    this.#attempts = 0;
+    this.#state = 'registered';
+    this.#scheduleUpdate(lifetime);
+    this.#o.emit('registered', { location: this.#location, lifetime });
+  }
+
+  #failed(operation: 'register' | 'update', error: Error, code: string | undefined): void {
+    if (this.#state === 'stopped' || this.#state === 'disabled') return;
+    this.#attempts++;
+    const r = this.#o.retry ?? {};
+    const delay = Math.min(
+      (r.initialDelayMs ?? 5000) * (r.factor ?? 2) ** (this.#attempts - 1),
+      r.maxDelayMs ?? 300_000,
+    );
+    this.#location = undefined;
+    this.#state = 'waiting';
+    this.#cancelTimers();
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.#enqueue(() => this.#register());
+    }, delay);
+    this.#o.emit('registration-failed', code === undefined
+      ? { operation, error, attempt: this.#attempts, retryInMs: delay }
+      : { operation, error, code, attempt: this.#attempts, retryInMs: delay });
+  }
+
+  #scheduleUpdate(lifetime: number): void {
+    if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
+    const after = (this.#o.updateAfter ?? defaultUpdateAfter)(lifetime);
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.#enqueue(() => this.#update());
+    }, Math.max(0, after) * 1000);
+  }
+
+  async #update(): Promise<void> {
+    if (this.#state !== 'registered' || !this.#location || !this.#sent) return;
+    const location = this.#location;
+    const lifetime = this.#o.lifetime();
+    const binding = this.#o.binding();
+    const links = this.#o.links();
+    const query: string[] = [];
+    if (lifetime !== this.#sent.lifetime) query.push(`lt=${lifetime}`);
+    if (binding !== this.#sent.binding) query.push(`b=${binding}`);
+    const sendLinks = links !== this.#sent.links;
+    let res: IncomingResponse;
+    try {
+      res = await this.#request('update', sendLinks
+        ? { method: 'POST', path: location, query, contentFormat: ContentFormat.LINK_FORMAT, payload: utf8.encode(links) }
+        : { method: 'POST', path: location, query });
+    } catch (err) {
+      this.#failed('update', err instanceof Error ? err : new Error(String(err)), undefined);
+      return;
+    }
+    if (this.#state !== 'registered') return;
+    if (res.code === '4.04') {
+      // The server forgot us (restart, expiry): register afresh right away.
+      this.#o.emit('registration-failed', {
+        operation: 'update', code: res.code, error: new RegistrationError('Update answered 4.04: registration unknown', res.code),
+        attempt: 1, retryInMs: 0,
+      });
+      this.#location = undefined;
+      this.#state = 'registering';
+      this.#cancelTimers();
+      await this.#register();
+      return;
+    }
+    if (!res.code.startsWith('2.')) {
+      this.#failed('update', new RegistrationError(`Update refused with ${res.code}`, res.code), res.code);
+      return;
+    }
+    this.#sent = { lifetime, binding, links };
+    this.#scheduleUpdate(lifetime);
+    const event: { location: readonly string[]; links: boolean; lifetime?: number; binding?: string } = { location, links: sendLinks };
+    if (query.some((q) => q.startsWith('lt='))) event.lifetime = lifetime;
+    if (query.some((q) => q.startsWith('b='))) event.binding = binding;
+    this.#o.emit('updated', event);
+  }
+
+  async #deregister(reason: 'stop' | 'disable'): Promise<void> {
+    const location = this.#location;
+    if (!location) return;
+    this.#location = undefined;
+    this.#sent = undefined;
+    this.#o.endSession();
+    try {
+      const res = await this.#o.transport.request(this.#o.server, { method: 'DELETE', path: location });
+      if (!res.code.startsWith('2.') && res.code !== '4.04') {
+        this.#o.emit('error', new RegistrationError(`De-register answered ${res.code}`, res.code));
+      }
+    } catch (err) {
+      // The server may be gone; the client is de-registered from its own point of view either way.
+      this.#o.emit('error', err instanceof Error ? err : new Error(String(err)));
+    }
+    this.#o.emit('deregistered', { location, reason });
+  }
+}

@@ -1,0 +1,43 @@
+// The LwM2M Server object's model (/1), copied from generated/ by scripts/runtime-models.mjs: the runtime's Server object is built on it.
+// Do not edit: change registry/1-lwm2m-server.xml, run lwm2m-gen, then `node scripts/runtime-models.mjs`.
+import { defineObject } from '../model.js';
+
+export const SERVER_MODEL = defineObject({
+  id: 1,
+  name: "LwM2M Server",
+  urn: "urn:oma:lwm2m:oma:1:1.2",
+  objectVersion: "1.2",
+  lwm2mVersion: "1.2",
+  multiple: true,
+  mandatory: true,
+  resources: [
+    { id: 0, name: "Short Server ID", operations: "R", type: "Integer", multiple: false, mandatory: true, range: { kind: 'interval', min: 1, max: 65534, text: "1..65534" } },
+    { id: 1, name: "Lifetime", operations: "RW", type: "Integer", multiple: false, mandatory: true, range: { kind: 'interval', min: 1, max: 2147483647, text: "1..2147483647" }, units: "s" },
+    { id: 2, name: "Default Minimum Period", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 0, max: 2147483647, text: "0..2147483647" }, units: "s" },
+    { id: 3, name: "Default Maximum Period", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 1, max: 2147483647, text: "1..2147483647" }, units: "s" },
+    { id: 4, name: "Disable", operations: "E", type: "none", multiple: false, mandatory: false },
+    { id: 5, name: "Disable Timeout", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 0, max: 2147483647, text: "0..2147483647" }, units: "s" },
+    { id: 6, name: "Notification Storing When Disabled or Offline", operations: "RW", type: "Boolean", multiple: false, mandatory: true },
+    { id: 7, name: "Binding", operations: "RW", type: "String", multiple: false, mandatory: true, range: { kind: 'length', min: 1, max: 5, text: "1..5 bytes" } },
+    { id: 8, name: "Registration Update Trigger", operations: "E", type: "none", multiple: false, mandatory: true },
+    { id: 9, name: "Bootstrap-Request Trigger", operations: "E", type: "none", multiple: false, mandatory: false },
+    { id: 10, name: "APN Link", operations: "RW", type: "Objlnk", multiple: false, mandatory: false },
+    { id: 11, name: "TLS-DTLS Alert Code", operations: "R", type: "Unsigned Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 0, max: 255, text: "0..255" } },
+    { id: 12, name: "Last Bootstrapped", operations: "R", type: "Time", multiple: false, mandatory: false },
+    { id: 13, name: "Registration Priority Order", operations: "R", type: "Unsigned Integer", multiple: false, mandatory: false },
+    { id: 14, name: "Initial Registration Delay Timer", operations: "RW", type: "Unsigned Integer", multiple: false, mandatory: false, units: "s" },
+    { id: 15, name: "Registration Failure Block", operations: "R", type: "Boolean", multiple: false, mandatory: false },
+    { id: 16, name: "Bootstrap on Registration Failure", operations: "R", type: "Boolean", multiple: false, mandatory: false },
+    { id: 17, name: "Communication Retry Count", operations: "RW", type: "Unsigned Integer", multiple: false, mandatory: false },
+    { id: 18, name: "Communication Retry Timer", operations: "RW", type: "Unsigned Integer", multiple: false, mandatory: false, units: "s" },
+    { id: 19, name: "Communication Sequence Delay Timer", operations: "RW", type: "Unsigned Integer", multiple: false, mandatory: false, units: "s" },
+    { id: 20, name: "Communication Sequence Retry Count", operations: "RW", type: "Unsigned Integer", multiple: false, mandatory: false },
+    { id: 21, name: "Trigger", operations: "RW", type: "Boolean", multiple: false, mandatory: false },
+    { id: 22, name: "Preferred Transport", operations: "RW", type: "String", multiple: false, mandatory: false, range: { kind: 'enum', members: [{ value: "U" }, { value: "T" }, { value: "S" }, { value: "N" }], text: "U, T, S, N" } },
+    { id: 23, name: "Mute Send", operations: "RW", type: "Boolean", multiple: false, mandatory: false },
+    { id: 24, name: "Alternate APN Links", operations: "RW", type: "Objlnk", multiple: true, mandatory: false },
+    { id: 25, name: "Supported Server Versions", operations: "RW", type: "String", multiple: true, mandatory: false },
+    { id: 26, name: "Default Notification Mode", operations: "RW", type: "Integer", multiple: false, mandatory: false, range: { kind: 'enum', members: [{ value: 0, label: "Non-confirmable" }, { value: 1, label: "Confirmable" }], text: "0: Non-confirmable 1: Confirmable" } },
+    { id: 27, name: "Profile ID Hash Algorithm", operations: "RW", type: "Unsigned Integer", multiple: false, mandatory: false, range: { kind: 'interval', min: 0, max: 255, text: "0..255" } },
+  ],
+});
