@@ -104,7 +104,8 @@ function summaryLines(s: FleetSnapshot, expect: number | undefined, met: boolean
 export async function fleetMain(argv: readonly string[], io: FleetCliIo = processIo): Promise<number> {
   const parser = yargs([...argv])
     .scriptName('lwm2m-gen fleet')
-    .usage('$0 --server URI --devices N [options]\n\nRuns N simulated LwM2M devices in this process until SIGINT (or --duration), then de-registers them.')
+    .usage('$0 --server URI --devices N [options]')
+    .epilogue('Runs N simulated LwM2M devices in this process until Ctrl-C (or --duration), then de-registers them. Exit codes: 0 ok, 1 --expect-registered missed, 2 bad options.')
     .option('server', { type: 'string', demandOption: true, describe: 'LwM2M server URI: coap://, coaps://, coap+tcp:// or coaps+tcp://' })
     .option('devices', { alias: 'n', type: 'number', demandOption: true, describe: 'How many devices' })
     .option('endpoint', { type: 'string', default: 'dev-{i}', describe: 'Endpoint name template: {i}, {i:WIDTH} zero-padded, {x:WIDTH} hex' })
@@ -115,7 +116,7 @@ export async function fleetMain(argv: readonly string[], io: FleetCliIo = proces
     .option('ramp', { type: 'number', default: 0, describe: 'Devices started per second (0: all at once)' })
     .option('lifetime', { type: 'number', default: 300, describe: 'Registration lifetime in seconds' })
     .option('update-every', { type: 'number', describe: 'Send an Update this often (seconds) instead of before the lifetime ends' })
-    .option('objects', { type: 'string', describe: 'A module exporting generated object models (default: LwM2M Server and Device)' })
+    .option('objects', { type: 'string', describe: 'A module exporting generated object models (default: Device; the client adds its own Server object)' })
     .option('value', { type: 'string', array: true, describe: 'PATH:KIND[:k=v,...] value generator (constant, random-walk, sine, replay)' })
     .option('local-address', { type: 'string', array: true, describe: 'Source address for coap:// devices (repeat to pass the ports one address has)' })
     .option('duration', { type: 'number', describe: 'Stop after this many seconds (default: run until SIGINT)' })
