@@ -59,7 +59,7 @@ describeLibcoap('Fleet against coap-rd-gnutls (libcoap 4.3)', () => {
       // Over DTLS the dead server's port unreachable also ends the session: its re-handshake fails, counted as transport.
       expect(Object.keys(s.errors).sort()).toEqual(secure ? ['deregister timeout', 'transport'] : ['deregister timeout']);
     }
-  });
+  }, 60_000);
 });
 
 describe('Fleet against coap-shepherd (an independent LwM2M server)', () => {
