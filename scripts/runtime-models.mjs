@@ -3,7 +3,7 @@
 //
 // The runtime owns the Server object (/1) but must not import generated code, so it keeps this copy; the
 // registry's DDF stays the one source. `node scripts/runtime-models.mjs` rewrites the copy, `--check` exits 1 when
-// it is stale (test/runtime/client/server-model.test.ts fails then too, so CI catches a forgotten copy).
+// it is stale (test/runtime/client/server-object.test.ts fails then too, so CI catches a forgotten copy).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
