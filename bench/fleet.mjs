@@ -50,8 +50,14 @@ if (process.argv[2] === '--serve') {
     const before = memory();
     const t0 = performance.now();
     const fleet = new Fleet({ objects, maxConcurrentStarts: 512, closeTimeoutMs: 5000, ...options });
+    // A line every 30 s: a slow run (a loaded machine, DTLS handshakes) shows how far it got.
+    const progress = setInterval(() => {
+      const p = fleet.snapshot();
+      console.log(`  … ${((performance.now() - t0) / 1000).toFixed(0)} s: ${p.started} started, ${p.registered} registered, errors ${JSON.stringify(p.errors)}`);
+    }, 30_000);
     await fleet.start();
     const all = await fleet.waitRegistered(1, 600_000);
+    clearInterval(progress);
     const registeredMs = performance.now() - t0;
     const s = fleet.snapshot();
     const after = memory();

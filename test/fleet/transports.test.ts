@@ -1,8 +1,9 @@
-// Fleet on every transport the runtime has: coap+tcp and coaps+tcp (TLS-PSK) against an RFC 8323 registration server, coap and coaps (DTLS-PSK) against libcoap's coap-rd-gnutls, and coap-shepherd.
+// Fleet on every transport the runtime has: coap+tcp and coaps+tcp (TLS-PSK) against an RFC 8323 registration server, coaps (DTLS-PSK) against the test server on DtlsPskServer, coap and coaps against libcoap's coap-rd-gnutls, and coap-shepherd.
 import { Device } from '../../generated/device.js';
 import { Fleet } from '../../fleet/index.js';
 import { describeLibcoap, startLibcoap, stopLibcoap, type LibcoapProcess } from '../support/libcoap.js';
 import { StreamRegistrationServer } from '../support/stream-rd.js';
+import { DtlsPskServer, TestLwm2mServer } from '../../testing/index.js';
 import { startShepherd } from '../support/shepherd.js';
 
 const KEY_HEX = '6c776d326d2d67656e2d666c6565742d6b6579';
@@ -34,6 +35,31 @@ describe.each([['coap+tcp', false], ['coaps+tcp', true]] as const)('Fleet over %
       await rd.stop();
     }
   });
+});
+
+describe('Fleet over coaps:// against the test server on DTLS-PSK', () => {
+  it('each device handshakes with its own identity and key, registers, and de-registers on stop', async () => {
+    const keys = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`dtls-${i}`, Buffer.from(`00112233445566778899aabbccdd${i.toString(16).padStart(4, '0')}`, 'hex')]));
+    const dtls = await DtlsPskServer.start({ psk: keys });
+    const server = await TestLwm2mServer.start({ transport: dtls });
+    const fleet = new Fleet({
+      server: `coaps://127.0.0.1:${server.address().port}`, devices: 4, endpoint: 'dtls-{i}',
+      pskKey: '00112233445566778899aabbccdd{x:4}', objects: [Device], handshakeTimeoutMs: 10_000, closeTimeoutMs: 3000,
+    });
+    try {
+      await fleet.start();
+      expect(await fleet.waitRegistered(1, 30_000)).toBe(true);
+      expect(server.findRegistration('dtls-3')).toBeDefined();
+      expect(dtls.sessions).toHaveLength(4);
+      const s = await fleet.stop();
+      expect(s).toMatchObject({ everRegistered: 4, registered: 0, deregistrations: 4, errors: {} });
+      expect(server.log.filter((e) => e.kind === 'deregister' && e.code === '2.02')).toHaveLength(4);
+      expect(dtls.failures).toEqual([]);
+    } finally {
+      await fleet.stop();
+      await server.close();
+    }
+  }, 60_000);
 });
 
 describeLibcoap('Fleet against coap-rd-gnutls (libcoap 4.3)', () => {
