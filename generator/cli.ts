@@ -31,6 +31,12 @@ const COMMANDS: Readonly<Record<string, { readonly usage: string; readonly descr
     describe: 'write a new device project: objects, generated classes, device code, a test against the test server',
     load: async () => (await import('./init.js')).initMain,
   },
+  fleet: {
+    usage: 'fleet --server URI --devices N [options]',
+    describe: 'run N simulated devices in this process, with a live view, until Ctrl-C (lwm2m-gen fleet --help)',
+    // The fleet writes its own live view and handles SIGINT, so it takes the process's stdout, not the line io.
+    load: async () => (argv) => import('../fleet/cli.js').then((m) => m.fleetMain(argv)),
+  },
   // The local LwM2M server with its web UI lives in server/.
   server: {
     usage: 'server [--port 5683] [--ui-port 8080] …',

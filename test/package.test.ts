@@ -1,4 +1,4 @@
-// What ships: the package's files and the shipping build hold the generator, the runtime, lwm2m-gen/testing and the server, no test or example code.
+// What ships: the package's files and the shipping build hold the generator, the runtime, lwm2m-gen/testing, the server and lwm2m-gen/fleet, no test or example code.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -11,9 +11,9 @@ function sourcesOf(tsconfig: string): string[] {
 }
 
 describe('the package', () => {
-  it('builds for shipping only generator/, runtime/, testing/ and server/', () => {
+  it('builds for shipping only generator/, runtime/, testing/, server/ and fleet/ (with the generated Device its default devices have)', () => {
     const tops = new Set(sourcesOf('tsconfig.build.json').map((f) => f.split('/')[0]));
-    expect([...tops].sort()).toEqual(['generator', 'runtime', 'server', 'testing']);
+    expect([...tops].sort()).toEqual(['fleet', 'generated', 'generator', 'runtime', 'server', 'testing']);
   });
 
   it('builds the examples without test code', () => {
@@ -22,15 +22,16 @@ describe('the package', () => {
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
   });
 
-  it('packs bin, templates, registry, the server page and dist/{generator,runtime,testing,server,cjs}, and exports lwm2m-gen/testing for import and require', () => {
+  it('packs bin, templates, registry, the server page and dist/{generator,runtime,testing,server,fleet,generated,cjs}, and exports lwm2m-gen/testing for import and require', () => {
     const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' })) as
       Array<{ files: Array<{ path: string }> }>;
     const paths = packed[0]!.files.map((f) => f.path);
-    const outside = paths.filter((p) => !/^(bin\/|templates\/|registry\/|server\/ui\/|dist\/(generator|runtime|testing|server|cjs)\/|README\.md$|package\.json$)/.test(p));
+    const outside = paths.filter((p) => !/^(bin\/|templates\/|registry\/|server\/ui\/|dist\/(generator|runtime|testing|server|fleet|generated|cjs)\/|README\.md$|package\.json$)/.test(p));
     expect(outside).toEqual([]);
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, Record<string, { default: string }>> };
     expect(pkg.exports['./testing']?.['import']?.default).toBe('./dist/testing/index.js');
     expect(pkg.exports['./testing']?.['require']?.default).toBe('./dist/cjs/testing/index.js');
+    expect((pkg.exports['./fleet'] as unknown as { import: string }).import).toBe('./dist/fleet/index.js');
     // The CommonJS copy holds only what ships (runtime, testing and the naming rules testing reads), no tests or examples.
     expect(paths.filter((p) => p.startsWith('dist/cjs/') && !/^dist\/cjs\/(runtime|testing|generator)\/|^dist\/cjs\/package\.json$/.test(p))).toEqual([]);
   });

@@ -1,0 +1,75 @@
+// A registration server over RFC 8323 (coap+tcp, or coaps+tcp with TLS-PSK) for tests: registers, updates and de-registers, recording each.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { StreamCoapEndpoint, type IncomingRequest, type OutgoingResponse } from '../../runtime/coap/index.js';
+
+export class StreamRegistrationServer {
+  /** Current registrations: location id → endpoint name. */
+  readonly registrations = new Map<string, string>();
+  /** PSK identities of the TLS handshakes, in order. */
+  readonly identities: string[] = [];
+  deregistrations = 0;
+  readonly #connections = new Set<StreamCoapEndpoint>();
+  #server: net.Server | undefined;
+  #next = 1;
+  port = 0;
+
+  /** `pskKey` makes it a TLS-PSK server that takes any identity with that key. */
+  constructor(readonly pskKey?: Uint8Array) {}
+
+  async start(): Promise<this> {
+    const onSocket = (socket: net.Socket): void => {
+      const ep = new StreamCoapEndpoint(socket);
+      this.#connections.add(ep);
+      ep.onClose(() => this.#connections.delete(ep));
+      ep.serve((req) => this.#handle(req));
+    };
+    const key = this.pskKey;
+    const server = key
+      ? tls.createServer({
+        pskCallback: (_socket, identity) => {
+          this.identities.push(identity);
+          return Buffer.from(key);
+        },
+        pskIdentityHint: 'lwm2m',
+        ciphers: 'PSK-AES128-CCM8:PSK-AES128-GCM-SHA256',
+        maxVersion: 'TLSv1.2',
+      }, onSocket)
+      : net.createServer(onSocket);
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.#server = server;
+    this.port = (server.address() as net.AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    for (const ep of this.#connections) ep.abort('server going down');
+    await closed;
+  }
+
+  #handle(req: IncomingRequest): OutgoingResponse {
+    const [root, id] = req.path;
+    if (root !== 'rd') return { code: '4.04' };
+    if (req.method === 'POST' && id === undefined) {
+      const ep = req.query.find((q) => q.startsWith('ep='))?.slice(3) ?? '';
+      const location = String(this.#next++);
+      this.registrations.set(location, ep);
+      return { code: '2.01', locationPath: ['rd', location] };
+    }
+    if (id === undefined || !this.registrations.has(id)) return { code: '4.04' };
+    if (req.method === 'POST') return { code: '2.04' };
+    if (req.method === 'DELETE') {
+      this.registrations.delete(id);
+      this.deregistrations++;
+      return { code: '2.02' };
+    }
+    return { code: '4.05' };
+  }
+}
