@@ -1,4 +1,4 @@
-// The LwM2M client: connecting (server URI, SAS), the facade, registration engine, Server object, object registry, request routing, Discover and Write-Attributes.
+// The LwM2M client: connecting (server URI, SAS), the facade, registration engine, Security and Server objects, object registry, request routing, Discover and Write-Attributes.
 export * from './client.js';
 export * from './events.js';
 export * from './links.js';
@@ -8,3 +8,5 @@ export * from './connect.js';
 export * from './registration.js';
 export * from './server-object.js';
 export * from './server-model.js';
+export * from './security-object.js';
+export * from './security-model.js';

@@ -18,6 +18,12 @@ export const ServerResource = {
   NOTIFICATION_STORING: 6,
   BINDING: 7,
   REGISTRATION_UPDATE_TRIGGER: 8,
+  BOOTSTRAP_REQUEST_TRIGGER: 9,
+  BOOTSTRAP_ON_REGISTRATION_FAILURE: 16,
+  COMMUNICATION_RETRY_COUNT: 17,
+  COMMUNICATION_RETRY_TIMER: 18,
+  COMMUNICATION_SEQUENCE_DELAY_TIMER: 19,
+  COMMUNICATION_SEQUENCE_RETRY_COUNT: 20,
 } as const;
 
 /**
@@ -89,6 +95,8 @@ export interface ServerObjectOptions {
   readonly onUpdateTrigger: () => void;
   /** Disable was executed; called after the 2.04 is out. */
   readonly onDisable: () => void;
+  /** Bootstrap-Request Trigger (/1/x/9) was executed; called after the 2.04. Absent: the resource is not served. */
+  readonly onBootstrapRequest?: () => void;
 }
 
 /** The Server object's behaviour for one client: which instance is its server's, and what it says. */
@@ -97,6 +105,8 @@ export class ServerObject {
 
   constructor(options: ServerObjectOptions) {
     this.#o = options;
+    // A shared registry may hold /1 instances already (DeviceClient adds them before it makes each server's client).
+    for (const inst of options.registry.instances(SERVER_OBJECT)) this.#attach(inst);
   }
 
   /** This server's /1 instance: the one whose Short Server ID is the client's, or the only one. */
@@ -163,6 +173,13 @@ export class ServerObject {
     return objectId === SERVER_OBJECT && this.instance()?.instanceId === instanceId;
   }
 
+  /** Another server's Server instance, when there are several servers: this server may read it, not change it. */
+  isForeign(objectId: number, instanceId: number): boolean {
+    if (objectId !== SERVER_OBJECT || this.#o.shortServerId === undefined) return false;
+    const mine = this.instance();
+    return mine !== undefined && mine.instanceId !== instanceId;
+  }
+
   /**
    * What a registry event means for registration: 'periods' when this server's default periods changed,
    * 'registration' when the Update must carry something new (lifetime, binding, object links), else undefined.
@@ -181,6 +198,11 @@ export class ServerObject {
     attachResourceBehaviour(inst, ServerResource.BINDING, {
       write: (next) => { checkBinding(String(next), inst.path(ServerResource.BINDING)); },
     });
+    if (this.#o.shortServerId !== undefined && inst.hasResource(ServerResource.SHORT_SERVER_ID)
+      && inst.readResource(ServerResource.SHORT_SERVER_ID) !== this.#o.shortServerId) {
+      // Another server's instance in a shared registry: its own client attaches what it does.
+      return;
+    }
     const own = (id: number, run: () => void) => (args: ExecuteArguments, app: ((a: ExecuteArguments) => void | Promise<void>) | undefined) => {
       if (inst !== this.instance()) {
         // Another server's instance: this client has nothing to do for it.
@@ -194,5 +216,11 @@ export class ServerObject {
     attachResourceBehaviour(inst, ServerResource.REGISTRATION_UPDATE_TRIGGER, {
       execute: own(ServerResource.REGISTRATION_UPDATE_TRIGGER, () => this.#o.onUpdateTrigger()),
     });
+    const bootstrap = this.#o.onBootstrapRequest;
+    if (bootstrap) {
+      attachResourceBehaviour(inst, ServerResource.BOOTSTRAP_REQUEST_TRIGGER, {
+        execute: own(ServerResource.BOOTSTRAP_REQUEST_TRIGGER, () => bootstrap()),
+      });
+    }
   }
 }
