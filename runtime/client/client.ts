@@ -324,9 +324,12 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     await this.#engine.start(resume?.registration);
   }
 
-  /** Stops timers and de-registers when registered. Waits for an exchange in flight to finish first. */
-  async stop(): Promise<void> {
-    await this.#engine.stop();
+  /**
+   * Stops timers and de-registers when registered. Waits for an exchange in flight to finish first. With
+   * `deregister: false` the registration stays at the server, for a restart that resumes session().
+   */
+  async stop(options: { readonly deregister?: boolean } = {}): Promise<void> {
+    await this.#engine.stop(options);
   }
 
   /**

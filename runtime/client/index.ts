@@ -10,3 +10,7 @@ export * from './server-object.js';
 export * from './server-model.js';
 export * from './security-object.js';
 export * from './security-model.js';
+export * from './bootstrap-session.js';
+export * from './bootstrap.js';
+export * from './device-state.js';
+export * from './device-client.js';

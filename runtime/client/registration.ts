@@ -159,13 +159,16 @@ export class RegistrationEngine {
     await this.#enqueue(() => this.#register());
   }
 
-  /** Stops timers and de-registers when registered, after the exchange in flight. */
-  async stop(): Promise<void> {
+  /**
+   * Stops timers and de-registers when registered, after the exchange in flight. With `deregister: false` the
+   * registration is left at the server (a device that keeps its session across a restart resumes it).
+   */
+  async stop(options: { readonly deregister?: boolean } = {}): Promise<void> {
     if (this.#state === 'idle' || this.#state === 'stopped') return;
     this.#state = 'stopped';
     this.#cancelTimers();
     await this.#enqueue(async () => {
-      if (this.#location) await this.#deregister('stop');
+      if (this.#location && options.deregister !== false) await this.#deregister('stop');
     });
     this.#o.endSession();
     this.#cancelTimers();

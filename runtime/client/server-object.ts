@@ -83,6 +83,14 @@ export class ServerInstance extends ObjectInstance {
     this.setResource(ServerResource.NOTIFICATION_STORING, settings.notificationStoring ?? false);
     this.setResource(ServerResource.BINDING, checkBinding(settings.binding ?? 'U', this.path(ServerResource.BINDING)));
   }
+
+  /** Sets values at once, each checked against the model (a Bootstrap-Write, the store); not a server's Write. */
+  restore(values: ReadonlyMap<number, ResourceContent>): void {
+    const binding = values.get(ServerResource.BINDING);
+    if (binding !== undefined) checkBinding(String(binding), this.path(ServerResource.BINDING));
+    for (const r of this.definition.resources) if (values.has(r.id) && r.operations !== 'E') this.setResource(r.id, values.get(r.id));
+    for (const id of values.keys()) if (!this.definition.resource(id)) throw new ValueError('no such resource in the Server object', this.path(id));
+  }
 }
 
 export interface ServerObjectOptions {
