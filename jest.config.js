@@ -6,6 +6,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^lwm2m-gen/runtime$': '<rootDir>/runtime/index.ts',
+    '^lwm2m-gen/testing$': '<rootDir>/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

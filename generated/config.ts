@@ -33,12 +33,29 @@ export enum ConfigResource {
   Apply = 2,
 }
 
-/** Values of a Config instance by member name, as its constructor takes them. */
+/**
+ * Values of a Config instance by member name, as its constructor takes them: mandatory readable resources are
+ * required; write-only resources and executables are never constructor values.
+ */
 export interface ConfigValues {
-  /** Name — resource 0, path `/26241/{instance}/0`. */
-  name?: string;
-  /** Value — resource 1, path `/26241/{instance}/1`. */
-  value?: string;
+  /**
+   * Name — resource 0, path `/26241/{instance}/0`.
+   *
+   * Operations: Read/Write. Type: String. Single instance, mandatory.
+   * Range: 0..255 bytes (length in bytes).
+   *
+   * Name of the configuration setting to read or change.
+   */
+  name: string;
+  /**
+   * Value — resource 1, path `/26241/{instance}/1`.
+   *
+   * Operations: Read/Write. Type: String. Single instance, mandatory.
+   * Range: 0..255 bytes (length in bytes).
+   *
+   * Value of the setting. A write stages it; Apply puts it into effect.
+   */
+  value: string;
 }
 
 const ConfigMembers: MemberTable = {
@@ -60,9 +77,9 @@ const ConfigMembers: MemberTable = {
 export abstract class ConfigBase extends ObjectInstance {
   static readonly model = Config;
 
-  constructor(instanceId = 0, values?: ConfigValues) {
+  constructor(instanceId: number, values: ConfigValues) {
     super(Config, instanceId, ConfigMembers);
-    if (values) this.assignValues(values);
+    this.assignValues(values);
   }
 
   /**

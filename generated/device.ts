@@ -137,47 +137,179 @@ export const DeviceBatteryStatusValues = {
   Unknown: 6,
 } as const;
 
-/** Values of a Device instance by member name, as its constructor takes them. */
+/**
+ * Values of a Device instance by member name, as its constructor takes them: mandatory readable resources are
+ * required; write-only resources and executables are never constructor values.
+ */
 export interface DeviceValues {
-  /** Manufacturer — resource 0, path `/3/{instance}/0`. */
+  /**
+   * Manufacturer — resource 0, path `/3/{instance}/0`.
+   *
+   * Operations: Read. Type: String. Single instance, optional.
+   *
+   * Name of the device manufacturer.
+   */
   manufacturer?: string;
-  /** Model Number — resource 1, path `/3/{instance}/1`. */
+  /**
+   * Model Number — resource 1, path `/3/{instance}/1`.
+   *
+   * Operations: Read. Type: String. Single instance, optional.
+   *
+   * Model identifier given by the manufacturer.
+   */
   modelNumber?: string;
-  /** Serial Number — resource 2, path `/3/{instance}/2`. */
+  /**
+   * Serial Number — resource 2, path `/3/{instance}/2`.
+   *
+   * Operations: Read. Type: String. Single instance, optional.
+   *
+   * Serial number of this device.
+   */
   serialNumber?: string;
-  /** Firmware Version — resource 3, path `/3/{instance}/3`. */
+  /**
+   * Firmware Version — resource 3, path `/3/{instance}/3`.
+   *
+   * Operations: Read. Type: String. Single instance, optional.
+   *
+   * Version of the firmware the device runs.
+   */
   firmwareVersion?: string;
-  /** Available Power Sources — resource 6, path `/3/{instance}/6`. */
+  /**
+   * Available Power Sources — resource 6, path `/3/{instance}/6`.
+   *
+   * Operations: Read. Type: Integer. Multiple instances, optional.
+   * Range: 0: DC power 1: Internal battery 2: External battery 3: Fuel cell 4: Power over Ethernet 5: USB 6: AC mains 7: Solar.
+   *
+   * The power sources the device can use, one per instance; the same instance ids index Power Source Voltage and Power Source Current.
+   */
   availablePowerSources?: ReadonlyMap<number, DeviceAvailablePowerSources> | readonly (DeviceAvailablePowerSources)[];
-  /** Power Source Voltage — resource 7, path `/3/{instance}/7`. */
-  powerSourceVoltage?: ReadonlyMap<number, number | bigint> | readonly (number | bigint)[];
-  /** Power Source Current — resource 8, path `/3/{instance}/8`. */
-  powerSourceCurrent?: ReadonlyMap<number, number | bigint> | readonly (number | bigint)[];
-  /** Battery Level — resource 9, path `/3/{instance}/9`. */
+  /**
+   * Power Source Voltage — resource 7, path `/3/{instance}/7`.
+   *
+   * Operations: Read. Type: Integer. Multiple instances, optional.
+   * Units: mV.
+   *
+   * Voltage of each power source, by the instance id used in Available Power Sources.
+   */
+  powerSourceVoltage?: ReadonlyMap<number, number> | readonly (number)[];
+  /**
+   * Power Source Current — resource 8, path `/3/{instance}/8`.
+   *
+   * Operations: Read. Type: Integer. Multiple instances, optional.
+   * Units: mA.
+   *
+   * Current of each power source, by the instance id used in Available Power Sources.
+   */
+  powerSourceCurrent?: ReadonlyMap<number, number> | readonly (number)[];
+  /**
+   * Battery Level — resource 9, path `/3/{instance}/9`.
+   *
+   * Operations: Read. Type: Integer. Single instance, optional.
+   * Range: 0..100.
+   * Units: %.
+   *
+   * Charge left in the battery, in percent.
+   */
   batteryLevel?: number;
-  /** Memory Free — resource 10, path `/3/{instance}/10`. */
-  memoryFree?: number | bigint;
-  /** Error Code — resource 11, path `/3/{instance}/11`. */
-  errorCode?: ReadonlyMap<number, number> | readonly (number)[];
-  /** Current Time — resource 13, path `/3/{instance}/13`. */
+  /**
+   * Memory Free — resource 10, path `/3/{instance}/10`.
+   *
+   * Operations: Read. Type: Integer. Single instance, optional.
+   * Units: KiB.
+   *
+   * Storage space still free for data and software.
+   */
+  memoryFree?: number;
+  /**
+   * Error Code — resource 11, path `/3/{instance}/11`.
+   *
+   * Operations: Read. Type: Integer. Multiple instances, mandatory.
+   * Range: 0..32.
+   *
+   * Errors the device currently has, one per instance: 0 no error, 1 low battery, 2 external power off, 3 GPS failure, 4 low signal, 5 out of memory, 6 SMS failure, 7 IP connectivity failure, 8 peripheral malfunction, 9 to 15 reserved, 16 to 32 device specific. When there is no error the only instance holds 0.
+   */
+  errorCode: ReadonlyMap<number, number> | readonly (number)[];
+  /**
+   * Current Time — resource 13, path `/3/{instance}/13`.
+   *
+   * Operations: Read/Write. Type: Time. Single instance, optional.
+   *
+   * The device clock. It advances every second; a server may write it to set the clock.
+   */
   currentTime?: Date;
-  /** UTC Offset — resource 14, path `/3/{instance}/14`. */
+  /**
+   * UTC Offset — resource 14, path `/3/{instance}/14`.
+   *
+   * Operations: Read/Write. Type: String. Single instance, optional.
+   *
+   * Offset from UTC in effect, in the ISO 8601 form UTC+X.
+   */
   utcOffset?: string;
-  /** Timezone — resource 15, path `/3/{instance}/15`. */
+  /**
+   * Timezone — resource 15, path `/3/{instance}/15`.
+   *
+   * Operations: Read/Write. Type: String. Single instance, optional.
+   *
+   * Time zone of the device, as an IANA time zone name.
+   */
   timezone?: string;
-  /** Supported Binding and Modes — resource 16, path `/3/{instance}/16`. */
-  supportedBindingAndModes?: string;
-  /** Device Type — resource 17, path `/3/{instance}/17`. */
+  /**
+   * Supported Binding and Modes — resource 16, path `/3/{instance}/16`.
+   *
+   * Operations: Read. Type: String. Single instance, mandatory.
+   *
+   * Transports the device supports, as binding letters (U, T, S, N).
+   */
+  supportedBindingAndModes: string;
+  /**
+   * Device Type — resource 17, path `/3/{instance}/17`.
+   *
+   * Operations: Read. Type: String. Single instance, optional.
+   *
+   * Kind of device, for example Sensor or Gateway.
+   */
   deviceType?: string;
-  /** Hardware Version — resource 18, path `/3/{instance}/18`. */
+  /**
+   * Hardware Version — resource 18, path `/3/{instance}/18`.
+   *
+   * Operations: Read. Type: String. Single instance, optional.
+   *
+   * Version of the hardware.
+   */
   hardwareVersion?: string;
-  /** Software Version — resource 19, path `/3/{instance}/19`. */
+  /**
+   * Software Version — resource 19, path `/3/{instance}/19`.
+   *
+   * Operations: Read. Type: String. Single instance, optional.
+   *
+   * Version of the software other than the firmware.
+   */
   softwareVersion?: string;
-  /** Battery Status — resource 20, path `/3/{instance}/20`. */
+  /**
+   * Battery Status — resource 20, path `/3/{instance}/20`.
+   *
+   * Operations: Read. Type: Integer. Single instance, optional.
+   * Range: 0: Normal 1: Charging 2: Charge complete 3: Damaged 4: Low battery 5: Not installed 6: Unknown.
+   *
+   * Condition of the battery; only meaningful when Available Power Sources lists a battery.
+   */
   batteryStatus?: DeviceBatteryStatus;
-  /** Memory Total — resource 21, path `/3/{instance}/21`. */
-  memoryTotal?: number | bigint;
-  /** ExtDevInfo — resource 22, path `/3/{instance}/22`. */
+  /**
+   * Memory Total — resource 21, path `/3/{instance}/21`.
+   *
+   * Operations: Read. Type: Integer. Single instance, optional.
+   * Units: KiB.
+   *
+   * Total storage space for data and software.
+   */
+  memoryTotal?: number;
+  /**
+   * ExtDevInfo — resource 22, path `/3/{instance}/22`.
+   *
+   * Operations: Read. Type: Objlnk. Multiple instances, optional.
+   *
+   * Links to object instances that describe the device further.
+   */
   extDevInfo?: ReadonlyMap<number, ObjectLink> | readonly (ObjectLink)[];
 }
 
@@ -220,9 +352,9 @@ const DeviceMembers: MemberTable = {
 export abstract class DeviceBase extends ObjectInstance {
   static readonly model = Device;
 
-  constructor(instanceId = 0, values?: DeviceValues) {
+  constructor(instanceId: number, values: DeviceValues) {
     super(Device, instanceId, DeviceMembers);
-    if (values) this.assignValues(values);
+    this.assignValues(values);
   }
 
   /**
@@ -324,16 +456,16 @@ export abstract class DeviceBase extends ObjectInstance {
    *
    * Voltage of each power source, by the instance id used in Available Power Sources.
    */
-  get powerSourceVoltage(): ReadonlyMap<number, number | bigint> | undefined {
-    return this.getResource<ReadonlyMap<number, number | bigint>>(7);
+  get powerSourceVoltage(): ReadonlyMap<number, number> | undefined {
+    return this.getResource<ReadonlyMap<number, number>>(7);
   }
-  set powerSourceVoltage(value: ReadonlyMap<number, number | bigint> | readonly (number | bigint)[] | undefined) {
+  set powerSourceVoltage(value: ReadonlyMap<number, number> | readonly (number)[] | undefined) {
     if (value === undefined) this.clearResource(7);
     else this.setResource(7, value);
   }
 
   /** Define to compute powerSourceVoltage (/3/{instance}/7) on demand, at every read; call markChanged(7) when it changes. */
-  protected onReadPowerSourceVoltage?(): ReadonlyMap<number, number | bigint>;
+  protected onReadPowerSourceVoltage?(): ReadonlyMap<number, number>;
 
   /**
    * Power Source Current — resource 8, path `/3/{instance}/8`.
@@ -343,16 +475,16 @@ export abstract class DeviceBase extends ObjectInstance {
    *
    * Current of each power source, by the instance id used in Available Power Sources.
    */
-  get powerSourceCurrent(): ReadonlyMap<number, number | bigint> | undefined {
-    return this.getResource<ReadonlyMap<number, number | bigint>>(8);
+  get powerSourceCurrent(): ReadonlyMap<number, number> | undefined {
+    return this.getResource<ReadonlyMap<number, number>>(8);
   }
-  set powerSourceCurrent(value: ReadonlyMap<number, number | bigint> | readonly (number | bigint)[] | undefined) {
+  set powerSourceCurrent(value: ReadonlyMap<number, number> | readonly (number)[] | undefined) {
     if (value === undefined) this.clearResource(8);
     else this.setResource(8, value);
   }
 
   /** Define to compute powerSourceCurrent (/3/{instance}/8) on demand, at every read; call markChanged(8) when it changes. */
-  protected onReadPowerSourceCurrent?(): ReadonlyMap<number, number | bigint>;
+  protected onReadPowerSourceCurrent?(): ReadonlyMap<number, number>;
 
   /**
    * Battery Level — resource 9, path `/3/{instance}/9`.
@@ -382,16 +514,16 @@ export abstract class DeviceBase extends ObjectInstance {
    *
    * Storage space still free for data and software.
    */
-  get memoryFree(): number | bigint | undefined {
-    return this.getResource<number | bigint>(10);
+  get memoryFree(): number | undefined {
+    return this.getResource<number>(10);
   }
-  set memoryFree(value: number | bigint | undefined) {
+  set memoryFree(value: number | undefined) {
     if (value === undefined) this.clearResource(10);
     else this.setResource(10, value);
   }
 
   /** Define to compute memoryFree (/3/{instance}/10) on demand, at every read; call markChanged(10) when it changes. */
-  protected onReadMemoryFree?(): number | bigint;
+  protected onReadMemoryFree?(): number;
 
   /**
    * Error Code — resource 11, path `/3/{instance}/11`.
@@ -572,16 +704,16 @@ export abstract class DeviceBase extends ObjectInstance {
    *
    * Total storage space for data and software.
    */
-  get memoryTotal(): number | bigint | undefined {
-    return this.getResource<number | bigint>(21);
+  get memoryTotal(): number | undefined {
+    return this.getResource<number>(21);
   }
-  set memoryTotal(value: number | bigint | undefined) {
+  set memoryTotal(value: number | undefined) {
     if (value === undefined) this.clearResource(21);
     else this.setResource(21, value);
   }
 
   /** Define to compute memoryTotal (/3/{instance}/21) on demand, at every read; call markChanged(21) when it changes. */
-  protected onReadMemoryTotal?(): number | bigint;
+  protected onReadMemoryTotal?(): number;
 
   /**
    * ExtDevInfo — resource 22, path `/3/{instance}/22`.

@@ -157,31 +157,107 @@ export const FirmwareUpdateSeverityValues = {
   Minor: 2,
 } as const;
 
-/** Values of a FirmwareUpdate instance by member name, as its constructor takes them. */
+/**
+ * Values of a FirmwareUpdate instance by member name, as its constructor takes them: mandatory readable resources are
+ * required; write-only resources and executables are never constructor values.
+ */
 export interface FirmwareUpdateValues {
-  /** Package — resource 0, path `/5/{instance}/0`. */
-  package_?: Uint8Array;
-  /** Package URI — resource 1, path `/5/{instance}/1`. */
-  packageUri?: string;
-  /** State — resource 3, path `/5/{instance}/3`. */
-  state?: FirmwareUpdateState;
-  /** Update Result — resource 5, path `/5/{instance}/5`. */
-  updateResult?: FirmwareUpdateUpdateResult;
-  /** PkgName — resource 6, path `/5/{instance}/6`. */
+  /**
+   * Package URI — resource 1, path `/5/{instance}/1`.
+   *
+   * Operations: Read/Write. Type: String. Single instance, mandatory.
+   * Range: 0..255 bytes (length in bytes).
+   *
+   * Where the device downloads the firmware from (pull delivery). Writing an empty string cancels and returns State to Idle.
+   */
+  packageUri: string;
+  /**
+   * State — resource 3, path `/5/{instance}/3`.
+   *
+   * Operations: Read. Type: Integer. Single instance, mandatory.
+   * Range: 0: Idle 1: Downloading 2: Downloaded 3: Updating.
+   *
+   * Where the update stands.
+   */
+  state: FirmwareUpdateState;
+  /**
+   * Update Result — resource 5, path `/5/{instance}/5`.
+   *
+   * Operations: Read. Type: Integer. Single instance, mandatory.
+   * Range: 0: Initial 1: Success 2: Not enough storage 3: Out of memory 4: Connection lost 5: Integrity check failure 6: Unsupported package type 7: Invalid URI 8: Update failed 9: Unsupported protocol 10: Cancelled 11: Deferred.
+   *
+   * Outcome of the last download or update.
+   */
+  updateResult: FirmwareUpdateUpdateResult;
+  /**
+   * PkgName — resource 6, path `/5/{instance}/6`.
+   *
+   * Operations: Read. Type: String. Single instance, optional.
+   * Range: 0..255 bytes (length in bytes).
+   *
+   * Name of the firmware package.
+   */
   pkgName?: string;
-  /** PkgVersion — resource 7, path `/5/{instance}/7`. */
+  /**
+   * PkgVersion — resource 7, path `/5/{instance}/7`.
+   *
+   * Operations: Read. Type: String. Single instance, optional.
+   * Range: 0..255 bytes (length in bytes).
+   *
+   * Version of the firmware package.
+   */
   pkgVersion?: string;
-  /** Firmware Update Protocol Support — resource 8, path `/5/{instance}/8`. */
+  /**
+   * Firmware Update Protocol Support — resource 8, path `/5/{instance}/8`.
+   *
+   * Operations: Read. Type: Integer. Multiple instances, optional.
+   * Range: 0: CoAP 1: CoAPS 2: HTTP 3: HTTPS 4: CoAP over TCP 5: CoAP over TLS.
+   *
+   * Protocols the device can download Package URI over, one per instance.
+   */
   firmwareUpdateProtocolSupport?: ReadonlyMap<number, FirmwareUpdateFirmwareUpdateProtocolSupport> | readonly (FirmwareUpdateFirmwareUpdateProtocolSupport)[];
-  /** Firmware Update Delivery Method — resource 9, path `/5/{instance}/9`. */
-  firmwareUpdateDeliveryMethod?: FirmwareUpdateFirmwareUpdateDeliveryMethod;
-  /** Severity — resource 11, path `/5/{instance}/11`. */
+  /**
+   * Firmware Update Delivery Method — resource 9, path `/5/{instance}/9`.
+   *
+   * Operations: Read. Type: Integer. Single instance, mandatory.
+   * Range: 0: Pull only 1: Push only 2: Push or pull.
+   *
+   * How the device accepts firmware.
+   */
+  firmwareUpdateDeliveryMethod: FirmwareUpdateFirmwareUpdateDeliveryMethod;
+  /**
+   * Severity — resource 11, path `/5/{instance}/11`.
+   *
+   * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 0: Critical 1: Major 2: Minor.
+   *
+   * How urgent the update is.
+   */
   severity?: FirmwareUpdateSeverity;
-  /** Last State Change Time — resource 12, path `/5/{instance}/12`. */
+  /**
+   * Last State Change Time — resource 12, path `/5/{instance}/12`.
+   *
+   * Operations: Read. Type: Time. Single instance, optional.
+   *
+   * When State last changed.
+   */
   lastStateChangeTime?: Date;
-  /** Maximum Defer Period — resource 13, path `/5/{instance}/13`. */
-  maximumDeferPeriod?: number | bigint;
-  /** Automatic Upgrade at Download — resource 14, path `/5/{instance}/14`. */
+  /**
+   * Maximum Defer Period — resource 13, path `/5/{instance}/13`.
+   *
+   * Operations: Read/Write. Type: Unsigned Integer. Single instance, optional.
+   * Units: s.
+   *
+   * How long the user may defer the update.
+   */
+  maximumDeferPeriod?: number;
+  /**
+   * Automatic Upgrade at Download — resource 14, path `/5/{instance}/14`.
+   *
+   * Operations: Read/Write. Type: Boolean. Single instance, optional.
+   *
+   * When true the device installs the firmware as soon as the download completes.
+   */
   automaticUpgradeAtDownload?: boolean;
 }
 
@@ -215,9 +291,9 @@ const FirmwareUpdateMembers: MemberTable = {
 export abstract class FirmwareUpdateBase extends ObjectInstance {
   static readonly model = FirmwareUpdate;
 
-  constructor(instanceId = 0, values?: FirmwareUpdateValues) {
+  constructor(instanceId: number, values: FirmwareUpdateValues) {
     super(FirmwareUpdate, instanceId, FirmwareUpdateMembers);
-    if (values) this.assignValues(values);
+    this.assignValues(values);
   }
 
   /**
@@ -417,19 +493,19 @@ export abstract class FirmwareUpdateBase extends ObjectInstance {
    *
    * How long the user may defer the update.
    */
-  get maximumDeferPeriod(): number | bigint | undefined {
-    return this.getResource<number | bigint>(13);
+  get maximumDeferPeriod(): number | undefined {
+    return this.getResource<number>(13);
   }
-  set maximumDeferPeriod(value: number | bigint | undefined) {
+  set maximumDeferPeriod(value: number | undefined) {
     if (value === undefined) this.clearResource(13);
     else this.setResource(13, value);
   }
 
   /** Called before a server write to maximumDeferPeriod (/5/{instance}/13) is stored; throw a ValueError to refuse it. */
-  protected onWriteMaximumDeferPeriod?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
+  protected onWriteMaximumDeferPeriod?(value: number, previous: number | undefined): void | Promise<void>;
 
   /** Define to compute maximumDeferPeriod (/5/{instance}/13) on demand, at every read; call markChanged(13) when it changes. */
-  protected onReadMaximumDeferPeriod?(): number | bigint;
+  protected onReadMaximumDeferPeriod?(): number;
 
   /**
    * Automatic Upgrade at Download — resource 14, path `/5/{instance}/14`.

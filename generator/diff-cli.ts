@@ -1,7 +1,8 @@
 // The `lwm2m-gen diff` and `lwm2m-gen --check-extensions` commands, as functions the main CLI dispatches to.
-import yargs from 'yargs';
+import { helpText, helpWidth, parseArgs, stringsFlag, UsageError, type HelpSpec, type OptionSpec, type ParsedArgs } from './args.js';
 import { formatDiagnostic } from './diagnostics.js';
 import { diffObjects, formatChange } from './diff.js';
+import { ALLOW_OUT_OF_RANGE } from './extensions-scope.js';
 import { loadObjects } from './generate.js';
 
 export interface CommandIo {
@@ -14,38 +15,52 @@ const defaultIo: CommandIo = {
   err: (l) => process.stderr.write(`${l}\n`),
 };
 
-class UsageError extends Error {}
+const HELP: OptionSpec = { name: 'help', alias: 'h', kind: 'boolean', describe: 'Print this help and exit' };
 
-/** The part of a yargs parser these commands use; their option types are read back from `args` by name. */
-interface Parser {
-  parseAsync(args: string[], ctx: object, cb: (err: unknown, argv: unknown, output: string) => void): Promise<Record<string, unknown>>;
-  getHelp(): Promise<string>;
-}
-
-async function parse(built: unknown, argv: readonly string[], io: CommandIo): Promise<{ args: Record<string, unknown> } | { code: number }> {
-  const parser = built as Parser;
-  let printed = '';
+/** Parses a command's arguments: its help on --help (exit 0), a usage error and the help on bad ones (exit 2). */
+function parse(argv: readonly string[], help: HelpSpec, positionals: { min: number; max: number; message: string }, io: CommandIo): ParsedArgs | number {
+  const text = () => helpText(help, helpWidth());
   try {
-    const args = await parser.parseAsync([...argv], {}, (_e, _a, output) => {
-      printed = output;
-    });
-    if (printed) {
-      io.out(printed);
-      return { code: 0 };
+    const args = parseArgs(argv, help.options);
+    if (args.flags.get('help') === true) {
+      io.out(text());
+      return 0;
     }
-    return { args };
+    if (args.positional.length < positionals.min || args.positional.length > positionals.max) throw new UsageError(positionals.message);
+    return args;
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`lwm2m-gen: ${e.message}`);
-      io.err(await parser.getHelp());
-      return { code: 2 };
-    }
-    throw e;
+    if (!(e instanceof UsageError)) throw e;
+    io.err(`lwm2m-gen: ${e.message}`);
+    io.err(text());
+    return 2;
   }
 }
 
-const fail = (msg: string, err: Error | undefined): never => {
-  throw new UsageError(msg || err?.message || 'invalid arguments');
+const DIFF_HELP: HelpSpec = {
+  usage: 'lwm2m-gen diff OLD NEW [options]',
+  description: 'What changed between two versions of LwM2M objects (DDF files or folders, objects matched by id), whom it breaks, and every generated name that changes with it.',
+  options: [
+    { name: 'json', kind: 'boolean', describe: 'Print the changes as JSON on stdout' },
+    { name: 'allow-breaking', kind: 'boolean', describe: 'Exit 0 even when a change is breaking' },
+    HELP,
+  ],
+  notes: ['Exit codes: 0 no breaking change (or --allow-breaking), 1 breaking changes or invalid input, 2 usage.'],
+};
+
+const CHECK_EXTENSIONS_HELP: HelpSpec = {
+  usage: 'lwm2m-gen --check-extensions [tsconfig] [options]',
+  description: 'Checks the classes that extend generated base classes against the generated code as it is now (default tsconfig: ./tsconfig.json).',
+  options: [
+    { name: 'previous', kind: 'strings', value: 'OLD', describe: 'DDF file or folder of the version the code was written for, for exact renames (repeatable)' },
+    { name: 'include', kind: 'strings', value: 'GLOB', describe: 'Only check files matching the glob, relative to the current folder (repeatable; default all)' },
+    { name: 'exclude', kind: 'strings', value: 'GLOB', describe: 'Do not check files matching the glob (repeatable)' },
+    { name: 'json', kind: 'boolean', describe: 'Print the findings as JSON on stdout' },
+    HELP,
+  ],
+  notes: [
+    `A comment containing ${ALLOW_OUT_OF_RANGE} on a literal's line or the line before marks an out-of-range value as deliberate (a test that a setter refuses it).`,
+    'Exit codes: 0 nothing to change, 1 findings, 2 usage.',
+  ],
 };
 
 /**
@@ -53,19 +68,9 @@ const fail = (msg: string, err: Error | undefined): never => {
  * Exit codes: 0 no breaking change (or --allow-breaking), 1 breaking changes or invalid input, 2 usage.
  */
 export async function diffMain(argv: readonly string[], io: CommandIo = defaultIo): Promise<number> {
-  const r = await parse(yargs([...argv])
-    .scriptName('lwm2m-gen diff')
-    .usage('$0 OLD NEW\n\nWhat changed between two versions of LwM2M objects (DDF files or folders), and whom it breaks.')
-    .option('json', { type: 'boolean', default: false, describe: 'Print the changes as JSON on stdout' })
-    .option('allow-breaking', { type: 'boolean', default: false, describe: 'Exit 0 even when a change is breaking' })
-    .demandCommand(2, 2, 'give two versions: lwm2m-gen diff OLD NEW', 'give two versions: lwm2m-gen diff OLD NEW')
-    .strict()
-    .help()
-    .version(false)
-    .exitProcess(false)
-    .fail(fail), argv, io);
-  if ('code' in r) return r.code;
-  const [oldPath, newPath] = (r.args['_'] as Array<string | number>).map(String);
+  const r = parse(argv, DIFF_HELP, { min: 2, max: 2, message: 'give two versions: lwm2m-gen diff OLD NEW' }, io);
+  if (typeof r === 'number') return r;
+  const [oldPath, newPath] = r.positional;
   const oldSide = loadObjects([oldPath!]);
   const newSide = loadObjects([newPath!]);
   const errors = [...oldSide.diagnostics, ...newSide.diagnostics].filter((d) => d.severity === 'error');
@@ -76,8 +81,8 @@ export async function diffMain(argv: readonly string[], io: CommandIo = defaultI
   }
   const result = diffObjects(oldSide.objects, newSide.objects);
   const breaking = result.changes.some((c) => c.breaks.length > 0);
-  const code = breaking && !r.args['allow-breaking'] ? 1 : 0;
-  if (r.args['json']) {
+  const code = breaking && !r.flags.get('allow-breaking') === true ? 1 : 0;
+  if (r.flags.get('json') === true) {
     io.out(JSON.stringify({ old: oldPath, new: newPath, breaking, ...result }, null, 2));
     return code;
   }
@@ -86,33 +91,23 @@ export async function diffMain(argv: readonly string[], io: CommandIo = defaultI
   io.out(n === 0
     ? 'lwm2m-gen diff: no changes'
     : `lwm2m-gen diff: ${n} change${n === 1 ? '' : 's'}: ${result.breakingDevice} breaking for device apps, ${result.breakingServer} breaking for servers, ${result.compatible} compatible`
-      + (breaking && r.args['allow-breaking'] ? ' (allowed)' : ''));
+      + (breaking && r.flags.get('allow-breaking') === true ? ' (allowed)' : ''));
   return code;
 }
 
 /**
- * `lwm2m-gen --check-extensions [tsconfig] [--previous OLD] [--json]`: checks the user classes that extend generated
+ * `lwm2m-gen --check-extensions [tsconfig] [--previous OLD] [--include GLOB] [--exclude GLOB] [--json]`: checks the user classes that extend generated
  * base classes against the generated code as it is now. Exit codes: 0 nothing to change, 1 findings, 2 usage.
  * ts-morph is loaded here, on demand, so plain generation never pays for it.
  */
 export async function checkExtensionsMain(argv: readonly string[], io: CommandIo = defaultIo): Promise<number> {
   const rest = argv.filter((a) => a !== '--check-extensions');
-  const r = await parse(yargs([...rest])
-    .scriptName('lwm2m-gen --check-extensions')
-    .command('$0 [tsconfig]', 'Checks classes that extend generated base classes against the generated code as it is now', (y) =>
-      y.positional('tsconfig', { type: 'string', describe: 'The project\'s tsconfig.json (default ./tsconfig.json)' }))
-    // Not an array option: that would swallow a tsconfig given after it; repeat --previous for several inputs.
-    .option('previous', { type: 'string', describe: 'DDF file or folder of the version the code was written for (exact renames); repeatable' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print the findings as JSON on stdout' })
-    .strict()
-    .help()
-    .version(false)
-    .exitProcess(false)
-    .fail(fail), rest, io);
-  if ('code' in r) return r.code;
-  const tsconfig = typeof r.args['tsconfig'] === 'string' ? r.args['tsconfig'] : 'tsconfig.json';
-  const given = r.args['previous'] as string | string[] | undefined;
-  const previousInputs = given === undefined ? [] : Array.isArray(given) ? given : [given];
+  const r = parse(rest, CHECK_EXTENSIONS_HELP, { min: 0, max: 1, message: 'give at most one tsconfig.json' }, io);
+  if (typeof r === 'number') return r;
+  const tsconfig = r.positional[0] ?? 'tsconfig.json';
+  const include = stringsFlag(r, 'include');
+  const exclude = stringsFlag(r, 'exclude');
+  const previousInputs = stringsFlag(r, 'previous');
   let previous;
   if (previousInputs.length > 0) {
     const loaded = loadObjects(previousInputs);
@@ -126,16 +121,17 @@ export async function checkExtensionsMain(argv: readonly string[], io: CommandIo
   const { checkExtensions, formatFinding } = await import('./extensions.js');
   let result;
   try {
-    result = checkExtensions({ tsconfig, ...(previous ? { previous } : {}) });
+    result = checkExtensions({ tsconfig, include, exclude, ...(previous ? { previous } : {}) });
   } catch (e) {
     io.err(`lwm2m-gen --check-extensions: ${(e as Error).message}`);
     return 1;
   }
-  if (r.args['json']) io.out(JSON.stringify(result, null, 2));
+  if (r.flags.get('json') === true) io.out(JSON.stringify(result, null, 2));
   else {
     for (const f of result.findings) io.out(formatFinding(f));
     const n = result.findings.length;
-    io.out(`lwm2m-gen --check-extensions: ${result.classes} class${result.classes === 1 ? '' : 'es'} extending generated code checked, ${n === 0 ? 'nothing to change' : `${n} finding${n === 1 ? '' : 's'}`}`);
+    const allowed = result.allowed > 0 ? `, ${result.allowed} deliberate out-of-range value${result.allowed === 1 ? '' : 's'} allowed by ${ALLOW_OUT_OF_RANGE}` : '';
+    io.out(`lwm2m-gen --check-extensions: ${result.files} file${result.files === 1 ? '' : 's'}, ${result.classes} class${result.classes === 1 ? '' : 'es'} extending generated code checked${allowed}, ${n === 0 ? 'nothing to change' : `${n} finding${n === 1 ? '' : 's'}`}`);
   }
   return result.findings.length > 0 ? 1 : 0;
 }

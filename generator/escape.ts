@@ -2,14 +2,20 @@
 
 /** A TypeScript string literal for any text: JSON quoting plus the line separators JSON leaves raw. */
 export function jsString(text: string): string {
-  return JSON.stringify(text).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  const quoted = JSON.stringify(text);
+  return LINE_SEPARATORS.test(quoted) ? quoted.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029') : quoted;
 }
+const LINE_SEPARATORS = /[\u2028\u2029]/;
+
+/** Any character commentText would change; most DDF text has none, and then it is returned as it is. */
+const COMMENT_UNSAFE = /\*\/|\/\*|[\u2028\u2029\u0085\u0000-\u0008\u000b-\u001f\u007f]|(?:^|\s)@/;
 
 /**
  * Text for a line of a block comment: no comment terminator, no line breaks of any kind (each source line is
  * emitted as its own comment line by the caller), no TSDoc tag injection at the start of a word.
  */
 export function commentText(text: string): string {
+  if (!COMMENT_UNSAFE.test(text)) return text;
   return text
     .replace(/\*\//g, '*\\/')
     .replace(/\/\*/g, '/\\*')

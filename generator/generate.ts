@@ -7,7 +7,7 @@ import { emitFiles } from './emit.js';
 import { nameObjects } from './names.js';
 import { parseDdf, type ParsedObject } from './parse.js';
 import { defaultUrn, validateObject, validateUniqueObjects } from './validate.js';
-import { diffOutput, writeOutput, type OutputDiff, type WritePlan } from './write.js';
+import { diffOutput, foreignFiles, writeOutput, type OutputDiff, type WritePlan } from './write.js';
 import { GENERATOR_NAME, GENERATOR_VERSION } from './version.js';
 
 export interface GenerateOptions {
@@ -31,7 +31,12 @@ export interface GenerateResult {
   readonly removed: number;
   /** With check: what differs on disk. */
   readonly outOfDate?: OutputDiff;
+  /** .ts and .md files in an output folder without the generator's header: the run refuses to touch the folder. */
+  readonly foreign: readonly string[];
 }
+
+const noDefinitions = (input: string, why: string): Diagnostic =>
+  ({ file: input, line: 1, col: 1, severity: 'error', rule: 'input-empty', message: `no object definitions in ${input} (${why})` });
 
 function expandInputs(inputs: readonly string[], diagnostics: Diagnostic[]): string[] {
   const files: string[] = [];
@@ -40,11 +45,15 @@ function expandInputs(inputs: readonly string[], diagnostics: Diagnostic[]): str
     try {
       isDir = statSync(input).isDirectory();
     } catch (e) {
-      diagnostics.push({ file: input, line: 1, col: 1, severity: 'error', rule: 'io-read', message: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+      // A glob the shell left as it was (nothing matched) is an empty input, not an unreadable file.
+      if (/[*?[]/.test(input)) diagnostics.push(noDefinitions(input, 'the pattern matched no file'));
+      else diagnostics.push({ file: input, line: 1, col: 1, severity: 'error', rule: 'io-read', message: `cannot read the file (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
       continue;
     }
     if (isDir) {
-      for (const name of readdirSync(input).filter((n) => n.toLowerCase().endsWith('.xml')).sort()) files.push(join(input, name));
+      const xml = readdirSync(input).filter((n) => n.toLowerCase().endsWith('.xml')).sort();
+      if (xml.length === 0) diagnostics.push(noDefinitions(input, 'the folder has no .xml file'));
+      for (const name of xml) files.push(join(input, name));
     } else files.push(input);
   }
   // Input order never changes the output: files are read in path order.
@@ -71,6 +80,9 @@ export function loadObjects(inputs: readonly string[], options: { strict?: boole
     }
   }
   diagnostics.push(...validateUniqueObjects(parsed));
+  if (parsed.length === 0 && !diagnostics.some((d) => d.severity === 'error')) {
+    diagnostics.push(noDefinitions(inputs.join(' '), 'no <Object> element in any file'));
+  }
   const all = options.strict ? diagnostics.map((d) => (d.severity === 'warning' ? { ...d, severity: 'error' as const } : d)) : diagnostics;
   return { objects: parsed, diagnostics: sortDiagnostics(all) };
 }
@@ -79,7 +91,7 @@ export function generate(options: GenerateOptions): GenerateResult {
   const { objects, diagnostics } = loadObjects(options.inputs, options);
   const failed = diagnostics.some((d) => d.severity === 'error');
   const resources = objects.reduce((n, o) => n + o.model.resources.length, 0);
-  const base = { diagnostics, objects: objects.length, resources, written: 0, unchanged: 0, removed: 0 };
+  const base = { diagnostics, objects: objects.length, resources, written: 0, unchanged: 0, removed: 0, foreign: [] };
   if (failed) return { ok: false, files: 0, ...base };
 
   const outDir = resolve(options.outDir);
@@ -93,8 +105,16 @@ export function generate(options: GenerateOptions): GenerateResult {
     docs: options.docsDir !== undefined,
   });
   const plans: WritePlan[] = [{ dir: outDir, files: code }];
-  if (options.docsDir !== undefined) plans.push({ dir: resolve(options.docsDir), files: docs });
+  if (options.docsDir !== undefined) {
+    const docsDir = resolve(options.docsDir);
+    // One folder for both: one plan, or each would take the other's files for stale ones.
+    if (docsDir === outDir) plans[0] = { dir: outDir, files: new Map([...code, ...docs]) };
+    else plans.push({ dir: docsDir, files: docs });
+  }
   const files = code.size + docs.size;
+  // Before anything is written or compared: a file the generator did not write is never replaced or deleted.
+  const foreign = plans.flatMap(foreignFiles);
+  if (foreign.length > 0) return { ...base, ok: false, files, foreign };
 
   if (options.check) {
     const diffs = plans.map(diffOutput);

@@ -1,5 +1,6 @@
 // The one place identifiers are made: DDF names → camelCase members and PascalCase types, reserved words escaped, collisions resolved.
 import type { EnumMember, ObjectModel, ResourceModel } from '../runtime/model.js';
+import { OBJECT_INSTANCE_MEMBERS } from '../runtime/object/instance.js';
 
 /*
  * Rules (documented in docs/naming.md):
@@ -54,12 +55,8 @@ export const RESERVED = new Set([
   'toString', 'valueOf', 'hasOwnProperty', 'Object', 'Array', 'Map', 'Date', 'Uint8Array', 'Promise', 'Record',
 ]);
 
-/** Members of the runtime's ObjectInstance that generated members must not shadow. */
-export const BASE_MEMBERS = new Set([
-  'definition', 'instanceId', 'path', 'getResource', 'setResource', 'clearResource', 'assignValues', 'markChanged',
-  'onChange', 'hasResource', 'resourceIds', 'resourceInstanceIds', 'readResource', 'readResourceInstance', 'readAll',
-  'writeResources', 'writeResourceInstance', 'execute', 'missingMandatory', 'model', 'members',
-]);
+/** Members of the runtime's ObjectInstance that generated members must not shadow: the runtime's own list. */
+export const BASE_MEMBERS: ReadonlySet<string> = new Set(OBJECT_INSTANCE_MEMBERS);
 
 function escape(id: string, reserved: ReadonlySet<string>): string {
   return RESERVED.has(id) || reserved.has(id) ? `${id}_` : id;
@@ -118,8 +115,15 @@ export interface NamedObject {
 
 const derivedOf = (c: string) => [c, `${c}Base`, `${c}Resource`, `${c}Values`, `${c}Members`];
 
+/**
+ * Mixed-case acronyms that stay one word in file names (`LwM2M Server` → `lwm2m-server.ts`, not `lw-m2m-server.ts`).
+ * All-capitals acronyms need no entry: a run of capitals is already kept together.
+ */
+export const WHOLE_ACRONYMS: readonly string[] = ['LwM2M', 'CoAP', 'IoT', 'LiDAR', 'NuSIM', 'VoLTE'];
+const ACRONYM = new RegExp(`(${WHOLE_ACRONYMS.join('|')})(?![a-z])`, 'g');
+
 export function kebab(pascal: string): string {
-  return pascal.replace(/_/g, '-').replace(/([a-z])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase().replace(/^-+/, '');
+  return pascal.replace(ACRONYM, (a) => a.charAt(0) + a.slice(1).toLowerCase()).replace(/_/g, '-').replace(/([a-z])([A-Z])/g, '$1-$2').replace(/([A-Z])([A-Z][a-z])/g, '$1-$2').toLowerCase().replace(/^-+/, '');
 }
 
 function isLabelledEnum(r: ResourceModel): boolean {

@@ -100,7 +100,9 @@ function parseItem(item: XmlElement, objectName: string, sink: DiagnosticSink): 
   if (f.byName.has('Name') && name === '') sink.error('ddf-missing-element', `${what} has an empty <Name>`, at('Name'));
   const ops = (f.text('Operations') ?? '').toUpperCase();
   let operations: Operations = '';
-  if (OPERATIONS.has(ops)) operations = ops as Operations;
+  // Unknown operations are one error: what they would imply about the type is not guessed at.
+  const opsKnown = OPERATIONS.has(ops);
+  if (opsKnown) operations = ops as Operations;
   else sink.error('resource-operations', `${what}: Operations must be R, W, RW, E or empty, not ${JSON.stringify(f.text('Operations'))}`, at('Operations'));
 
   const typeText = f.text('Type') ?? '';
@@ -111,7 +113,7 @@ function parseItem(item: XmlElement, objectName: string, sink: DiagnosticSink): 
     }
     type = 'none';
   } else if (typeText === '') {
-    sink.warning('resource-type-missing', `${what} has operations "${operations}" but no type; treated as Opaque`, at('Type'));
+    if (opsKnown) sink.warning('resource-type-missing', `${what} has ${operations ? `operations ${operations}` : 'no operations'} but no type; treated as Opaque`, at('Type'));
     type = 'Opaque';
   } else {
     const known = RESOURCE_TYPES.find((t) => t.toLowerCase() === typeText.toLowerCase());
@@ -120,7 +122,7 @@ function parseItem(item: XmlElement, objectName: string, sink: DiagnosticSink): 
       type = 'Opaque';
     } else type = known;
   }
-  if (!f.byName.has('Type') && operations !== 'E') sink.warning('ddf-missing-element', `${what} has no <Type>`, item.pos);
+  if (!f.byName.has('Type') && operations !== 'E' && opsKnown) sink.warning('ddf-missing-element', `${what} has no <Type>`, item.pos);
   if (!f.byName.has('RangeEnumeration')) sink.warning('ddf-missing-element', `${what} has no <RangeEnumeration> (accepted as empty)`, item.pos);
 
   const multiple = parseMultiple(f.text('MultipleInstances'), sink, at('MultipleInstances'), what);

@@ -1,6 +1,7 @@
 // Semantic rules over parsed objects, each with a stable id: object ids and URNs, versions, resource ids, duplicates across files.
 import type { ObjectModel } from '../runtime/model.js';
 import type { Diagnostic, SourcePosition } from './diagnostics.js';
+import { toCamel } from './names.js';
 import type { ParsedObject } from './parse.js';
 
 /** The registry's object id classes and the URN label each must carry. */
@@ -54,6 +55,21 @@ export function validateObject(p: ParsedObject): Diagnostic[] {
   if (!VERSION.test(m.lwm2mVersion)) push('error', 'version-format', `LWM2MVersion "${m.lwm2mVersion}" is not MAJOR.MINOR`, at('LWM2MVersion'));
   for (const r of m.resources) {
     if (r.id > 65535) push('error', 'resource-id-range', `resource id ${r.id} is not a 16-bit id`, source.resources.get(r.id)?.pos ?? source.pos);
+  }
+  // Two resources whose names make one member: the naming rules settle it (lowest id keeps the name), but say so.
+  const byMember = new Map<string, (typeof m.resources)[number]>();
+  for (const r of [...m.resources].sort((a, b) => a.id - b.id)) {
+    const member = toCamel(r.name);
+    const first = byMember.get(member);
+    if (member === '') continue;
+    if (!first) {
+      byMember.set(member, r);
+      continue;
+    }
+    const pos = source.resources.get(r.id)?.fields['Name'] ?? source.resources.get(r.id)?.pos ?? source.pos;
+    const firstPos = source.resources.get(first.id)?.fields['Name'] ?? source.resources.get(first.id)?.pos ?? source.pos;
+    push('warning', 'resource-name-duplicate',
+      `resource ${r.id} "${r.name}" and resource ${first.id} "${first.name}" (line ${firstPos.line}) make the same member name ${member}; resource ${first.id} keeps it, resource ${r.id} becomes ${member}_${r.id}`, pos);
   }
   return out;
 }

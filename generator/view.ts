@@ -1,13 +1,9 @@
 // Prepares what templates print: every decision about generated code is made here, so templates compute nothing.
+import { CLIENT_HANDLED_EXECUTES } from '../runtime/client/server-resources.js';
 import type { Bound, EnumMember, Range, ResourceModel } from '../runtime/model.js';
+import { isBigintResource } from '../runtime/values/check.js';
 import { commentLines, commentText, jsString, markdownCell } from './escape.js';
 import { literalMembers, type NamedObject, type NamedResource } from './names.js';
-
-/**
- * Executes whose behaviour the runtime provides (LwM2M Server object: Disable and Registration Update Trigger).
- * Their handlers stay optional in generated classes, so apps never have to reimplement them.
- */
-export const RUNTIME_HANDLED_EXECUTES: Readonly<Record<number, readonly number[]>> = { 1: [4, 8] };
 
 export interface GeneratorInfo {
   readonly name: string;
@@ -19,38 +15,44 @@ function boundCode(b: Bound): string {
   return typeof b === 'bigint' ? `${b}n` : String(b);
 }
 
-function memberCode(m: EnumMember): string {
-  const parts = [`value: ${typeof m.value === 'string' ? jsString(m.value) : boundCode(m.value)}`];
-  if ('to' in m && m.to !== undefined) parts.push(`to: ${boundCode(m.to)}`);
-  if (m.label !== undefined) parts.push(`label: ${jsString(m.label)}`);
-  return `{ ${parts.join(', ')} }`;
+/** A range as templates/_range.hbs prints it: bounds as code, text as a string literal; the kind as flags. */
+export interface RangeView {
+  readonly kind: Range['kind'];
+  readonly isInterval?: true;
+  readonly isLength?: true;
+  readonly isEnum?: true;
+  readonly min?: string;
+  readonly max?: string;
+  readonly values?: readonly number[];
+  readonly members?: ReadonlyArray<{ readonly value: string; readonly to?: string; readonly label?: string }>;
+  readonly text: string;
 }
 
-export function rangeCode(r: Range): string {
+export function rangeView(r: Range): RangeView {
   switch (r.kind) {
-    case 'interval': {
-      const parts = [`kind: 'interval'`];
-      if (r.min !== undefined) parts.push(`min: ${boundCode(r.min)}`);
-      if (r.max !== undefined) parts.push(`max: ${boundCode(r.max)}`);
-      return `{ ${parts.join(', ')}, text: ${jsString(r.text)} }`;
-    }
+    case 'interval':
+      return {
+        kind: r.kind, isInterval: true, text: jsString(r.text),
+        ...(r.min !== undefined ? { min: boundCode(r.min) } : {}), ...(r.max !== undefined ? { max: boundCode(r.max) } : {}),
+      };
     case 'length':
-      return `{ kind: 'length', min: ${r.min}, max: ${r.max}${r.values ? `, values: [${r.values.join(', ')}]` : ''}, text: ${jsString(r.text)} }`;
+      return { kind: r.kind, isLength: true, min: String(r.min), max: String(r.max), ...(r.values ? { values: r.values } : {}), text: jsString(r.text) };
     case 'enum':
-      return `{ kind: 'enum', members: [${r.members.map(memberCode).join(', ')}], text: ${jsString(r.text)} }`;
+      return {
+        kind: r.kind, isEnum: true, text: jsString(r.text),
+        members: r.members.map(memberView),
+      };
     case 'unparsed':
-      return `{ kind: 'unparsed', text: ${jsString(r.text)} }`;
+      return { kind: r.kind, text: jsString(r.text) };
   }
 }
 
-function fitsSafe(r: ResourceModel): boolean {
-  const range = r.range;
-  if (!range) return false;
-  // Bounds are numbers only when they are safe integers or decimals (bigint otherwise), so the type says it all.
-  const inSafe = (b: Bound | undefined) => typeof b === 'number' && Math.abs(b) <= Number.MAX_SAFE_INTEGER;
-  if (range.kind === 'interval') return inSafe(range.min) && inSafe(range.max);
-  if (range.kind === 'enum') return range.members.every((m) => typeof m.value !== 'string' && inSafe(m.value) && (!('to' in m) || m.to === undefined || inSafe(m.to)));
-  return false;
+function memberView(m: EnumMember): { value: string; to?: string; label?: string } {
+  return {
+    value: typeof m.value === 'string' ? jsString(m.value) : boundCode(m.value),
+    ...('to' in m && m.to !== undefined ? { to: boundCode(m.to) } : {}),
+    ...(m.label !== undefined ? { label: jsString(m.label) } : {}),
+  };
 }
 
 /** The TypeScript type of one value of a resource. */
@@ -63,8 +65,8 @@ export function valueType(n: NamedResource): string {
       return 'string';
     case 'Integer':
     case 'Unsigned Integer':
-      // Integers are 64-bit: bigint appears only where the declared range reaches beyond 2^53 (or is not declared).
-      return fitsSafe(r) ? 'number' : 'number | bigint';
+      // number, the runtime refusing what a number cannot hold; bigint only where the declared range needs more than 2^53.
+      return isBigintResource(r) ? 'bigint' : 'number';
     case 'Float':
       return 'number';
     case 'Boolean':
@@ -93,7 +95,11 @@ export interface ResourceView {
   readonly id: number;
   readonly member: string;
   readonly pascal: string;
-  readonly modelCode: string;
+  /** The resource's model as templates/_resource-model.hbs prints it: strings already as literals. */
+  readonly model: {
+    readonly name: string; readonly operations: string; readonly type: string; readonly multiple: boolean; readonly mandatory: boolean;
+    readonly range?: RangeView; readonly units?: string;
+  };
   readonly doc: readonly string[];
   readonly isValue: boolean;
   readonly valueType: string;
@@ -103,6 +109,10 @@ export interface ResourceView {
   readonly setType: string;
   /** Type in the values interface the constructor takes (arrays accepted for multiple resources). */
   readonly initType: string;
+  /** A constructor value: readable values only (write-only resources and executables never are). */
+  readonly isInit: boolean;
+  /** Required in the values interface: mandatory and readable (a read hook does not lift it: Discover and Write-Replace see the stored value). */
+  readonly required: boolean;
   /** Optional resources can be cleared by setting undefined. */
   readonly clearable: boolean;
   readonly onWrite?: string;
@@ -110,9 +120,9 @@ export interface ResourceView {
   readonly isExecute: boolean;
   readonly abstractExecute: boolean;
   readonly enumType?: string;
-  readonly enumLiterals?: string;
+  /** The literal union's members, as code. */
+  readonly enumLiterals?: readonly string[];
   readonly labels?: { readonly constName: string; readonly entries: ReadonlyArray<{ readonly key: string; readonly code: string; readonly doc: string }> };
-  readonly membersEntry: string;
   /** Markdown cells, prepared only when docs are written. */
   readonly md?: { readonly name: string; readonly operations: string; readonly instances: string; readonly mandatory: string; readonly type: string; readonly range: string; readonly units: string; readonly description: string };
 }
@@ -120,7 +130,9 @@ export interface ResourceView {
 export interface ObjectView {
   readonly header: readonly string[];
   readonly runtimeImport: string;
-  readonly typeImports: string;
+  /** Which optional runtime types the module imports. */
+  readonly importsExecuteArguments: boolean;
+  readonly importsObjectLink: boolean;
   readonly className: string;
   readonly baseClass: string;
   readonly resourceEnum: string;
@@ -128,10 +140,15 @@ export interface ObjectView {
   readonly membersConst: string;
   readonly fileName: string;
   readonly objectId: number;
-  readonly modelFields: readonly string[];
+  /** The object's model fields, strings already as literals. */
+  readonly model: { readonly name: string; readonly urn: string; readonly objectVersion: string; readonly lwm2mVersion: string; readonly multiple: boolean; readonly mandatory: boolean };
   readonly doc: readonly string[];
   readonly resources: readonly ResourceView[];
   readonly valueResources: readonly ResourceView[];
+  /** The members of the values interface the constructor takes. */
+  readonly initResources: readonly ResourceView[];
+  /** Some constructor value is required, so the values argument is too. */
+  readonly valuesRequired: boolean;
   readonly executeResources: readonly ResourceView[];
   readonly enumResources: readonly ResourceView[];
   readonly md?: { readonly title: string; readonly rows: readonly string[]; readonly description: string };
@@ -152,26 +169,20 @@ function resourceView(n: NamedResource, objectId: number, docs: boolean): Resour
   ];
   const getType = r.multiple ? `ReadonlyMap<number, ${vt}>` : vt;
   const setBase = r.multiple ? `ReadonlyMap<number, ${vt}> | readonly (${vt})[]` : vt;
-  const modelParts = [
-    `id: ${r.id}`, `name: ${jsString(r.name)}`, `operations: ${jsString(r.operations)}`, `type: ${jsString(r.type)}`,
-    `multiple: ${r.multiple}`, `mandatory: ${r.mandatory}`,
-  ];
-  if (r.range) modelParts.push(`range: ${rangeCode(r.range)}`);
-  if (r.units) modelParts.push(`units: ${jsString(r.units)}`);
-  const members: string[] = [];
-  if (isValue) members.push(`property: ${jsString(n.member)}`);
-  if (n.onWrite) members.push(`onWrite: ${jsString(n.onWrite)}`);
-  if (n.onRead) members.push(`onRead: ${jsString(n.onRead)}`);
-  if (!isValue) members.push(`execute: ${jsString(n.member)}`);
+  const model: { -readonly [K in keyof ResourceView['model']]: ResourceView['model'][K] } = {
+    name: jsString(r.name), operations: jsString(r.operations), type: jsString(r.type), multiple: r.multiple, mandatory: r.mandatory,
+  };
+  if (r.range) model.range = rangeView(r.range);
+  if (r.units) model.units = jsString(r.units);
   const literals = n.enumType ? literalMembers(r) : undefined;
-  const runtimeHandled = RUNTIME_HANDLED_EXECUTES[objectId]?.includes(r.id) ?? false;
+  const runtimeHandled = CLIENT_HANDLED_EXECUTES[objectId]?.includes(r.id) ?? false;
   const view: {
     -readonly [K in keyof ResourceView]: ResourceView[K];
   } = {
     id: r.id,
     member: n.member,
     pascal: n.pascal,
-    modelCode: `{ ${modelParts.join(', ')} }`,
+    model,
     doc,
     isValue,
     valueType: vt,
@@ -179,9 +190,10 @@ function resourceView(n: NamedResource, objectId: number, docs: boolean): Resour
     setType: r.mandatory ? setBase : `${setBase} | undefined`,
     clearable: !r.mandatory,
     initType: setBase,
+    isInit: isValue && r.operations !== 'W',
+    required: (r.operations === 'R' || r.operations === 'RW') && r.mandatory,
     isExecute: !isValue,
     abstractExecute: !isValue && r.mandatory && !runtimeHandled,
-    membersEntry: `${r.id}: { ${members.join(', ')} }`,
   };
   if (docs) {
     view.md = {
@@ -199,7 +211,7 @@ function resourceView(n: NamedResource, objectId: number, docs: boolean): Resour
   if (n.onRead) view.onRead = n.onRead;
   if (n.enumType && literals) {
     view.enumType = n.enumType;
-    view.enumLiterals = literals.map((m) => (typeof m.value === 'string' ? jsString(m.value) : typeof m.value === 'bigint' ? `${m.value}n` : String(m.value))).join(' | ');
+    view.enumLiterals = literals.map((m) => (typeof m.value === 'string' ? jsString(m.value) : boundCode(m.value)));
   }
   if (n.labels) {
     view.labels = {
@@ -217,19 +229,14 @@ function resourceView(n: NamedResource, objectId: number, docs: boolean): Resour
 export function objectView(o: NamedObject, source: string, gen: GeneratorInfo, docs = false): ObjectView {
   const m = o.model;
   const resources = o.resources.map((r) => resourceView(r, m.id, docs));
-  const used = new Set<string>();
-  for (const r of resources) {
-    if (r.valueType.includes('ObjectLink')) used.add('ObjectLink');
-  }
-  if (resources.some((r) => r.isExecute)) used.add('ExecuteArguments');
-  const typeImports = ['MemberTable', ...[...used].sort()].map((t) => `type ${t}`).join(', ');
   const view: { -readonly [K in keyof ObjectView]: ObjectView[K] } = {
     header: [
       `Generated by ${gen.name} ${gen.version} from ${commentText(source)}.`,
       'Do not edit: change the object definition and run lwm2m-gen again.',
     ],
     runtimeImport: jsString(gen.runtimeImport),
-    typeImports,
+    importsExecuteArguments: resources.some((r) => r.isExecute),
+    importsObjectLink: resources.some((r) => r.valueType.includes('ObjectLink')),
     className: o.className,
     baseClass: o.baseClass,
     resourceEnum: o.resourceEnum,
@@ -237,10 +244,10 @@ export function objectView(o: NamedObject, source: string, gen: GeneratorInfo, d
     membersConst: o.membersConst,
     fileName: o.fileName,
     objectId: m.id,
-    modelFields: [
-      `id: ${m.id}`, `name: ${jsString(m.name)}`, `urn: ${jsString(m.urn)}`, `objectVersion: ${jsString(m.objectVersion)}`,
-      `lwm2mVersion: ${jsString(m.lwm2mVersion)}`, `multiple: ${m.multiple}`, `mandatory: ${m.mandatory}`,
-    ],
+    model: {
+      name: jsString(m.name), urn: jsString(m.urn), objectVersion: jsString(m.objectVersion), lwm2mVersion: jsString(m.lwm2mVersion),
+      multiple: m.multiple, mandatory: m.mandatory,
+    },
     doc: [
       `${commentText(m.name)} — object ${m.id} (${commentText(m.urn)}), version ${commentText(m.objectVersion)}, LwM2M ${commentText(m.lwm2mVersion)}.`,
       `${m.multiple ? 'Multiple instances' : 'Single instance'}, ${m.mandatory ? 'mandatory' : 'optional'}.`,
@@ -248,6 +255,8 @@ export function objectView(o: NamedObject, source: string, gen: GeneratorInfo, d
     ],
     resources,
     valueResources: resources.filter((r) => r.isValue),
+    initResources: resources.filter((r) => r.isInit),
+    valuesRequired: resources.some((r) => r.required),
     executeResources: resources.filter((r) => r.isExecute),
     enumResources: resources.filter((r) => r.enumType !== undefined || r.labels !== undefined),
   };

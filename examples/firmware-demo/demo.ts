@@ -11,7 +11,7 @@ import {
   ContentFormat, Lwm2mClient, createUdpEndpoint, FileStorage, withFirmwareUpdate,
   type CoapEndpoint, type ExecuteArguments, type FirmwareStorage,
 } from 'lwm2m-gen/runtime';
-import { TestLwm2mServer } from '../../test/support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     await client.start();
     await registered;
     closers.unshift(() => client.stop());
-    log('server', `${EP} registered: ${server.registration(EP)?.links}`);
+    log('server', `${EP} registered: ${server.findRegistration(EP)?.links}`);
 
     // ---- the server drives the update ----
     const readText = async (path: string): Promise<string> => text.decode((await server.read(EP, path, ContentFormat.TEXT)).payload);

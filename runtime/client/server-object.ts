@@ -5,34 +5,10 @@ import type { ExecuteArguments } from '../object/execute-args.js';
 import { ObjectInstance, attachResourceBehaviour } from '../object/instance.js';
 import type { ObjectRegistry, RegistryEvent } from './registry.js';
 import { SERVER_MODEL } from './server-model.js';
+import { SERVER_OBJECT, ServerResource } from './server-resources.js';
 
-/** The LwM2M Server object and the resources of it whose behaviour the client owns. */
-export const SERVER_OBJECT = 1;
-export const ServerResource = {
-  SHORT_SERVER_ID: 0,
-  LIFETIME: 1,
-  DEFAULT_PMIN: 2,
-  DEFAULT_PMAX: 3,
-  DISABLE: 4,
-  DISABLE_TIMEOUT: 5,
-  NOTIFICATION_STORING: 6,
-  BINDING: 7,
-  REGISTRATION_UPDATE_TRIGGER: 8,
-  BOOTSTRAP_REQUEST_TRIGGER: 9,
-  BOOTSTRAP_ON_REGISTRATION_FAILURE: 16,
-  COMMUNICATION_RETRY_COUNT: 17,
-  COMMUNICATION_RETRY_TIMER: 18,
-  COMMUNICATION_SEQUENCE_DELAY_TIMER: 19,
-  COMMUNICATION_SEQUENCE_RETRY_COUNT: 20,
-} as const;
-
-/**
- * The Server object's executes the runtime carries out itself (Disable, Registration Update Trigger), by object
- * id: an app never has to implement them, and the generator need not ask for them.
- */
-export const RUNTIME_HANDLED_EXECUTES: Readonly<Record<number, readonly number[]>> = Object.freeze({
-  [SERVER_OBJECT]: Object.freeze([ServerResource.DISABLE, ServerResource.REGISTRATION_UPDATE_TRIGGER]),
-});
+// The ids live in server-resources.ts, a file with no imports, so the generator can read them without loading the runtime.
+export { CLIENT_HANDLED_EXECUTES, SERVER_OBJECT, ServerResource } from './server-resources.js';
 
 const DEFAULT_LIFETIME = 86400;
 const DEFAULT_DISABLE_TIMEOUT = 86400;

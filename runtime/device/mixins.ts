@@ -3,6 +3,17 @@ import type { InstanceClass, MixinBase, WithStandardBehaviour } from '../object/
 import { ConfigBehaviour, type ConfigApplyFailure, type ConfigSetting } from './config.js';
 import { DeviceBehaviour, type DeviceBehaviourOptions } from './device.js';
 
+/** The values a generated class's constructor takes (its second parameter). */
+type ValuesOf<TBase extends InstanceClass> = ConstructorParameters<TBase> extends [number, infer V, ...unknown[]] ? V : never;
+/** Those values with the members a behaviour supplies made optional. */
+type SuppliedBy<V, K extends PropertyKey> = Omit<V, K & keyof V> & Partial<Pick<V, K & keyof V>>;
+/**
+ * Members of the generated Device class that DeviceBehaviour supplies: Error Code (/3/x/11) is its list. The name is
+ * the one the generator gives resource 11 of the registry's Device (docs/naming.md); a Device whose DDF names it
+ * otherwise still gets the behaviour, and its constructor then asks for the value.
+ */
+type DeviceSupplied = 'errorCode';
+
 /** What withDeviceBehaviour adds. */
 export interface DeviceBehaviourMembers {
   /** The attached behaviour: its `clock` (Current Time), `errors` (Error Code) and `configure`. */
@@ -22,7 +33,7 @@ export interface DeviceBehaviourMembers {
  * Per-instance options (a test clock) go through `this.behaviour.configure({ clock })`.
  */
 export function withDeviceBehaviour<TBase extends InstanceClass>(Base: TBase, options: DeviceBehaviourOptions = {}): (
-  abstract new (...args: ConstructorParameters<TBase>) => InstanceType<TBase> & DeviceBehaviourMembers
+  abstract new (instanceId: number, values: SuppliedBy<ValuesOf<TBase>, DeviceSupplied>) => InstanceType<TBase> & DeviceBehaviourMembers
 ) {
   abstract class WithDeviceBehaviour extends (Base as unknown as MixinBase) {
     readonly behaviour: DeviceBehaviour;
@@ -31,7 +42,7 @@ export function withDeviceBehaviour<TBase extends InstanceClass>(Base: TBase, op
       this.behaviour = new DeviceBehaviour(this, (id) => this.markChanged(id), options);
     }
   }
-  return WithDeviceBehaviour as unknown as abstract new (...args: ConstructorParameters<TBase>) => InstanceType<TBase> & DeviceBehaviourMembers;
+  return WithDeviceBehaviour as unknown as abstract new (instanceId: number, values: SuppliedBy<ValuesOf<TBase>, DeviceSupplied>) => InstanceType<TBase> & DeviceBehaviourMembers;
 }
 
 /** What withConfigBehaviour adds, and the one method it asks of the app. */

@@ -28,7 +28,8 @@ export function withFirmwareUpdate<TBase extends InstanceClass>(Base: TBase): Fi
   class WithFirmwareUpdate extends (Base as unknown as MixinBase) {
     readonly updater: FirmwareUpdater;
     constructor(instanceId: number, options: FirmwareUpdateOptions) {
-      super(instanceId);
+      // The updater sets the values the generated constructor asks for (Package URI, State, Update Result, Delivery Method).
+      super(instanceId, {});
       this.updater = new FirmwareUpdater(this, options);
     }
   }

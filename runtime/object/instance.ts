@@ -309,3 +309,13 @@ export abstract class ObjectInstance {
   }
 }
 
+
+/**
+ * Every name an ObjectInstance (and a generated class's static side) uses: generated members must not shadow them.
+ * The generator escapes a resource named like one of these with a trailing `_`; a test keeps the list complete.
+ */
+export const OBJECT_INSTANCE_MEMBERS: readonly string[] = Object.freeze([
+  'definition', 'instanceId', 'path', 'getResource', 'setResource', 'clearResource', 'assignValues', 'markChanged',
+  'onChange', 'hasResource', 'resourceIds', 'resourceInstanceIds', 'readResource', 'readResourceInstance', 'readAll',
+  'writeResources', 'writeResourceInstance', 'execute', 'missingMandatory', 'model', 'members',
+]);

@@ -51,20 +51,38 @@ function checkNumericRange(v: Bound, range: Range | undefined, path: Lwm2mPath |
 
 function checkLength(bytes: number, v: unknown, range: Range | undefined, path: Lwm2mPath | undefined): void {
   if (range?.kind === 'length' && (bytes < range.min || bytes > range.max || (range.values && !range.values.includes(bytes)))) {
-    throw new ValueError(`value ${describe(v)} is ${bytes} bytes long, outside ${range.text}`, path);
+    throw new ValueError(`value ${v instanceof Uint8Array ? '' : `${describe(v)} `}is ${bytes} bytes long, outside ${range.text}`, path);
   }
 }
 
-function checkInteger(v: unknown, unsigned: boolean, path: Lwm2mPath | undefined): number | bigint {
+/**
+ * Whether an Integer or Unsigned Integer resource is kept as a bigint: only when its declared range needs values
+ * beyond 2^53 (a bound the model holds as a bigint). Every other integer resource is a `number`, in generated types
+ * and in the runtime alike.
+ */
+export function isBigintResource(resource: ResourceModel): boolean {
+  if (resource.type !== 'Integer' && resource.type !== 'Unsigned Integer') return false;
+  const range = resource.range;
+  // Model bounds are numbers exactly when they are safe (bigint beyond 2^53), so the bound's type says it all.
+  if (range?.kind === 'interval') return typeof range.min === 'bigint' || typeof range.max === 'bigint';
+  if (range?.kind === 'enum') return range.members.some((m) => typeof m.value === 'bigint' || ('to' in m && typeof m.to === 'bigint'));
+  return false;
+}
+
+function checkInteger(v: unknown, unsigned: boolean, big: boolean, path: Lwm2mPath | undefined): number | bigint {
   let n: number | bigint;
   if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) throw new ValueError(`value ${describe(v)} is not a safe integer (use a bigint beyond 2^53)`, path);
-    n = v;
+    if (!Number.isSafeInteger(v)) throw new ValueError(`value ${describe(v)} is not a safe integer${big ? ' (use a bigint beyond 2^53)' : ''}`, path);
+    n = big ? BigInt(v) : v;
   } else if (typeof v === 'bigint') {
     if (v < (unsigned ? 0n : INT64_MIN) || v > (unsigned ? UINT64_MAX : INT64_MAX)) {
       throw new ValueError(`value ${v} does not fit a ${unsigned ? 'unsigned ' : ''}64-bit integer`, path);
     }
-    n = normalizeInteger(v);
+    // A number resource never holds a value a number cannot represent exactly: refused, never rounded.
+    if (!big && (v < BigInt(Number.MIN_SAFE_INTEGER) || v > BigInt(Number.MAX_SAFE_INTEGER))) {
+      throw new ValueError(`value ${v} is beyond the safe integer range ±(2^53-1) of this resource (its range needs no more)`, path);
+    }
+    n = big ? v : Number(v);
   } else {
     throw new ValueError(`expected an integer, got ${describe(v)}`, path);
   }
@@ -74,7 +92,7 @@ function checkInteger(v: unknown, unsigned: boolean, path: Lwm2mPath | undefined
 
 /**
  * Checks one resource instance value against the resource's type and range and returns it normalized
- * (integers as number when safe, bigint otherwise). Throws ValueError naming the path.
+ * (integers as number, or as bigint where the range needs more than 2^53). Throws ValueError naming the path.
  */
 export function checkValue(resource: ResourceModel, value: unknown, path?: Lwm2mPath): ResourceValue {
   const range = resource.range;
@@ -92,7 +110,7 @@ export function checkValue(resource: ResourceModel, value: unknown, path?: Lwm2m
     }
     case 'Integer':
     case 'Unsigned Integer': {
-      const n = checkInteger(value, resource.type === 'Unsigned Integer', path);
+      const n = checkInteger(value, resource.type === 'Unsigned Integer', isBigintResource(resource), path);
       checkNumericRange(n, range, path);
       return n;
     }

@@ -1,11 +1,9 @@
 // lwm2m-gen diff on real version pairs (Device, LwM2M Server, Firmware Update 1.0 → 1.1 → 1.2) and on inline breaking edits.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareRanges, diffObjects, formatChange, type Change } from '../../generator/diff.js';
+import { diffObjects, formatChange, type Change } from '../../generator/diff.js';
 import { diffMain } from '../../generator/diff-cli.js';
 import { loadObjects } from '../../generator/generate.js';
-import type { ResourceModel } from '../../runtime/model.js';
-import { parseRange } from '../../generator/range.js';
 
 const FIX = join(process.cwd(), 'test/fixtures/versions');
 
@@ -89,32 +87,6 @@ describe('diff on OMA version pairs', () => {
   });
 });
 
-function res(type: ResourceModel['type'], text: string, operations: ResourceModel['operations'] = 'R'): ResourceModel {
-  const r = { id: 1, name: 'X', operations, type, multiple: false, mandatory: false };
-  if (text === '') return r;
-  const range = parseRange(text, type).range;
-  return range ? { ...r, range } : r;
-}
-
-describe('compareRanges', () => {
-  test.each([
-    ['Integer', '0..8', '0-8', 'same'],
-    ['Integer', '0..8', '0..32', 'widened'],
-    ['Integer', '0..32', '0..8', 'narrowed'],
-    ['Integer', '0..8', '4..16', 'changed'],
-    ['Integer', '0..8', '', 'widened'],
-    ['Integer', '', '0..8', 'narrowed'],
-    ['Integer', '0,1,2,3', '0..3', 'same'],
-    ['Integer', '0..3, 5', '0..5', 'widened'],
-    ['Unsigned Integer', '', '0..18446744073709551615', 'same'],
-    ['Float', '-90.0..90.0', '-180.0..180.0', 'widened'],
-    ['String', '0..255 bytes', '0..64 bytes', 'narrowed'],
-    ['Opaque', '16,32', '16,32,64', 'widened'],
-  ] as const)('%s %s → %s is %s', (type, a, b, expected) => {
-    expect(compareRanges(res(type, a), res(type, b))).toBe(expected);
-  });
-});
-
 describe('inline edits', () => {
   let dir: string;
   beforeEach(() => {
@@ -136,6 +108,41 @@ ${items}
     writeFileSync(f, text);
     return f;
   }
+
+  test('every generated name that changes is listed with its new name: enum constants, literal types, label constants, hooks', async () => {
+    const meter = (items: string) => ddf(items).replace('<Name>Widget</Name>', '<Name>Water Meter</Name>');
+    const a = write('a.xml', meter([
+      item(0, 'Valve State', 'RW', 'Integer', { range: '0: Closed\n1: Open' }),
+      item(1, 'Flow', 'R', 'Float'),
+      item(2, 'Mode', 'R', 'Integer', { range: '0: Eco\n1: Boost' }),
+    ].join('\n')));
+    const b = write('b.xml', meter([
+      item(0, 'Valve Status', 'RW', 'Integer', { range: '0: Closed\n1: Open' }),
+      item(1, 'Flow', 'R', 'Float'),
+      item(2, 'Mode', 'R', 'Integer', { range: '0: Economy\n1: Boost' }),
+    ].join('\n')));
+    const cs = [...diffObjects(loadObjects([a]).objects, loadObjects([b]).objects).changes];
+    const valve = cs.find((c) => c.kind === 'names-changed' && c.resourceId === 0)!;
+    expect(valve).toMatchObject({ breaks: ['device'], impact: 'breaking-device', path: '/26250/x/0' });
+    expect(valve.names).toEqual([
+      { old: 'WaterMeterResource.ValveState', new: 'WaterMeterResource.ValveStatus' },
+      { old: 'valveState', new: 'valveStatus' },
+      { old: 'onWriteValveState', new: 'onWriteValveStatus' },
+      { old: 'onReadValveState', new: 'onReadValveStatus' },
+      { old: 'WaterMeterValveState', new: 'WaterMeterValveStatus' },
+      { old: 'WaterMeterValveStateValues', new: 'WaterMeterValveStatusValues' },
+      { old: 'WaterMeterValveStateValues.Closed', new: 'WaterMeterValveStatusValues.Closed' },
+      { old: 'WaterMeterValveStateValues.Open', new: 'WaterMeterValveStatusValues.Open' },
+    ]);
+    expect(valve.message).toContain('WaterMeterValveStateValues → WaterMeterValveStatusValues');
+    // A label renamed: its constant goes, a new one comes; the resource keeps its other names.
+    const mode = cs.find((c) => c.kind === 'names-changed' && c.resourceId === 2)!;
+    expect(mode.names).toEqual([{ old: 'WaterMeterModeValues.Eco', new: 'WaterMeterModeValues.Economy' }]);
+    expect(cs.some((c) => c.kind === 'names-changed' && c.resourceId === 1)).toBe(false);
+    // Through the CLI, the line names them too.
+    const r = await run([a, b]);
+    expect(r.out.join('\n')).toMatch(/breaking-device: \/26250\/x\/0 Valve Status \(0\): generated names change: WaterMeterResource\.ValveState → WaterMeterResource\.ValveStatus, .*WaterMeterValveState → WaterMeterValveStatus, .* \[names-changed\]/);
+  });
 
   test('multiplicity, mandatory, operations, labels and a major version', () => {
     const a = write('a.xml', ddf([

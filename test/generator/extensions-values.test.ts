@@ -102,3 +102,35 @@ test('a tsconfig that does not exist: a one-line error and exit 1; extra argumen
   expect(err[0]).toMatch(/^lwm2m-gen --check-extensions: .*missing\/tsconfig\.json/);
   expect(await checkExtensionsMain(['--check-extensions', 'a.json', 'b.json'], io)).toBe(2);
 });
+
+test('--include and --exclude choose the files; a marker comment makes a deliberate out-of-range literal no finding', async () => {
+  gen('firmware-update/1.0');
+  const deliberate = `import { Flasher } from './updater.js';
+
+// lwm2m-gen-allow-out-of-range: the constructor must refuse it
+export const refused = (): Flasher => new Flasher(0, { state: 9, updateResult: 0, firmwareUpdateDeliveryMethod: 2 });
+export const alsoRefused = (f: Flasher): void => { f.updateResult = 42; }; // lwm2m-gen-allow-out-of-range
+export const notMarked = (f: Flasher): void => { f.updateResult = 43; };
+`;
+  writeFileSync(join(dir, 'app/deliberate.ts'), deliberate);
+  try {
+    const rel = relative(ROOT, dir);
+    const only = checkExtensions({ tsconfig: join(dir, 'tsconfig.json'), cwd: ROOT, include: [`${rel}/app/deliberate.ts`] });
+    expect(only.files).toBe(1);
+    expect(only.allowed).toBe(2);
+    expect(only.findings.map((f) => [f.member, f.line])).toEqual([['updateResult', 6]]);
+    const without = checkExtensions({ tsconfig: join(dir, 'tsconfig.json'), cwd: ROOT, exclude: [`${rel}/app/deliberate.ts`, 'runtime/'] });
+    expect(without.findings.map((f) => f.file)).toEqual(Array(4).fill(`${rel}/app/updater.ts`));
+    const globbed = checkExtensions({ tsconfig: join(dir, 'tsconfig.json'), cwd: ROOT, include: [`${rel}/**/*.ts`], exclude: ['**/updater.ts'] });
+    expect(globbed.files).toBe(1);
+    // Through the CLI: repeatable options, the marker counted in the summary line.
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    const code = await checkExtensionsMain(['--check-extensions', join(dir, 'tsconfig.json'), '--include', `${rel}/app/**`, '--exclude', '**/updater.ts'], io);
+    expect(code).toBe(1);
+    expect(out[out.length - 1]).toBe('lwm2m-gen --check-extensions: 1 file, 0 classes extending generated code checked, 2 deliberate out-of-range values allowed by lwm2m-gen-allow-out-of-range, 1 finding');
+    expect(await checkExtensionsMain(['--check-extensions', '--include'], io)).toBe(2);
+  } finally {
+    rmSync(join(dir, 'app/deliberate.ts'));
+  }
+});

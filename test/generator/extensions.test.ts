@@ -131,8 +131,8 @@ describe('--check-extensions', () => {
 
     const ret = one(fs, 'hook-signature', 'onReadManufacturer');
     expect(ret.line).toBe(line('onReadManufacturer'));
-    expect(ret.message).toBe('onReadManufacturer no longer matches DeviceBase (resource 0 (Manufacturer) changed): it returns string, the base expects number | bigint');
-    expect(ret.fix).toBe('change it to protected override onReadManufacturer(): number | bigint');
+    expect(ret.message).toBe('onReadManufacturer no longer matches DeviceBase (resource 0 (Manufacturer) changed): it returns string, the base expects number');
+    expect(ret.fix).toBe('change it to protected override onReadManufacturer(): number');
     const wrongType = one(fs, 'value-out-of-range', 'manufacturer');
     expect(wrongType.message).toContain("manufacturer is given 'ACME', which Manufacturer (/3/x/0) refuses: expected an integer");
 
@@ -175,6 +175,6 @@ describe('--check-extensions', () => {
     const code = await checkExtensionsMain(['--check-extensions', '--previous', join(FIX, 'device/1.2'), join(dir, 'tsconfig.json')], io);
     expect(code).toBe(1);
     expect(out.some((l) => /my-device\.ts:\d+:\d+: member-removed: onReadBatteryLevel is now called onReadBatteryCharge .*Fix: rename onReadBatteryLevel to onReadBatteryCharge\.$/.test(l))).toBe(true);
-    expect(out[out.length - 1]).toBe('lwm2m-gen --check-extensions: 1 class extending generated code checked, 12 findings');
+    expect(out[out.length - 1]).toMatch(/^lwm2m-gen --check-extensions: \d+ files, 1 class extending generated code checked, 12 findings$/);
   });
 });

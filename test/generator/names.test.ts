@@ -44,3 +44,21 @@ describe('names', () => {
     expect(named.map((n) => [n.model.id, n.className, n.fileName])).toEqual([[6, 'Location', 'location'], [3336, 'Location_3336', 'location-3336']]);
   });
 });
+
+describe('file names and reserved members', () => {
+  it('keep acronyms whole: lwm2m-server.ts, coap-config.ts, nusim-profile.ts', () => {
+    const files = nameObjects([
+      obj(1, 'LwM2M Server', []), obj(2, 'LwM2M Access Control', []), obj(3, 'CoAP Config', []), obj(4, 'nuSIM Profile', []),
+      obj(5, 'IoT Device', []), obj(6, 'PagingDRX', []), obj(7, '3-Phase Power Meter', []), obj(8, 'DevCapMgmt', []),
+    ]).map((o) => o.fileName);
+    expect(files).toEqual(['lwm2m-server', 'lwm2m-access-control', 'coap-config', 'nusim-profile', 'iot-device', 'paging-drx', '3phase-power-meter', 'dev-cap-mgmt']);
+  });
+
+  it('every member of the runtime\'s ObjectInstance is escaped (the list is the runtime\'s own, and complete)', async () => {
+    const { ObjectInstance, OBJECT_INSTANCE_MEMBERS } = await import('../../runtime/object/instance.js');
+    const own = Object.getOwnPropertyNames(ObjectInstance.prototype).filter((n) => n !== 'constructor');
+    for (const n of [...own, 'definition', 'instanceId']) expect(OBJECT_INSTANCE_MEMBERS).toContain(n);
+    const [o] = nameObjects([obj(26300, 'X', [res(0, 'Path'), res(1, 'Read All'), res(2, 'Definition')])]);
+    expect(o!.resources.map((r) => r.member)).toEqual(['path_', 'readAll_', 'definition_']);
+  });
+});

@@ -23,6 +23,22 @@ describe('validation rules', () => {
   ])('flags %#', (text, expected) => {
     expect(check(text)).toContain(expected);
   });
+  it('warns when two resources make one member name, naming both lines and the names they get', () => {
+    const f = t.write('dupname.xml', ddf({ items: [item({ id: 1, name: 'Name' }), item({ id: 4, name: 'name' })] }));
+    const r = loadObjects([f]);
+    const d = r.diagnostics.filter((x) => x.rule === 'resource-name-duplicate');
+    expect(d).toHaveLength(1);
+    expect(d[0]!.severity).toBe('warning');
+    expect(d[0]!.line).toBe(17);
+    expect(d[0]!.message).toBe('resource 4 "name" and resource 1 "Name" (line 13) make the same member name name; resource 1 keeps it, resource 4 becomes name_4');
+  });
+  it('unknown operations are one error, with no guess about the type', () => {
+    const r = loadObjects([t.write('ops.xml', ddf({ items: [item({ id: 1, ops: 'RE', type: '' })] }))]);
+    expect(r.diagnostics.map((x) => `${x.severity}:${x.rule}`)).toEqual(['error:resource-operations']);
+    expect(r.diagnostics[0]!.message).toBe('resource 1: Operations must be R, W, RW, E or empty, not "RE"');
+    const none = loadObjects([t.write('noops.xml', ddf({ items: [item({ id: 1, ops: '', type: '' })] }))]);
+    expect(none.diagnostics.map((x) => x.message)).toEqual(['resource 1 has no operations but no type; treated as Opaque']);
+  });
   it('reports duplicate object ids across files, naming both', () => {
     const a = t.write('dup/a.xml', ddf({ name: 'First' }));
     t.write('dup/b.xml', ddf({ name: 'Second' }));

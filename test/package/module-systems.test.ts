@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, copyFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { TestLwm2mServer } from '../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 
 const run = promisify(execFile);
 const root = resolve('.');

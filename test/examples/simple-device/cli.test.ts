@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HelpRequested, parseArgs, UsageError } from '../../../examples/simple-device/cli.js';
 import { freePort } from '../../support/libcoap.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const REGISTER = path.join(ROOT, 'scripts/ts-register.mjs');
@@ -73,7 +73,7 @@ it.each(['SIGTERM', 'SIGINT'] as const)('registers, answers a Read, and on %s de
   const dereg = await server.waitFor('deregister', () => true, from);
   expect(dereg.code).toBe('2.02');
   expect(child.lines.some((l) => l.includes('deregistered'))).toBe(true);
-  expect(server.registration('cli-dev')).toBeUndefined();
+  expect(server.findRegistration('cli-dev')).toBeUndefined();
 });
 
 it('a usage error exits 2 with the usage text, and never echoes the key', async () => {
@@ -111,7 +111,7 @@ it('--format announces the chosen Content-Format as ct= and answers instance Rea
   const { address, port } = server.address();
   child = run(['--server', `coap://${address}:${port}`, '--endpoint', 'fmt-dev', '--format', 'senml-json', '--port', '0']);
   await child.line(/registered as fmt-dev/);
-  expect(server.registration('fmt-dev')!.links).toMatch(/^<\/>;rt="oma.lwm2m";ct=110,/);
+  expect(server.findRegistration('fmt-dev')!.links).toMatch(/^<\/>;rt="oma.lwm2m";ct=110,/);
   const res = await server.read('fmt-dev', '/3/0');
   expect([res.code, res.contentFormat]).toEqual(['2.05', 110]);
   child.proc.kill('SIGTERM');

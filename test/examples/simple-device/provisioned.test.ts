@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import { parseArgs } from '../../../examples/simple-device/cli.js';
-import { TestBootstrapServer } from '../../../testing/bootstrap-server.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestBootstrapServer } from 'lwm2m-gen/testing';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { runDevice, type DeviceProcess } from '../support/device-process.js';
 
 const text = new TextDecoder();
@@ -43,7 +43,7 @@ describe('the example device with --bootstrap and --state', () => {
     }
     expect((await dm.read('prov-1', '/3/0/0', ContentFormat.TEXT)).code).toBe('2.05');
     expect(text.decode((await dm.read('prov-1', '/3/0/0', ContentFormat.TEXT)).payload)).toBe('lwm2m-gen');
-    const location = dm.registration('prov-1')!.id;
+    const location = dm.findRegistration('prov-1')!.id;
     const obs = await dm.observe('prov-1', '/3/0/9', ContentFormat.TEXT);
     const before = await obs.next();
     child.proc.kill('SIGINT');
@@ -57,7 +57,7 @@ describe('the example device with --bootstrap and --state', () => {
       expect(child.lines.some((l) => l.startsWith(item))).toBe(true);
     }
     expect(bs.requests.length).toBe(1);
-    expect(dm.registration('prov-1')!.id).toBe(location);
+    expect(dm.findRegistration('prov-1')!.id).toBe(location);
     // The battery changes every second: the observation made before the restart notifies again, with a later sequence number.
     let after = await obs.next();
     while (obs.notifications.length <= count) after = await obs.next();

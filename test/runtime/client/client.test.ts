@@ -3,7 +3,7 @@ import { ManualClock, MemoryNetwork, createCoapEndpoint, type CoapEndpoint } fro
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import { Lwm2mClient, defaultUpdateAfter, type Lwm2mClientOptions } from '../../../runtime/client/index.js';
 import type { ClientEvents } from '../../../runtime/client/events.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { TestConfig, TestDevice, TestServer } from '../../support/objects.js';
 
 const utf8 = new TextEncoder();
@@ -124,7 +124,7 @@ describe('Lwm2mClient registration', () => {
     const up = r.server.log.filter((e) => e.kind === 'update');
     expect(up).toHaveLength(1);
     expect(up[0]).toMatchObject({ query: ['lt=600'], payload: '' });
-    expect(r.server.registration('dev1')!.lifetime).toBe(600);
+    expect(r.server.findRegistration('dev1')!.lifetime).toBe(600);
 
     r.client.addInstance(new TestConfig(1));
     r.client.addInstance(new TestConfig(2));

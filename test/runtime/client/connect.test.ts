@@ -7,7 +7,7 @@ import {
   type ConnectedClient,
 } from '../../../runtime/client/index.js';
 import { SasTokenSource } from '../../../runtime/auth/index.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { TestDevice, TestServer } from '../../support/objects.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef').toString('base64');
@@ -229,7 +229,7 @@ describe('connectClient', () => {
     expect(connected.endpoint.address().address).toBe('127.0.0.1');
     connected.client.addInstance(new TestServer(0, { shortServerId: 101, lifetime: 86400 })).addInstance(new TestDevice());
     await connected.client.start();
-    const reg = server.registration('sas-dev')!;
+    const reg = server.findRegistration('sas-dev')!;
     expect(reg.query).toEqual(expect.arrayContaining(['ep=sas-dev', 'b=U']));
     expect(tk(reg.query)).toMatch(/^SharedAccessSignature sr=hub\.example%2Fdevices%2Fsas-dev&sig=.+&se=1800003600$/);
     const from = server.log.length;
@@ -252,7 +252,7 @@ describe('connectClient', () => {
     });
     connected.client.addInstance(new TestDevice());
     await connected.client.start();
-    const q = server.registration('sas-dev')!.query;
+    const q = server.findRegistration('sas-dev')!.query;
     expect(q).toEqual(expect.arrayContaining(['b=UQ', 'sms=1']));
     expect(q.indexOf('sms=1')).toBeLessThan(q.findIndex((i) => i.startsWith('tk=')));
   });
@@ -261,7 +261,7 @@ describe('connectClient', () => {
     connected = await connectClient(uri(), { endpointName: 'plain-dev', coap: fast });
     connected.client.addInstance(new TestDevice());
     await connected.client.start();
-    expect(server.registration('plain-dev')!.query.some((q) => q.startsWith('tk='))).toBe(false);
+    expect(server.findRegistration('plain-dev')!.query.some((q) => q.startsWith('tk='))).toBe(false);
   });
 
   it('close() gives up on a server that stopped answering', async () => {

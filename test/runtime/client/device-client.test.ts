@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import { DeviceClient, type DeviceClientOptions, type DeviceEvents } from '../../../runtime/client/index.js';
 import { FileStateStore } from '../../../runtime/store/index.js';
-import { TestBootstrapServer, type BootstrapConfig } from '../../../testing/bootstrap-server.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestBootstrapServer, type BootstrapConfig } from 'lwm2m-gen/testing';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { TestDevice } from '../../support/objects.js';
 
 const text = new TextDecoder();
@@ -83,7 +83,7 @@ describe('client-initiated bootstrap', () => {
     expect(bs.log.map((e) => `${e.method} ${e.path} ${e.code}`)).toEqual([
       'DELETE / 2.02', 'PUT /0/1 2.04', 'PUT /1/1 2.04', 'POST /bs 2.04',
     ]);
-    const reg = dm.registration('bs-1')!;
+    const reg = dm.findRegistration('bs-1')!;
     expect(reg.query).toEqual(expect.arrayContaining(['lt=120']));
     expect(reg.links).not.toMatch(/<\/0[/>]/);
     expect(text.decode((await dm.read('bs-1', '/3/0/0', ContentFormat.TEXT)).payload)).toBe('ACME');
@@ -159,8 +159,8 @@ describe('several DM servers', () => {
     });
     await d.start();
     await both;
-    expect(dm.registration('multi')).toBeDefined();
-    expect(dm2.registration('multi')).toBeDefined();
+    expect(dm.findRegistration('multi')).toBeDefined();
+    expect(dm2.findRegistration('multi')).toBeDefined();
     const obs1 = await dm.observe('multi', '/3/0/9', ContentFormat.TEXT);
     expect((await dm2.writeAttributes('multi', '/3/0/9', ['pmin=1'])).code).toBe('2.04');
     const clients = d.clients();
@@ -174,11 +174,11 @@ describe('several DM servers', () => {
     expect((await dm.execute('multi', '/1/2/8')).code).toBe('4.01');
     expect((await dm.execute('multi', '/1/2/4')).code).toBe('4.01');
     // Its own Registration Update Trigger updates only its own registration.
-    const updates2 = dm2.registration('multi')!.updates;
+    const updates2 = dm2.findRegistration('multi')!.updates;
     const updated = clients.get(1)!.next('updated');
     expect((await dm.execute('multi', '/1/1/8')).code).toBe('2.04');
     await updated;
-    expect(dm2.registration('multi')!.updates).toBe(updates2);
+    expect(dm2.findRegistration('multi')!.updates).toBe(updates2);
     (d.registry.instance(3, 0) as TestDevice).batteryLevel = 50;
     expect(text.decode((await obs1.next()).payload)).toBe('50');
   });
@@ -198,7 +198,7 @@ describe('server-initiated bootstrap', () => {
     expect((await dm.execute('trigger', '/1/1/9')).code).toBe('2.04');
     await again;
     expect(bs.requests.length).toBe(2);
-    expect(dm2.registration('trigger')).toBeDefined();
+    expect(dm2.findRegistration('trigger')).toBeDefined();
     await dm.waitFor('deregister');
     expect([...d.clients().keys()]).toEqual([2]);
   });
@@ -211,7 +211,7 @@ describe('state that survives a restart', () => {
     const first = device('keep', { store: new FileStateStore(store) });
     await first.start();
     await dm.waitFor('register');
-    const location = dm.registration('keep')!.id;
+    const location = dm.findRegistration('keep')!.id;
     const obs = await dm.observe('keep', '/3/0/9', ContentFormat.TEXT);
     (first.registry.instance(3, 0) as TestDevice).batteryLevel = 60;
     expect(text.decode((await obs.next()).payload)).toBe('60');
@@ -221,11 +221,11 @@ describe('state that survives a restart', () => {
 
     said = [];
     const second = device('keep', { store: new FileStateStore(store) });
-    const updates = dm.registration('keep')!.updates;
+    const updates = dm.findRegistration('keep')!.updates;
     await second.start();
     expect(bs.requests.length).toBe(1);
-    expect(dm.registration('keep')!.id).toBe(location);
-    expect(dm.registration('keep')!.updates).toBe(updates + 1);
+    expect(dm.findRegistration('keep')!.id).toBe(location);
+    expect(dm.findRegistration('keep')!.updates).toBe(updates + 1);
     const restored = said.filter((s) => s.startsWith('restored ')).map((s) => JSON.parse(s.slice(9)).item);
     expect(restored).toEqual(expect.arrayContaining(['security', 'server', 'registration', 'observation']));
     (second.registry.instance(3, 0) as TestDevice).batteryLevel = 61;
@@ -247,7 +247,7 @@ describe('state that survives a restart', () => {
     const registered = second.next('registered');
     await second.start();
     await registered;
-    expect(dm.registration('gone')).toBeDefined();
+    expect(dm.findRegistration('gone')).toBeDefined();
     expect(bs.requests.length).toBe(1);
   });
 

@@ -1,13 +1,14 @@
 // The client over real UDP sockets on 127.0.0.1 against our test LwM2M server: every operation end to end, with its codes.
 import { createUdpEndpoint, type CoapEndpoint } from '../../../runtime/coap/index.js';
 import { ContentFormat, decodeRecords, encodeRecords } from '../../../runtime/codec/index.js';
-import { Lwm2mClient } from '../../../runtime/client/index.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import type { Lwm2mClient } from '../../../runtime/client/index.js';
+import type { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { TestConfig, TestDevice, TestServer } from '../../support/objects.js';
+import { createUdpRig, fast, type UdpRig } from '../../support/registered-client.js';
 
 const text = new TextDecoder();
-const fast = { ackTimeout: 100, maxRetransmit: 1, ackRandomFactor: 1 };
 
+let rig: UdpRig;
 let server: TestLwm2mServer;
 let endpoint: CoapEndpoint;
 let client: Lwm2mClient;
@@ -15,34 +16,26 @@ let device: TestDevice;
 let cfg: TestConfig;
 
 beforeEach(async () => {
-  server = await TestLwm2mServer.start({ coap: fast });
-  endpoint = await createUdpEndpoint({ address: '127.0.0.1', port: 0, ...fast });
-  client = new Lwm2mClient({
-    endpointName: 'it-dev', transport: endpoint, server: server.address(), preferredFormat: ContentFormat.TLV,
-    retry: { initialDelayMs: 20, maxDelayMs: 100 },
-  });
   device = new TestDevice();
   cfg = new TestConfig(0, { level: 1 });
-  client.addInstance(new TestServer(0, { shortServerId: 7, lifetime: 120 })).addInstance(device);
-  client.addObject(cfg.definition, { create: (id) => new TestConfig(id) }).addInstance(cfg);
+  rig = await createUdpRig({
+    endpointName: 'it-dev', client: { preferredFormat: ContentFormat.TLV },
+    objects: (c) => {
+      c.addInstance(new TestServer(0, { shortServerId: 7, lifetime: 120 })).addInstance(device);
+      c.addObject(cfg.definition, { create: (id) => new TestConfig(id) }).addInstance(cfg);
+    },
+  });
+  ({ server, endpoint, client } = rig);
 });
 
-afterEach(async () => {
-  await client.stop();
-  await endpoint.close();
-  await server.close();
-});
+afterEach(() => rig.close());
 
-async function register(): Promise<void> {
-  const registered = client.next('registered');
-  await client.start();
-  await registered;
-}
+const register = (): Promise<void> => rig.register();
 
 describe('client against the test server over UDP', () => {
   it('registers, serves every operation with the right codes, and de-registers on stop', async () => {
     await register();
-    const reg = server.registration('it-dev')!;
+    const reg = server.findRegistration('it-dev')!;
     expect(reg).toMatchObject({ lifetime: 120, binding: 'U', lwm2mVersion: '1.1' });
     expect(reg.links).toBe('</>;rt="oma.lwm2m";ct=11542,</1/0>,</3>;ver=1.1,</3/0>,</10250/0>');
 
@@ -112,13 +105,13 @@ describe('client against the test server over UDP', () => {
     const up = server.waitFor('update');
     expect((await server.write('it-dev', '/1/0/1', '240', ContentFormat.TEXT)).code).toBe('2.04');
     expect((await up).query).toEqual(['lt=240']);
-    expect(server.registration('it-dev')!.lifetime).toBe(240);
+    expect(server.findRegistration('it-dev')!.lifetime).toBe(240);
 
     server.forget('it-dev');
     const again = client.next('registered');
     await client.update();
     expect((await again).location).toEqual(['rd', '2']);
-    expect(server.registration('it-dev')!.lifetime).toBe(240);
+    expect(server.findRegistration('it-dev')!.lifetime).toBe(240);
   });
 
   it('retries while the server is down and registers once it is back', async () => {
@@ -136,7 +129,7 @@ describe('client against the test server over UDP', () => {
     server.down = false;
     await registered;
     expect(failures.slice(0, 2)).toEqual([1, 2]);
-    expect(server.registration('it-dev')).toBeDefined();
+    expect(server.findRegistration('it-dev')).toBeDefined();
   });
 
   it('refuses a foreign peer with 4.03 and changes nothing', async () => {

@@ -70,7 +70,7 @@ describeLibcoap('the contract against coap-rd and coap-client (libcoap)', () => 
     });
     connected.client
       .addInstance(new MyDevice(0, { manufacturer: 'ACME', supportedBindingAndModes: 'U' }))
-      .addObject(Config, { create: (id) => new MyConfig(id) });
+      .addObject(Config, { create: (id) => new MyConfig(id, { name: '', value: '' }) });
     const registered = connected.client.next('registered');
     await connected.client.start();
     await registered;

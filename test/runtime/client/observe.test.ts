@@ -1,44 +1,33 @@
 // Observe end to end over UDP on 127.0.0.1: first response, notifications on change and pmax (scheduler on a manual clock), RST, 4.04 on delete.
-import { createUdpEndpoint, type CoapEndpoint } from '../../../runtime/coap/index.js';
 import { ContentFormat, decodeRecords } from '../../../runtime/codec/index.js';
-import { Lwm2mClient } from '../../../runtime/client/index.js';
+import type { Lwm2mClient } from '../../../runtime/client/index.js';
 import { ManualClock, NotifyScheduler } from '../../../runtime/notify/index.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import type { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { ConfigDef, TestConfig, TestDevice, TestServer } from '../../support/objects.js';
+import { startRegisteredClient, type UdpRig } from '../../support/registered-client.js';
 
 const text = new TextDecoder();
-const fast = { ackTimeout: 100, maxRetransmit: 1, ackRandomFactor: 1 };
 
+let rig: UdpRig;
 let server: TestLwm2mServer;
-let endpoint: CoapEndpoint;
 let client: Lwm2mClient;
 let device: TestDevice;
 let clock: ManualClock;
 
 beforeEach(async () => {
-  server = await TestLwm2mServer.start({ coap: fast });
-  endpoint = await createUdpEndpoint({
-    address: '127.0.0.1', port: 0, ...fast,
-    onNotificationReset: (peer, token) => client.notificationReset(peer, token),
-  });
   clock = new ManualClock();
-  client = new Lwm2mClient({
-    endpointName: 'obs-dev', transport: endpoint, server: server.address(), preferredFormat: ContentFormat.TLV,
-    scheduler: new NotifyScheduler(clock),
-  });
   device = new TestDevice();
-  client.addInstance(new TestServer(0, { shortServerId: 3, lifetime: 300, defaultMinimumPeriod: 1, defaultMaximumPeriod: 20 }))
-    .addInstance(device).addObject(ConfigDef, { create: (id) => new TestConfig(id) }).addInstance(new TestConfig(0));
-  const registered = client.next('registered');
-  await client.start();
-  await registered;
+  rig = await startRegisteredClient({
+    endpointName: 'obs-dev', client: { preferredFormat: ContentFormat.TLV, scheduler: new NotifyScheduler(clock) },
+    objects: (c) => {
+      c.addInstance(new TestServer(0, { shortServerId: 3, lifetime: 300, defaultMinimumPeriod: 1, defaultMaximumPeriod: 20 }))
+        .addInstance(device).addObject(ConfigDef, { create: (id) => new TestConfig(id) }).addInstance(new TestConfig(0));
+    },
+  });
+  ({ server, client } = rig);
 });
 
-afterEach(async () => {
-  await client.stop();
-  await endpoint.close();
-  await server.close();
-});
+afterEach(() => rig.close());
 
 describe('Observe', () => {
   it('answers with Observe 0, then notifies a change after pmin and again at pmax', async () => {

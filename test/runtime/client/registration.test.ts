@@ -2,7 +2,7 @@
 import { ManualClock, MemoryNetwork, createCoapEndpoint, type CoapEndpoint } from '../../../runtime/coap/index.js';
 import { RegistrationEngine, type RegistrationEngineOptions } from '../../../runtime/client/registration.js';
 import type { ClientEvents } from '../../../runtime/client/events.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 
 async function flush(): Promise<void> {
   for (let i = 0; i < 30; i++) await new Promise<void>((r) => setImmediate(r));
@@ -49,7 +49,7 @@ describe('RegistrationEngine', () => {
     await flush();
     await started;
     expect(r.engine.state).toBe('registered');
-    expect(r.server.registration('eng')).toMatchObject({ lifetime: 120, binding: 'U', links: '</3/0>' });
+    expect(r.server.findRegistration('eng')).toMatchObject({ lifetime: 120, binding: 'U', links: '</3/0>' });
     r.lifetime = 200;
     r.clock.advance(60_000);
     await flush();

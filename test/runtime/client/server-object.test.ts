@@ -1,11 +1,11 @@
 // The Server object (/1) as the runtime's: made from connectClient's options, checked against the spec, lt=/b= and /1 agreeing; over real UDP.
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import {
-  RUNTIME_HANDLED_EXECUTES, SERVER_MODEL, ServerInstance, checkBinding, connectClient, type ConnectedClient,
+  CLIENT_HANDLED_EXECUTES, SERVER_MODEL, ServerInstance, checkBinding, connectClient, type ConnectedClient,
 } from '../../../runtime/client/index.js';
 import { ValueError } from '../../../runtime/errors.js';
-import { LwM2MServer, LwM2MServerBase } from '../../../generated/lw-m2m-server.js';
-import { TestLwm2mServer } from '../../support/lwm2m-server.js';
+import { LwM2MServer, LwM2MServerBase } from '../../../generated/lwm2m-server.js';
+import { TestLwm2mServer } from 'lwm2m-gen/testing';
 import { TestDevice } from '../../support/objects.js';
 
 const text = new TextDecoder();
@@ -39,7 +39,7 @@ const read = async (ep: string, path: string): Promise<string> => text.decode((a
 describe('the Server object the runtime makes', () => {
   it('comes from connectClient\'s options, and the Register says the same', async () => {
     const { client } = await start({ endpointName: 'so-1', lifetime: 120, defaultPmin: 2, defaultPmax: 60, shortServerId: 9 });
-    const reg = server.registration('so-1')!;
+    const reg = server.findRegistration('so-1')!;
     expect(reg.query).toEqual(expect.arrayContaining(['lt=120', 'b=U']));
     expect(reg.links).toContain('</1/0>');
     expect(client.serverInstance).toBeInstanceOf(ServerInstance);
@@ -84,7 +84,7 @@ describe('the Server object the runtime makes', () => {
     const rebound = client.next('updated');
     expect((await server.write('so-3', '/1/0/7', 'UQ', ContentFormat.TEXT)).code).toBe('2.04');
     expect(await rebound).toMatchObject({ binding: 'UQ' });
-    expect(server.registration('so-3')!.binding).toBe('UQ');
+    expect(server.findRegistration('so-3')!.binding).toBe('UQ');
   });
 
   it('uses an instance the app supplies instead, with the same checks and executes', async () => {
@@ -92,7 +92,7 @@ describe('the Server object the runtime makes', () => {
     const mine = new MyServer(0, { shortServerId: 4, lifetime: 90, binding: 'U', notificationStoringWhenDisabledOrOffline: true });
     const { client } = await start({ endpointName: 'so-4', lifetime: 300 }, mine);
     expect(client.serverInstance).toBe(mine);
-    expect(server.registration('so-4')!.query).toContain('lt=90');
+    expect(server.findRegistration('so-4')!.query).toContain('lt=90');
     expect((await server.write('so-4', '/1/0/7', 'Z', ContentFormat.TEXT)).code).toBe('4.00');
     const updated = client.next('updated');
     expect((await server.execute('so-4', '/1/0/8')).code).toBe('2.04');
@@ -106,7 +106,7 @@ describe('Server object facts', () => {
   });
 
   it('names the executes the runtime handles', () => {
-    expect(RUNTIME_HANDLED_EXECUTES).toEqual({ 1: [4, 8] });
+    expect(CLIENT_HANDLED_EXECUTES).toEqual({ 1: [4, 8] });
   });
 
   it('checks Binding letters', () => {

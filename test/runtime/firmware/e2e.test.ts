@@ -1,42 +1,42 @@
 // End to end over UDP on 127.0.0.1: the test LwM2M server pushes a package block-wise, or has the device pull it (HTTP, CoAP), then Updates.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createUdpEndpoint, type CoapEndpoint } from '../../../runtime/coap/index.js';
+import { createUdpEndpoint } from '../../../runtime/coap/index.js';
 import { ContentFormat } from '../../../runtime/codec/index.js';
-import { Lwm2mClient } from '../../../runtime/client/index.js';
+import type { Lwm2mClient } from '../../../runtime/client/index.js';
 import { FirmwareResult as Res, FirmwareState as St } from '../../../runtime/firmware/index.js';
-import { TestLwm2mServer, type Observation } from '../../support/lwm2m-server.js';
+import type { TestLwm2mServer, Observation } from 'lwm2m-gen/testing';
 import { TestDevice, TestServer } from '../../support/objects.js';
+import { startRegisteredClient, type UdpRig } from '../../support/registered-client.js';
 import { firmwareRig, makePackage, sha256, type FirmwareRig } from './fixtures.js';
 
 const text = new TextDecoder();
-const fast = { ackTimeout: 100, maxRetransmit: 1, ackRandomFactor: 1 };
 const EP = 'fw-dev';
 
+let rig: UdpRig | undefined;
 let server: TestLwm2mServer;
-let endpoint: CoapEndpoint;
 let client: Lwm2mClient;
 let r: FirmwareRig;
 let pkg: Uint8Array;
 
 async function start(over: Parameters<typeof firmwareRig>[0] = {}, maxBodySize = 2048): Promise<void> {
-  server = await TestLwm2mServer.start({ coap: { ...fast, blockSize: 256 } });
-  // maxBodySize far below the package: only streaming lets the push through.
-  endpoint = await createUdpEndpoint({ address: '127.0.0.1', port: 0, ...fast, maxBodySize });
-  client = new Lwm2mClient({ endpointName: EP, transport: endpoint, server: server.address(), retry: { initialDelayMs: 20, maxDelayMs: 100 } });
   pkg = makePackage(20_000);
   r = firmwareRig({ digest: sha256(pkg), ...over });
-  client.addInstance(new TestServer(0, { shortServerId: 7, lifetime: 120 })).addInstance(new TestDevice()).addInstance(r.fw);
-  client.streamWrites(5, 0, (_inst, s) => r.fw.updater.openBlock1(s));
-  const registered = client.next('registered');
-  await client.start();
-  await registered;
+  rig = await startRegisteredClient({
+    endpointName: EP, serverCoap: { blockSize: 256 },
+    // maxBodySize far below the package: only streaming lets the push through.
+    clientCoap: { maxBodySize },
+    objects: (c) => {
+      c.addInstance(new TestServer(0, { shortServerId: 7, lifetime: 120 })).addInstance(new TestDevice()).addInstance(r.fw);
+      c.streamWrites(5, 0, (_inst, s) => r.fw.updater.openBlock1(s));
+    },
+  });
+  ({ server, client } = rig);
 }
 
 afterEach(async () => {
-  await client.stop();
-  await endpoint.close();
-  await server.close();
+  await rig?.close();
+  rig = undefined;
 });
 
 /** Observes State with pmin=0: the default policy holds notifications of /5 back for 30 s. */
@@ -65,7 +65,7 @@ describe('firmware update through the client', () => {
   test('push: a block-wise Write of /5/0/0 streams to storage; Update; Result 1', async () => {
     await start();
     const obs = await observeState();
-    const links = server.registration(EP)!.links;
+    const links = server.findRegistration(EP)!.links;
     expect(links).toContain('</5/0>');
     const w = await server.write(EP, '/5/0/0', pkg, ContentFormat.OPAQUE);
     expect(w.code).toBe('2.04');

@@ -1,4 +1,4 @@
-import { checkContent, checkValue, defineObject, ValueError, type ResourceModel } from 'lwm2m-gen/runtime';
+import { checkContent, checkValue, defineObject, isBigintResource, ValueError, type ResourceModel } from 'lwm2m-gen/runtime';
 
 const res = (over: Partial<ResourceModel>): ResourceModel => ({
   id: 1, name: 'R', operations: 'RW', type: 'Integer', multiple: false, mandatory: false, ...over,
@@ -13,13 +13,29 @@ describe('checkValue', () => {
     );
     expect(() => checkValue(r, 1.5)).toThrow(/not a safe integer/);
   });
-  it('normalizes bigints to numbers when safe and keeps 64-bit values as bigint', () => {
+  it('a number resource (no range beyond 2^53) holds numbers: safe bigints become numbers, others are refused', () => {
     const r = res({});
+    const path = { objectId: 1, instanceId: 0, resourceId: 1 };
     expect(checkValue(r, 5n)).toBe(5);
-    expect(checkValue(r, 2n ** 62n)).toBe(2n ** 62n);
+    expect(checkValue(r, BigInt(Number.MAX_SAFE_INTEGER))).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => checkValue(r, 2n ** 62n, path)).toThrow(new ValueError('value 4611686018427387904 is beyond the safe integer range ±(2^53-1) of this resource (its range needs no more)', path));
+    expect(() => checkValue(r, -(2n ** 53n))).toThrow(/beyond the safe integer range/);
     expect(() => checkValue(r, 2n ** 63n)).toThrow(/64-bit/);
-    expect(checkValue(res({ type: 'Unsigned Integer' }), 2n ** 64n - 1n)).toBe(2n ** 64n - 1n);
     expect(() => checkValue(res({ type: 'Unsigned Integer' }), -1)).toThrow(/negative/);
+  });
+  it('a bigint resource (range beyond 2^53) holds bigints, whatever the input', () => {
+    const u = res({ type: 'Unsigned Integer', range: { kind: 'interval', min: 0, max: 2n ** 64n - 1n, text: '0..2^64-1' } });
+    expect(isBigintResource(u)).toBe(true);
+    expect(checkValue(u, 2n ** 64n - 1n)).toBe(2n ** 64n - 1n);
+    expect(checkValue(u, 5)).toBe(5n);
+    expect(() => checkValue(u, 2 ** 60)).toThrow(/not a safe integer \(use a bigint beyond 2\^53\)/);
+    expect(isBigintResource(res({ range: { kind: 'enum', members: [{ value: 0 }, { value: 2n ** 60n }], text: '0, 2^60' } }))).toBe(true);
+    expect(isBigintResource(res({ range: { kind: 'interval', min: 0, max: 2 ** 52, text: '0..2^52' } }))).toBe(false);
+    expect(isBigintResource(res({ type: 'Float' }))).toBe(false);
+  });
+  it('an opaque length error reads once, not "value 17 bytes is 17 bytes long"', () => {
+    const o = res({ type: 'Opaque', range: { kind: 'length', min: 0, max: 16, text: '0..16 bytes' } });
+    expect(() => checkValue(o, new Uint8Array(17))).toThrow(/^value is 17 bytes long, outside 0\.\.16 bytes$/);
   });
   it('checks bigint bounds beyond 2^53 exactly', () => {
     const r = res({ range: { kind: 'interval', min: 0, max: 2n ** 60n, text: '0..2^60' } });

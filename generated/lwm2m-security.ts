@@ -75,42 +75,157 @@ export enum LwM2MSecurityResource {
   DtlsTlsCiphersuite = 16,
 }
 
-/** Values of a LwM2MSecurity instance by member name, as its constructor takes them. */
+/**
+ * Values of a LwM2MSecurity instance by member name, as its constructor takes them: mandatory readable resources are
+ * required; write-only resources and executables are never constructor values.
+ */
 export interface LwM2MSecurityValues {
-  /** LWM2M Server URI — resource 0, path `/0/{instance}/0`. */
+  /**
+   * LWM2M Server URI — resource 0, path `/0/{instance}/0`.
+   *
+   * Operations: none. Type: String. Single instance, mandatory.
+   * Range: 0..255 bytes (length in bytes).
+   *
+   * The address of the server this account is for, as a URI: coap://host:port, coaps://, coap+tcp:// or coaps+tcp://. The scheme also says which transport the client uses to reach it.
+   */
   lwm2mServerUri?: string;
-  /** Bootstrap-Server — resource 1, path `/0/{instance}/1`. */
+  /**
+   * Bootstrap-Server — resource 1, path `/0/{instance}/1`.
+   *
+   * Operations: none. Type: Boolean. Single instance, mandatory.
+   *
+   * True when this account is the Bootstrap-Server's, false when it is a LwM2M Server's (a management server).
+   */
   bootstrapServer?: boolean;
-  /** Security Mode — resource 2, path `/0/{instance}/2`. */
+  /**
+   * Security Mode — resource 2, path `/0/{instance}/2`.
+   *
+   * Operations: none. Type: Integer. Single instance, mandatory.
+   * Range: 0..4.
+   *
+   * How the client secures the connection to this server: 0 Pre-Shared Key, 1 Raw Public Key, 2 Certificate, 3 No Security, 4 Certificate with EST.
+   */
   securityMode?: number;
-  /** Public Key or Identity — resource 3, path `/0/{instance}/3`. */
+  /**
+   * Public Key or Identity — resource 3, path `/0/{instance}/3`.
+   *
+   * Operations: none. Type: Opaque. Single instance, mandatory.
+   *
+   * What the client presents of itself: in PSK mode the PSK identity (its UTF-8 bytes), else its public key or certificate.
+   */
   publicKeyOrIdentity?: Uint8Array;
-  /** Server Public Key — resource 4, path `/0/{instance}/4`. */
+  /**
+   * Server Public Key — resource 4, path `/0/{instance}/4`.
+   *
+   * Operations: none. Type: Opaque. Single instance, mandatory.
+   *
+   * The server's public key or certificate the client expects, for the modes that use one; empty in PSK and No Security mode.
+   */
   serverPublicKey?: Uint8Array;
-  /** Secret Key — resource 5, path `/0/{instance}/5`. */
+  /**
+   * Secret Key — resource 5, path `/0/{instance}/5`.
+   *
+   * Operations: none. Type: Opaque. Single instance, mandatory.
+   *
+   * The client's secret: the pre-shared key in PSK mode, else the private key. Written by the bootstrap process only; the client never shows it to a management server, in a log or in an error.
+   */
   secretKey?: Uint8Array;
-  /** SMS Security Mode — resource 6, path `/0/{instance}/6`. */
+  /**
+   * SMS Security Mode — resource 6, path `/0/{instance}/6`.
+   *
+   * Operations: none. Type: Integer. Single instance, optional.
+   * Range: 0..255.
+   *
+   * How SMS messages to this server are secured (1 DTLS device mode, 2 secure packet structure, 3 no security, 255 proprietary).
+   */
   smsSecurityMode?: number;
-  /** SMS Binding Key Parameters — resource 7, path `/0/{instance}/7`. */
+  /**
+   * SMS Binding Key Parameters — resource 7, path `/0/{instance}/7`.
+   *
+   * Operations: none. Type: Opaque. Single instance, optional.
+   * Range: 6 bytes (length in bytes).
+   *
+   * Key parameters for the SMS binding's secure packet structure.
+   */
   smsBindingKeyParameters?: Uint8Array;
-  /** SMS Binding Secret Key(s) — resource 8, path `/0/{instance}/8`. */
+  /**
+   * SMS Binding Secret Key(s) — resource 8, path `/0/{instance}/8`.
+   *
+   * Operations: none. Type: Opaque. Single instance, optional.
+   * Range: 16,32,48 bytes (length in bytes).
+   *
+   * The secret keys of the SMS binding.
+   */
   smsBindingSecretKeyS?: Uint8Array;
-  /** LwM2M Server SMS Number — resource 9, path `/0/{instance}/9`. */
+  /**
+   * LwM2M Server SMS Number — resource 9, path `/0/{instance}/9`.
+   *
+   * Operations: none. Type: String. Single instance, optional.
+   *
+   * The MSISDN the client sends SMS to for this server.
+   */
   lwM2MServerSmsNumber?: string;
-  /** Short Server ID — resource 10, path `/0/{instance}/10`. */
+  /**
+   * Short Server ID — resource 10, path `/0/{instance}/10`.
+   *
+   * Operations: none. Type: Integer. Single instance, optional.
+   * Range: 1..65534.
+   *
+   * The number that ties this account to a LwM2M Server object instance with the same Short Server ID. Not used for the Bootstrap-Server's account.
+   */
   shortServerId?: number;
-  /** Client Hold Off Time — resource 11, path `/0/{instance}/11`. */
-  clientHoldOffTime?: number | bigint;
-  /** Bootstrap-Server Account Timeout — resource 12, path `/0/{instance}/12`. */
-  bootstrapServerAccountTimeout?: number | bigint;
-  /** Matching Type — resource 13, path `/0/{instance}/13`. */
+  /**
+   * Client Hold Off Time — resource 11, path `/0/{instance}/11`.
+   *
+   * Operations: none. Type: Integer. Single instance, optional.
+   * Units: s.
+   *
+   * In the Bootstrap-Server's account: how long the client waits, from its start, before it asks the bootstrap server for its configuration (client-initiated bootstrap).
+   */
+  clientHoldOffTime?: number;
+  /**
+   * Bootstrap-Server Account Timeout — resource 12, path `/0/{instance}/12`.
+   *
+   * Operations: none. Type: Integer. Single instance, optional.
+   * Units: s.
+   *
+   * In the Bootstrap-Server's account: how long after a bootstrap the client keeps this account before it removes it. 0 or absent keeps it for good.
+   */
+  bootstrapServerAccountTimeout?: number;
+  /**
+   * Matching Type — resource 13, path `/0/{instance}/13`.
+   *
+   * Operations: none. Type: Unsigned Integer. Single instance, optional.
+   * Range: 0..3.
+   *
+   * How the server's certificate is matched against Server Public Key: 0 exact, 1 SHA-256, 2 SHA-384, 3 SHA-512 of it.
+   */
   matchingType?: number;
-  /** SNI — resource 14, path `/0/{instance}/14`. */
+  /**
+   * SNI — resource 14, path `/0/{instance}/14`.
+   *
+   * Operations: none. Type: String. Single instance, optional.
+   *
+   * The server name the client sends in the TLS or DTLS handshake (Server Name Indication).
+   */
   sni?: string;
-  /** Certificate Usage — resource 15, path `/0/{instance}/15`. */
+  /**
+   * Certificate Usage — resource 15, path `/0/{instance}/15`.
+   *
+   * Operations: none. Type: Unsigned Integer. Single instance, optional.
+   * Range: 0..3.
+   *
+   * How the server's certificate is checked, as in DANE (RFC 6698): 0 CA constraint, 1 service certificate constraint, 2 trust anchor assertion, 3 domain-issued certificate (the default).
+   */
   certificateUsage?: number;
-  /** DTLS/TLS Ciphersuite — resource 16, path `/0/{instance}/16`. */
-  dtlsTlsCiphersuite?: ReadonlyMap<number, number | bigint> | readonly (number | bigint)[];
+  /**
+   * DTLS/TLS Ciphersuite — resource 16, path `/0/{instance}/16`.
+   *
+   * Operations: none. Type: Unsigned Integer. Multiple instances, optional.
+   *
+   * The TLS or DTLS cipher suites the client may offer to this server, by their IANA numbers; all it supports when absent.
+   */
+  dtlsTlsCiphersuite?: ReadonlyMap<number, number> | readonly (number)[];
 }
 
 const LwM2MSecurityMembers: MemberTable = {
@@ -324,10 +439,10 @@ export abstract class LwM2MSecurityBase extends ObjectInstance {
    *
    * In the Bootstrap-Server's account: how long the client waits, from its start, before it asks the bootstrap server for its configuration (client-initiated bootstrap).
    */
-  get clientHoldOffTime(): number | bigint | undefined {
-    return this.getResource<number | bigint>(11);
+  get clientHoldOffTime(): number | undefined {
+    return this.getResource<number>(11);
   }
-  set clientHoldOffTime(value: number | bigint | undefined) {
+  set clientHoldOffTime(value: number | undefined) {
     if (value === undefined) this.clearResource(11);
     else this.setResource(11, value);
   }
@@ -340,10 +455,10 @@ export abstract class LwM2MSecurityBase extends ObjectInstance {
    *
    * In the Bootstrap-Server's account: how long after a bootstrap the client keeps this account before it removes it. 0 or absent keeps it for good.
    */
-  get bootstrapServerAccountTimeout(): number | bigint | undefined {
-    return this.getResource<number | bigint>(12);
+  get bootstrapServerAccountTimeout(): number | undefined {
+    return this.getResource<number>(12);
   }
-  set bootstrapServerAccountTimeout(value: number | bigint | undefined) {
+  set bootstrapServerAccountTimeout(value: number | undefined) {
     if (value === undefined) this.clearResource(12);
     else this.setResource(12, value);
   }
@@ -402,10 +517,10 @@ export abstract class LwM2MSecurityBase extends ObjectInstance {
    *
    * The TLS or DTLS cipher suites the client may offer to this server, by their IANA numbers; all it supports when absent.
    */
-  get dtlsTlsCiphersuite(): ReadonlyMap<number, number | bigint> | undefined {
-    return this.getResource<ReadonlyMap<number, number | bigint>>(16);
+  get dtlsTlsCiphersuite(): ReadonlyMap<number, number> | undefined {
+    return this.getResource<ReadonlyMap<number, number>>(16);
   }
-  set dtlsTlsCiphersuite(value: ReadonlyMap<number, number | bigint> | readonly (number | bigint)[] | undefined) {
+  set dtlsTlsCiphersuite(value: ReadonlyMap<number, number> | readonly (number)[] | undefined) {
     if (value === undefined) this.clearResource(16);
     else this.setResource(16, value);
   }

@@ -1,10 +1,15 @@
-// A small LwM2M server for integration tests: registration interface, device-management requests and Observe over our CoAP layer.
+// The in-process LwM2M server of lwm2m-gen/testing: registration interface, raw device-management requests and Observe over UDP.
 import {
-  createCoapEndpoint, createUdpTransport, decodeMessage, OptionNumber,
+  createCoapEndpoint, createUdpTransport,
   type CoapEndpoint, type CoapEndpointOptions, type DatagramTransport, type IncomingRequest, type IncomingResponse,
   type OutgoingRequest, type OutgoingResponse, type Peer,
-} from '../../runtime/coap/index.js';
-import { emptyMessage, decodeUint } from '../../runtime/coap/message.js';
+} from 'lwm2m-gen/runtime';
+import { RegisteredDevice } from './device.js';
+import { RegistrationTimeoutError, MalformedRegistrationError } from './errors.js';
+import { ObservationTap, type Observation } from './observe-tap.js';
+import { queryValue, registerProblem, updateProblem } from './registration.js';
+
+export type { Notification, Observation } from './observe-tap.js';
 
 /** One client registration as the server keeps it. */
 export interface Registration {
@@ -22,6 +27,16 @@ export interface Registration {
   updates: number;
 }
 
+/** A Register or Update the server refused with 4.00 as malformed, and why. */
+export interface RejectedRegistration {
+  readonly kind: 'register' | 'update';
+  readonly peer: Peer;
+  /** The endpoint name the request carried (Register), or the registration it addressed (Update), when known. */
+  readonly endpoint: string | undefined;
+  readonly query: readonly string[];
+  readonly reason: string;
+}
+
 /** What the server saw on its registration interface, in order. */
 export interface RegistrationLogEntry {
   readonly kind: 'register' | 'update' | 'deregister' | 'other';
@@ -33,26 +48,7 @@ export interface RegistrationLogEntry {
   readonly code: string;
 }
 
-/** A notification the server received for an observation it made. */
-export interface Notification {
-  readonly code: string;
-  readonly observe: number | undefined;
-  readonly contentFormat: number | undefined;
-  readonly payload: Uint8Array;
-  readonly confirmable: boolean;
-}
-
-export interface Observation {
-  readonly token: Uint8Array;
-  /** The first response. */
-  readonly response: IncomingResponse;
-  readonly notifications: Notification[];
-  /** Resolves with the next notification (the n-th from now). */
-  next(): Promise<Notification>;
-  /** Stops accepting notifications: the next CON notification gets RST, which cancels it client-side. */
-  reset(): void;
-}
-
+/** How to start a TestLwm2mServer. */
 export interface TestServerOptions {
   /** Options of the CoAP endpoint (short ackTimeout in tests). */
   readonly coap?: CoapEndpointOptions;
@@ -62,58 +58,60 @@ export interface TestServerOptions {
   readonly transport?: DatagramTransport;
 }
 
+/** Options of {@link TestLwm2mServer.registration}. */
+export interface WaitOptions {
+  /** How long to wait, in milliseconds; default 5000. */
+  readonly timeoutMs?: number;
+}
+
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
-}
-
-function queryValue(query: readonly string[], name: string): string | undefined {
-  const item = query.find((q) => q.startsWith(`${name}=`));
-  return item === undefined ? undefined : item.slice(name.length + 1);
-}
-
-interface ObservationState {
-  notifications: Notification[];
-  waiters: Array<() => void>;
-  active: boolean;
-}
-
 /**
- * The server. Requests to the client go through `request` (or the helpers named after LwM2M operations),
- * addressed by endpoint name. `intercept` lets a test answer registration requests itself (drop them,
- * refuse them) to play a server that is down or has forgotten the client.
+ * An LwM2M server for tests, in the test's own process, on a UDP socket of 127.0.0.1.
+ *
+ * `await server.registration('dev-001')` waits for a device and gives a {@link RegisteredDevice}, whose operations
+ * are typed by the generated classes. Below that, `request` (and the helpers named after LwM2M operations, addressed
+ * by endpoint name and path string) send raw requests and resolve with the raw response. Malformed Registers and
+ * Updates are refused with 4.00, as a real server does, and listed in `rejections`. `intercept` lets a test answer
+ * registration requests itself (drop them, refuse them) to play a server that is down or has forgotten the client.
  */
 export class TestLwm2mServer {
+  /** The CoAP endpoint the server answers and sends requests on. */
   readonly endpoint: CoapEndpoint;
+  /** Current registrations by registration id. */
   readonly registrations = new Map<string, Registration>();
+  /** Every request to the registration interface, in order. */
   readonly log: RegistrationLogEntry[] = [];
+  /** Every Register or Update refused as malformed, in order. */
+  readonly rejections: RejectedRegistration[] = [];
   /** Returns a response to send instead of the normal handling, or undefined to handle normally. */
   intercept: ((req: IncomingRequest) => OutgoingResponse | undefined) | undefined;
   /** While true every incoming datagram is dropped unanswered: the server looks down. */
   down = false;
   readonly #root: string;
-  readonly #transport: DatagramTransport;
-  readonly #observations = new Map<string, ObservationState>();
+  readonly #tap: ObservationTap;
   readonly #logWaiters: Array<{ pred: (e: RegistrationLogEntry) => boolean; resolve: (e: RegistrationLogEntry) => void }> = [];
+  readonly #changeWaiters = new Set<() => void>();
   #nextId = 1;
 
-  private constructor(transport: DatagramTransport, endpoint: CoapEndpoint, options: TestServerOptions) {
-    this.#transport = transport;
+  private constructor(tap: ObservationTap, endpoint: CoapEndpoint, options: TestServerOptions) {
+    this.#tap = tap;
     this.endpoint = endpoint;
     this.#root = options.root ?? 'rd';
     endpoint.serve((req) => this.#serve(req));
   }
 
+  /** Opens the server's socket (127.0.0.1, an ephemeral port unless a transport is given); see `address()`. */
   static async start(options: TestServerOptions = {}): Promise<TestLwm2mServer> {
     const udp = options.transport ?? await createUdpTransport({ address: '127.0.0.1', port: 0 });
     // Notifications are taken off the wire before the endpoint sees them: the endpoint's request() ends at the first response.
     const listeners: Array<(data: Uint8Array, peer: Peer) => void> = [];
     let server: TestLwm2mServer | undefined;
+    const observations = new ObservationTap(udp);
     udp.onMessage((data, peer) => {
       if (server?.down) return;
-      if (server && server.#takeNotification(data, peer)) return;
+      if (observations.take(data, peer)) return;
       for (const l of listeners) l(data, peer);
     });
     const tap: DatagramTransport = {
@@ -125,26 +123,60 @@ export class TestLwm2mServer {
       close: () => udp.close(),
     };
     const endpoint = createCoapEndpoint(tap, options.coap ?? {});
-    server = new TestLwm2mServer(udp, endpoint, options);
+    server = new TestLwm2mServer(observations, endpoint, options);
     return server;
   }
 
+  /** Where the server listens. */
   address(): Peer {
     return this.endpoint.address();
   }
 
+  /** The `coap://` URI a device registers with. */
+  uri(): string {
+    const { address, port } = this.address();
+    return `coap://${address}:${port}`;
+  }
+
+  /** Closes the socket; requests in flight reject. */
   async close(): Promise<void> {
     await this.endpoint.close();
   }
 
-  registration(endpointName: string): Registration | undefined {
+  /**
+   * Waits until the endpoint is registered (now or later) and gives the device to send requests to. Rejects with a
+   * {@link MalformedRegistrationError} when a Register naming that endpoint is refused as malformed, and with a
+   * {@link RegistrationTimeoutError} when none comes within `timeoutMs`.
+   */
+  registration(endpointName: string, options: WaitOptions = {}): Promise<RegisteredDevice> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const seenRejections = this.rejections.length;
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const rejected = this.rejections.slice(seenRejections).find((r) => r.kind === 'register' && r.endpoint === endpointName);
+        if (rejected) finish(() => reject(new MalformedRegistrationError(rejected)));
+        else if (this.findRegistration(endpointName)) finish(() => resolve(new RegisteredDevice(this, endpointName)));
+      };
+      const finish = (settle: () => void): void => {
+        clearTimeout(timer);
+        this.#changeWaiters.delete(check);
+        settle();
+      };
+      const timer = setTimeout(() => finish(() => reject(new RegistrationTimeoutError(endpointName, timeoutMs))), timeoutMs);
+      this.#changeWaiters.add(check);
+      check();
+    });
+  }
+
+  /** The current registration of an endpoint, if it is registered. */
+  findRegistration(endpointName: string): Registration | undefined {
     for (const r of this.registrations.values()) if (r.endpoint === endpointName) return r;
     return undefined;
   }
 
   /** Forgets a registration, so the client's next Update gets 4.04. */
   forget(endpointName: string): void {
-    const r = this.registration(endpointName);
+    const r = this.findRegistration(endpointName);
     if (r) this.registrations.delete(r.id);
   }
 
@@ -164,6 +196,12 @@ export class TestLwm2mServer {
         w.resolve(entry);
       }
     }
+    for (const w of [...this.#changeWaiters]) w();
+  }
+
+  #reject(kind: RejectedRegistration['kind'], req: IncomingRequest, endpoint: string | undefined, reason: string): OutgoingResponse {
+    this.rejections.push({ kind, peer: req.peer, endpoint, query: req.query, reason });
+    return { code: '4.00', payload: utf8.encode(reason) };
   }
 
   #serve(req: IncomingRequest): OutgoingResponse | Promise<OutgoingResponse> {
@@ -183,9 +221,10 @@ export class TestLwm2mServer {
     if (req.path[0] !== this.#root) return { code: '4.04' };
     if (req.path.length === 1 && req.method === 'POST') {
       const ep = queryValue(req.query, 'ep');
-      if (!ep) return { code: '4.00' };
+      const problem = registerProblem(req);
+      if (problem || ep === undefined) return this.#reject('register', req, ep, problem ?? 'no endpoint name');
       const lt = Number(queryValue(req.query, 'lt') ?? '86400');
-      const old = this.registration(ep);
+      const old = this.findRegistration(ep);
       if (old) this.registrations.delete(old.id);
       const id = String(this.#nextId++);
       this.registrations.set(id, {
@@ -197,6 +236,8 @@ export class TestLwm2mServer {
     const reg = req.path.length === 2 ? this.registrations.get(req.path[1]!) : undefined;
     if (!reg) return { code: '4.04' };
     if (req.method === 'POST') {
+      const problem = updateProblem(req);
+      if (problem) return this.#reject('update', req, reg.endpoint, problem);
       const lt = queryValue(req.query, 'lt');
       const b = queryValue(req.query, 'b');
       if (lt !== undefined) reg.lifetime = Number(lt);
@@ -213,7 +254,7 @@ export class TestLwm2mServer {
   }
 
   #peerOf(endpointName: string): Peer {
-    const r = this.registration(endpointName);
+    const r = this.findRegistration(endpointName);
     if (!r) throw new Error(`no registration for endpoint ${endpointName}`);
     return r.peer;
   }
@@ -264,63 +305,11 @@ export class TestLwm2mServer {
     return this.request(ep, path, { method: 'PUT', query });
   }
 
-  /** Observe (GET with Observe=0); notifications collect on the returned observation. */
+  /** Observe (GET with Observe=0); notifications collect on the returned observation, which can cancel it. */
   async observe(ep: string, path: string, accept?: number): Promise<Observation> {
-    const state: ObservationState = { notifications: [], waiters: [], active: true };
     // The first response goes through the endpoint; only then is the token known for the tap to catch what follows.
     const response = await this.request(ep, path, accept === undefined
       ? { method: 'GET', observe: 0 } : { method: 'GET', observe: 0, accept });
-    this.#observations.set(hex(response.token), state);
-    let consumed = 0;
-    return {
-      token: response.token,
-      response,
-      notifications: state.notifications,
-      next: () => {
-        const i = consumed++;
-        const have = state.notifications[i];
-        if (have) return Promise.resolve(have);
-        return new Promise<Notification>((resolve) => {
-          const check = (): void => {
-            const n = state.notifications[i];
-            if (n) resolve(n);
-            else state.waiters.push(check);
-          };
-          state.waiters.push(check);
-        });
-      },
-      reset: () => {
-        state.active = false;
-      },
-    };
-  }
-
-  /** GET with Observe=1 on the path (a new token: our endpoint picks tokens, so this cancels by path on the client). */
-  cancelObserve(ep: string, path: string): Promise<IncomingResponse> {
-    return this.request(ep, path, { method: 'GET', observe: 1 });
-  }
-
-  /** True when the datagram was a notification of one of our observations (then it is answered here). */
-  #takeNotification(data: Uint8Array, peer: Peer): boolean {
-    const m = decodeMessage(data);
-    if (!m || (m.type !== 'CON' && m.type !== 'NON') || !/^[245]\./.test(m.code)) return false;
-    const obsOpt = m.options.find((o) => o.number === OptionNumber.Observe);
-    const state = this.#observations.get(hex(m.token));
-    if (!state) return false;
-    if (!state.active) {
-      void this.#transport.send(emptyMessage('RST', m.messageId), peer);
-      return true;
-    }
-    if (m.type === 'CON') void this.#transport.send(emptyMessage('ACK', m.messageId), peer);
-    const cf = m.options.find((o) => o.number === OptionNumber.ContentFormat);
-    state.notifications.push({
-      code: m.code,
-      observe: obsOpt ? decodeUint(obsOpt.value) : undefined,
-      contentFormat: cf ? decodeUint(cf.value) : undefined,
-      payload: m.payload,
-      confirmable: m.type === 'CON',
-    });
-    for (const w of state.waiters.splice(0)) w();
-    return true;
+    return this.#tap.track(response, path.split('/').filter((s) => s !== ''), accept);
   }
 }

@@ -124,57 +124,227 @@ export const LwM2MServerDefaultNotificationModeValues = {
   Confirmable: 1,
 } as const;
 
-/** Values of a LwM2MServer instance by member name, as its constructor takes them. */
+/**
+ * Values of a LwM2MServer instance by member name, as its constructor takes them: mandatory readable resources are
+ * required; write-only resources and executables are never constructor values.
+ */
 export interface LwM2MServerValues {
-  /** Short Server ID — resource 0, path `/1/{instance}/0`. */
-  shortServerId?: number;
-  /** Lifetime — resource 1, path `/1/{instance}/1`. */
-  lifetime?: number;
-  /** Default Minimum Period — resource 2, path `/1/{instance}/2`. */
+  /**
+   * Short Server ID — resource 0, path `/1/{instance}/0`.
+   *
+   * Operations: Read. Type: Integer. Single instance, mandatory.
+   * Range: 1..65534.
+   *
+   * Number that identifies this server among the servers the client knows; it links this instance to its Security instance.
+   */
+  shortServerId: number;
+  /**
+   * Lifetime — resource 1, path `/1/{instance}/1`.
+   *
+   * Operations: Read/Write. Type: Integer. Single instance, mandatory.
+   * Range: 1..2147483647.
+   * Units: s.
+   *
+   * How long a registration stays valid. The client sends a Registration Update before this time passes; a write to it makes the client send an Update at once.
+   */
+  lifetime: number;
+  /**
+   * Default Minimum Period — resource 2, path `/1/{instance}/2`.
+   *
+   * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 0..2147483647.
+   * Units: s.
+   *
+   * Minimum period (pmin) the client applies to observations that carry no pmin attribute of their own. Absent means 0.
+   */
   defaultMinimumPeriod?: number;
-  /** Default Maximum Period — resource 3, path `/1/{instance}/3`. */
+  /**
+   * Default Maximum Period — resource 3, path `/1/{instance}/3`.
+   *
+   * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 1..2147483647.
+   * Units: s.
+   *
+   * Maximum period (pmax) the client applies to observations that carry no pmax attribute of their own. Absent means no maximum.
+   */
   defaultMaximumPeriod?: number;
-  /** Disable Timeout — resource 5, path `/1/{instance}/5`. */
+  /**
+   * Disable Timeout — resource 5, path `/1/{instance}/5`.
+   *
+   * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 0..2147483647.
+   * Units: s.
+   *
+   * How long the server stays disabled after Disable is executed. Absent means 86400 seconds.
+   */
   disableTimeout?: number;
-  /** Notification Storing When Disabled or Offline — resource 6, path `/1/{instance}/6`. */
-  notificationStoringWhenDisabledOrOffline?: boolean;
-  /** Binding — resource 7, path `/1/{instance}/7`. */
-  binding?: string;
-  /** APN Link — resource 10, path `/1/{instance}/10`. */
+  /**
+   * Notification Storing When Disabled or Offline — resource 6, path `/1/{instance}/6`.
+   *
+   * Operations: Read/Write. Type: Boolean. Single instance, mandatory.
+   *
+   * When true the client keeps notifications produced while the server is disabled or unreachable and sends them later; when false it drops them.
+   */
+  notificationStoringWhenDisabledOrOffline: boolean;
+  /**
+   * Binding — resource 7, path `/1/{instance}/7`.
+   *
+   * Operations: Read/Write. Type: String. Single instance, mandatory.
+   * Range: 1..5 bytes (length in bytes).
+   *
+   * Transports this server can be reached over, as binding letters (U for UDP, T for TCP, S for SMS, N for Non-IP, Q for queue mode in LwM2M 1.0). A write makes the client send an Update.
+   */
+  binding: string;
+  /**
+   * APN Link — resource 10, path `/1/{instance}/10`.
+   *
+   * Operations: Read/Write. Type: Objlnk. Single instance, optional.
+   *
+   * Link to the APN connection profile instance used to reach this server.
+   */
   apnLink?: ObjectLink;
-  /** TLS-DTLS Alert Code — resource 11, path `/1/{instance}/11`. */
+  /**
+   * TLS-DTLS Alert Code — resource 11, path `/1/{instance}/11`.
+   *
+   * Operations: Read. Type: Unsigned Integer. Single instance, optional.
+   * Range: 0..255.
+   *
+   * The last TLS or DTLS alert received from this server.
+   */
   tlsDtlsAlertCode?: number;
-  /** Last Bootstrapped — resource 12, path `/1/{instance}/12`. */
+  /**
+   * Last Bootstrapped — resource 12, path `/1/{instance}/12`.
+   *
+   * Operations: Read. Type: Time. Single instance, optional.
+   *
+   * When the client last completed a bootstrap for this server.
+   */
   lastBootstrapped?: Date;
-  /** Registration Priority Order — resource 13, path `/1/{instance}/13`. */
-  registrationPriorityOrder?: number | bigint;
-  /** Initial Registration Delay Timer — resource 14, path `/1/{instance}/14`. */
-  initialRegistrationDelayTimer?: number | bigint;
-  /** Registration Failure Block — resource 15, path `/1/{instance}/15`. */
+  /**
+   * Registration Priority Order — resource 13, path `/1/{instance}/13`.
+   *
+   * Operations: Read. Type: Unsigned Integer. Single instance, optional.
+   *
+   * Order in which the client registers with its servers; lower values register first.
+   */
+  registrationPriorityOrder?: number;
+  /**
+   * Initial Registration Delay Timer — resource 14, path `/1/{instance}/14`.
+   *
+   * Operations: Read/Write. Type: Unsigned Integer. Single instance, optional.
+   * Units: s.
+   *
+   * Delay before the first registration attempt to this server.
+   */
+  initialRegistrationDelayTimer?: number;
+  /**
+   * Registration Failure Block — resource 15, path `/1/{instance}/15`.
+   *
+   * Operations: Read. Type: Boolean. Single instance, optional.
+   *
+   * When true, a failed registration to this server stops the client from registering with servers of lower priority.
+   */
   registrationFailureBlock?: boolean;
-  /** Bootstrap on Registration Failure — resource 16, path `/1/{instance}/16`. */
+  /**
+   * Bootstrap on Registration Failure — resource 16, path `/1/{instance}/16`.
+   *
+   * Operations: Read. Type: Boolean. Single instance, optional.
+   *
+   * When true, a failed registration to this server makes the client bootstrap again.
+   */
   bootstrapOnRegistrationFailure?: boolean;
-  /** Communication Retry Count — resource 17, path `/1/{instance}/17`. */
-  communicationRetryCount?: number | bigint;
-  /** Communication Retry Timer — resource 18, path `/1/{instance}/18`. */
-  communicationRetryTimer?: number | bigint;
-  /** Communication Sequence Delay Timer — resource 19, path `/1/{instance}/19`. */
-  communicationSequenceDelayTimer?: number | bigint;
-  /** Communication Sequence Retry Count — resource 20, path `/1/{instance}/20`. */
-  communicationSequenceRetryCount?: number | bigint;
-  /** Trigger — resource 21, path `/1/{instance}/21`. */
+  /**
+   * Communication Retry Count — resource 17, path `/1/{instance}/17`.
+   *
+   * Operations: Read/Write. Type: Unsigned Integer. Single instance, optional.
+   *
+   * How many times one registration attempt is retried.
+   */
+  communicationRetryCount?: number;
+  /**
+   * Communication Retry Timer — resource 18, path `/1/{instance}/18`.
+   *
+   * Operations: Read/Write. Type: Unsigned Integer. Single instance, optional.
+   * Units: s.
+   *
+   * Base of the exponential back-off between registration retries.
+   */
+  communicationRetryTimer?: number;
+  /**
+   * Communication Sequence Delay Timer — resource 19, path `/1/{instance}/19`.
+   *
+   * Operations: Read/Write. Type: Unsigned Integer. Single instance, optional.
+   * Units: s.
+   *
+   * Pause between two sequences of registration retries.
+   */
+  communicationSequenceDelayTimer?: number;
+  /**
+   * Communication Sequence Retry Count — resource 20, path `/1/{instance}/20`.
+   *
+   * Operations: Read/Write. Type: Unsigned Integer. Single instance, optional.
+   *
+   * How many sequences of registration retries are made.
+   */
+  communicationSequenceRetryCount?: number;
+  /**
+   * Trigger — resource 21, path `/1/{instance}/21`.
+   *
+   * Operations: Read/Write. Type: Boolean. Single instance, optional.
+   *
+   * Whether the server may wake the client with a trigger message (for example an SMS) while in queue mode.
+   */
   trigger?: boolean;
-  /** Preferred Transport — resource 22, path `/1/{instance}/22`. */
+  /**
+   * Preferred Transport — resource 22, path `/1/{instance}/22`.
+   *
+   * Operations: Read/Write. Type: String. Single instance, optional.
+   * Range: U, T, S, N.
+   *
+   * Transport the client should prefer for this server, as one binding letter.
+   */
   preferredTransport?: LwM2MServerPreferredTransport;
-  /** Mute Send — resource 23, path `/1/{instance}/23`. */
+  /**
+   * Mute Send — resource 23, path `/1/{instance}/23`.
+   *
+   * Operations: Read/Write. Type: Boolean. Single instance, optional.
+   *
+   * When true the client does not use the Send operation towards this server.
+   */
   muteSend?: boolean;
-  /** Alternate APN Links — resource 24, path `/1/{instance}/24`. */
+  /**
+   * Alternate APN Links — resource 24, path `/1/{instance}/24`.
+   *
+   * Operations: Read/Write. Type: Objlnk. Multiple instances, optional.
+   *
+   * Further APN connection profiles the client may use to reach this server.
+   */
   alternateApnLinks?: ReadonlyMap<number, ObjectLink> | readonly (ObjectLink)[];
-  /** Supported Server Versions — resource 25, path `/1/{instance}/25`. */
+  /**
+   * Supported Server Versions — resource 25, path `/1/{instance}/25`.
+   *
+   * Operations: Read/Write. Type: String. Multiple instances, optional.
+   *
+   * LwM2M versions this server supports, one per instance, for example 1.1.
+   */
   supportedServerVersions?: ReadonlyMap<number, string> | readonly (string)[];
-  /** Default Notification Mode — resource 26, path `/1/{instance}/26`. */
+  /**
+   * Default Notification Mode — resource 26, path `/1/{instance}/26`.
+   *
+   * Operations: Read/Write. Type: Integer. Single instance, optional.
+   * Range: 0: Non-confirmable 1: Confirmable.
+   *
+   * Whether notifications go out non-confirmable (0) or confirmable (1) unless an observation says otherwise.
+   */
   defaultNotificationMode?: LwM2MServerDefaultNotificationMode;
-  /** Profile ID Hash Algorithm — resource 27, path `/1/{instance}/27`. */
+  /**
+   * Profile ID Hash Algorithm — resource 27, path `/1/{instance}/27`.
+   *
+   * Operations: Read/Write. Type: Unsigned Integer. Single instance, optional.
+   * Range: 0..255.
+   *
+   * Hash algorithm (by its IANA registry number) used for profile ids of this server.
+   */
   profileIdHashAlgorithm?: number;
 }
 
@@ -224,9 +394,9 @@ const LwM2MServerMembers: MemberTable = {
 export abstract class LwM2MServerBase extends ObjectInstance {
   static readonly model = LwM2MServer;
 
-  constructor(instanceId = 0, values?: LwM2MServerValues) {
+  constructor(instanceId: number, values: LwM2MServerValues) {
     super(LwM2MServer, instanceId, LwM2MServerMembers);
-    if (values) this.assignValues(values);
+    this.assignValues(values);
   }
 
   /**
@@ -444,16 +614,16 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    *
    * Order in which the client registers with its servers; lower values register first.
    */
-  get registrationPriorityOrder(): number | bigint | undefined {
-    return this.getResource<number | bigint>(13);
+  get registrationPriorityOrder(): number | undefined {
+    return this.getResource<number>(13);
   }
-  set registrationPriorityOrder(value: number | bigint | undefined) {
+  set registrationPriorityOrder(value: number | undefined) {
     if (value === undefined) this.clearResource(13);
     else this.setResource(13, value);
   }
 
   /** Define to compute registrationPriorityOrder (/1/{instance}/13) on demand, at every read; call markChanged(13) when it changes. */
-  protected onReadRegistrationPriorityOrder?(): number | bigint;
+  protected onReadRegistrationPriorityOrder?(): number;
 
   /**
    * Initial Registration Delay Timer — resource 14, path `/1/{instance}/14`.
@@ -463,19 +633,19 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    *
    * Delay before the first registration attempt to this server.
    */
-  get initialRegistrationDelayTimer(): number | bigint | undefined {
-    return this.getResource<number | bigint>(14);
+  get initialRegistrationDelayTimer(): number | undefined {
+    return this.getResource<number>(14);
   }
-  set initialRegistrationDelayTimer(value: number | bigint | undefined) {
+  set initialRegistrationDelayTimer(value: number | undefined) {
     if (value === undefined) this.clearResource(14);
     else this.setResource(14, value);
   }
 
   /** Called before a server write to initialRegistrationDelayTimer (/1/{instance}/14) is stored; throw a ValueError to refuse it. */
-  protected onWriteInitialRegistrationDelayTimer?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
+  protected onWriteInitialRegistrationDelayTimer?(value: number, previous: number | undefined): void | Promise<void>;
 
   /** Define to compute initialRegistrationDelayTimer (/1/{instance}/14) on demand, at every read; call markChanged(14) when it changes. */
-  protected onReadInitialRegistrationDelayTimer?(): number | bigint;
+  protected onReadInitialRegistrationDelayTimer?(): number;
 
   /**
    * Registration Failure Block — resource 15, path `/1/{instance}/15`.
@@ -520,19 +690,19 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    *
    * How many times one registration attempt is retried.
    */
-  get communicationRetryCount(): number | bigint | undefined {
-    return this.getResource<number | bigint>(17);
+  get communicationRetryCount(): number | undefined {
+    return this.getResource<number>(17);
   }
-  set communicationRetryCount(value: number | bigint | undefined) {
+  set communicationRetryCount(value: number | undefined) {
     if (value === undefined) this.clearResource(17);
     else this.setResource(17, value);
   }
 
   /** Called before a server write to communicationRetryCount (/1/{instance}/17) is stored; throw a ValueError to refuse it. */
-  protected onWriteCommunicationRetryCount?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
+  protected onWriteCommunicationRetryCount?(value: number, previous: number | undefined): void | Promise<void>;
 
   /** Define to compute communicationRetryCount (/1/{instance}/17) on demand, at every read; call markChanged(17) when it changes. */
-  protected onReadCommunicationRetryCount?(): number | bigint;
+  protected onReadCommunicationRetryCount?(): number;
 
   /**
    * Communication Retry Timer — resource 18, path `/1/{instance}/18`.
@@ -542,19 +712,19 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    *
    * Base of the exponential back-off between registration retries.
    */
-  get communicationRetryTimer(): number | bigint | undefined {
-    return this.getResource<number | bigint>(18);
+  get communicationRetryTimer(): number | undefined {
+    return this.getResource<number>(18);
   }
-  set communicationRetryTimer(value: number | bigint | undefined) {
+  set communicationRetryTimer(value: number | undefined) {
     if (value === undefined) this.clearResource(18);
     else this.setResource(18, value);
   }
 
   /** Called before a server write to communicationRetryTimer (/1/{instance}/18) is stored; throw a ValueError to refuse it. */
-  protected onWriteCommunicationRetryTimer?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
+  protected onWriteCommunicationRetryTimer?(value: number, previous: number | undefined): void | Promise<void>;
 
   /** Define to compute communicationRetryTimer (/1/{instance}/18) on demand, at every read; call markChanged(18) when it changes. */
-  protected onReadCommunicationRetryTimer?(): number | bigint;
+  protected onReadCommunicationRetryTimer?(): number;
 
   /**
    * Communication Sequence Delay Timer — resource 19, path `/1/{instance}/19`.
@@ -564,19 +734,19 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    *
    * Pause between two sequences of registration retries.
    */
-  get communicationSequenceDelayTimer(): number | bigint | undefined {
-    return this.getResource<number | bigint>(19);
+  get communicationSequenceDelayTimer(): number | undefined {
+    return this.getResource<number>(19);
   }
-  set communicationSequenceDelayTimer(value: number | bigint | undefined) {
+  set communicationSequenceDelayTimer(value: number | undefined) {
     if (value === undefined) this.clearResource(19);
     else this.setResource(19, value);
   }
 
   /** Called before a server write to communicationSequenceDelayTimer (/1/{instance}/19) is stored; throw a ValueError to refuse it. */
-  protected onWriteCommunicationSequenceDelayTimer?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
+  protected onWriteCommunicationSequenceDelayTimer?(value: number, previous: number | undefined): void | Promise<void>;
 
   /** Define to compute communicationSequenceDelayTimer (/1/{instance}/19) on demand, at every read; call markChanged(19) when it changes. */
-  protected onReadCommunicationSequenceDelayTimer?(): number | bigint;
+  protected onReadCommunicationSequenceDelayTimer?(): number;
 
   /**
    * Communication Sequence Retry Count — resource 20, path `/1/{instance}/20`.
@@ -585,19 +755,19 @@ export abstract class LwM2MServerBase extends ObjectInstance {
    *
    * How many sequences of registration retries are made.
    */
-  get communicationSequenceRetryCount(): number | bigint | undefined {
-    return this.getResource<number | bigint>(20);
+  get communicationSequenceRetryCount(): number | undefined {
+    return this.getResource<number>(20);
   }
-  set communicationSequenceRetryCount(value: number | bigint | undefined) {
+  set communicationSequenceRetryCount(value: number | undefined) {
     if (value === undefined) this.clearResource(20);
     else this.setResource(20, value);
   }
 
   /** Called before a server write to communicationSequenceRetryCount (/1/{instance}/20) is stored; throw a ValueError to refuse it. */
-  protected onWriteCommunicationSequenceRetryCount?(value: number | bigint, previous: number | bigint | undefined): void | Promise<void>;
+  protected onWriteCommunicationSequenceRetryCount?(value: number, previous: number | undefined): void | Promise<void>;
 
   /** Define to compute communicationSequenceRetryCount (/1/{instance}/20) on demand, at every read; call markChanged(20) when it changes. */
-  protected onReadCommunicationSequenceRetryCount?(): number | bigint;
+  protected onReadCommunicationSequenceRetryCount?(): number;
 
   /**
    * Trigger — resource 21, path `/1/{instance}/21`.
