@@ -14,3 +14,4 @@ export * from './bootstrap-session.js';
 export * from './bootstrap.js';
 export * from './device-state.js';
 export * from './device-client.js';
+export type { StoredObservation } from './observe.js';
