@@ -204,6 +204,25 @@ describe('server-initiated bootstrap', () => {
   });
 });
 
+describe('bootstrap after registration failures', () => {
+  it('bootstraps again once the retry schedule gives up on a server that never answers, and registers with the new one', async () => {
+    dm2 = await TestLwm2mServer.start({ coap: fast });
+    const silent = await TestLwm2mServer.start({ coap: fast });
+    const silentUri = dmUri(silent);
+    await silent.close();
+    let round = 0;
+    await bootstrapServer(() => (++round === 1
+      ? { servers: [{ uri: silentUri, shortServerId: 1 }] }
+      : { servers: [{ uri: dmUri(dm2!), shortServerId: 2 }] }));
+    const d = device('fallback', { retry: { schedule: (n) => (n < 2 ? 20 : undefined) } });
+    const registered = d.next('registered');
+    await d.start();
+    expect((await registered).shortServerId).toBe(2);
+    expect(bs.requests.length).toBe(2);
+    expect(dm2.findRegistration('fallback')).toBeDefined();
+  });
+});
+
 describe('state that survives a restart', () => {
   it('resumes with an Update to the stored location, no new bootstrap, and an observation made before keeps notifying', async () => {
     await bootstrapServer(() => ({ servers: [{ uri: dmUri(dm), shortServerId: 1, lifetime: 300 }] }));
