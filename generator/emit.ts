@@ -12,15 +12,19 @@ export interface EmitInput {
   readonly docs: boolean;
 }
 
-/** Renders all files of one run in memory: relative path → content. Sorted by id; no timestamps. */
-export function emitFiles(input: EmitInput): { code: Map<string, string>; docs: Map<string, string> } {
+/**
+ * Renders all files of one run in memory: relative path → UTF-8 bytes. Sorted by id; no timestamps. Each file is
+ * encoded as soon as it is rendered: the bytes live outside the JavaScript heap, so the rest of the run's garbage
+ * collections never copy the output, and comparing with the files on disk needs no decoding.
+ */
+export function emitFiles(input: EmitInput): { code: Map<string, Uint8Array>; docs: Map<string, Uint8Array> } {
   const t = templates();
-  const code = new Map<string, string>();
-  const docs = new Map<string, string>();
+  const code = new Map<string, Uint8Array>();
+  const docs = new Map<string, Uint8Array>();
   const views = input.objects.map((o) => objectView(o, input.sources.get(o.model.id) ?? '?', input.gen, input.docs));
   for (const v of views) {
-    code.set(`${v.fileName}.ts`, t['object.ts'](v));
-    if (input.docs) docs.set(`${v.fileName}.md`, t['object.md'](v));
+    code.set(`${v.fileName}.ts`, Buffer.from(t['object.ts'](v)));
+    if (input.docs) docs.set(`${v.fileName}.md`, Buffer.from(t['object.md'](v)));
   }
   const sources = [...new Set(input.objects.map((o) => input.sources.get(o.model.id) ?? '?'))];
   const index = {
@@ -30,7 +34,7 @@ export function emitFiles(input: EmitInput): { code: Map<string, string>; docs: 
     ].map(commentText),
     modules: views,
   };
-  code.set('index.ts', t['index.ts'](index));
-  if (input.docs) docs.set('README.md', t['docs-index.md'](index));
+  code.set('index.ts', Buffer.from(t['index.ts'](index)));
+  if (input.docs) docs.set('README.md', Buffer.from(t['docs-index.md'](index)));
   return { code, docs };
 }

@@ -7,8 +7,8 @@ export function jsString(text: string): string {
 }
 const LINE_SEPARATORS = /[\u2028\u2029]/;
 
-/** Any character commentText would change; most DDF text has none, and then it is returned as it is. */
-const COMMENT_UNSAFE = /\*\/|\/\*|[\u2028\u2029\u0085\u0000-\u0008\u000b-\u001f\u007f]|(?:^|\s)@/;
+/** A character commentText may change; most DDF text has none, and then it is returned as it is (one class scan). */
+const COMMENT_UNSAFE = /[*/@\u0000-\u001f\u007f\u0085\u2028\u2029]/;
 
 /**
  * Text for a line of a block comment: no comment terminator, no line breaks of any kind (each source line is

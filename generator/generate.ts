@@ -1,6 +1,6 @@
 // The generator pipeline: read → parse → validate → name → emit → (check | write), with every diagnostic collected.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { ObjectModel } from '../runtime/model.js';
 import { sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { emitFiles } from './emit.js';
@@ -96,7 +96,15 @@ export function generate(options: GenerateOptions): GenerateResult {
 
   const outDir = resolve(options.outDir);
   const sources = new Map<number, string>();
-  for (const o of objects) sources.set(o.model.id, relative(outDir, resolve(o.source.file)).split('\\').join('/'));
+  // One relative path per source folder, not per file: a run over the registry has one folder.
+  const folders = new Map<string, string>();
+  for (const o of objects) {
+    const file = resolve(o.source.file);
+    const dir = dirname(file);
+    let rel = folders.get(dir);
+    if (rel === undefined) folders.set(dir, (rel = relative(outDir, dir).split('\\').join('/')));
+    sources.set(o.model.id, rel === '' ? basename(file) : `${rel}/${basename(file)}`);
+  }
   const models: ObjectModel[] = objects.map((o) => o.model);
   const { code, docs } = emitFiles({
     objects: nameObjects(models),

@@ -8,3 +8,5 @@ export { main } from './cli.js';
 export { diffObjects, compareRanges, formatChange, type Change, type ChangeKind, type DiffResult, type Impact, type RangeChange } from './diff.js';
 export { diffMain, checkExtensionsMain } from './diff-cli.js';
 export type { ExtensionFinding, FindingKind, CheckExtensionsOptions, CheckExtensionsResult } from './extensions.js';
+export { ALLOW_OUT_OF_RANGE } from './extensions-scope.js';
+export { generatedNames, nameChanges, type GeneratedName, type NameChange } from './diff-names.js';

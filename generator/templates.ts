@@ -1,8 +1,9 @@
-// The handlebars templates of generated files: precompiled at build time (dist/), compiled from templates/ otherwise.
+// The handlebars templates of generated files as functions: compiled at build time (dist/), from templates/ otherwise.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileTemplate, TEMPLATE_RUNTIME, type ParseTemplate } from './template-compile.js';
 
 export type Template = (view: unknown) => string;
 
@@ -11,8 +12,8 @@ export const TEMPLATE_NAMES = ['object.ts', 'index.ts', 'object.md', 'docs-index
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 
 /**
- * Compile options, the same at build time and at run time. Templates escape nothing themselves (noEscape): every
- * DDF string reaches them already escaped by the view.
+ * How handlebars itself would compile the templates, for comparing with ours (tests): templates escape nothing
+ * themselves (noEscape), every DDF string reaches them already escaped by the view.
  */
 export const COMPILE_OPTIONS = { noEscape: true, assumeObjects: true, knownHelpersOnly: true, preventIndent: true } as const;
 
@@ -38,31 +39,41 @@ export function templateSources(dir = templatesDir()): Map<string, string> {
   return out;
 }
 
-interface HandlebarsLike {
-  create(): HandlebarsLike;
-  template(spec: unknown): Template;
-  compile(source: string, options: object): Template;
-  registerPartial(name: string, partial: unknown): void;
-}
-
 const require = createRequire(import.meta.url);
 const PRECOMPILED = join(dirname(fileURLToPath(import.meta.url)), 'templates.compiled.cjs');
 
+type Compiled = (view: unknown, partials: Readonly<Record<string, unknown>>, root?: unknown) => string;
+
+/**
+ * The source of a CommonJS module holding every template and partial as a plain function (what the build writes):
+ * `{ templates: { name: fn }, partials: { name: fn } }`.
+ */
+export function compiledModule(parse: ParseTemplate, dir = templatesDir()): string {
+  const entries = [...templateSources(dir)].map(([name, text]) => `  ${JSON.stringify(name)}: ${compileTemplate(text, parse, name)},`);
+  return `'use strict';\n${TEMPLATE_RUNTIME}\nmodule.exports = {\n${entries.join('\n')}\n};\n`;
+}
+
 function load(): Record<TemplateName, Template> {
-  const out = {} as Record<TemplateName, Template>;
+  let fns: Record<string, Compiled>;
   if (existsSync(PRECOMPILED)) {
-    // Built: the template functions exist already; only handlebars' small runtime is loaded.
-    const specs = require(PRECOMPILED) as Record<string, unknown>;
-    // An environment of its own: the partials never leak into another user of handlebars in the process.
-    const H = (require('handlebars/runtime') as HandlebarsLike).create();
-    for (const [name, spec] of Object.entries(specs)) if (name.startsWith('_')) H.registerPartial(name.slice(1), H.template(spec));
-    for (const name of TEMPLATE_NAMES) out[name] = H.template(specs[name]);
-    return out;
+    // Built: the templates are plain functions already; no handlebars at all.
+    fns = require(PRECOMPILED) as Record<string, Compiled>;
+  } else {
+    // From the sources: handlebars parses, the same compiler turns the trees into functions.
+    const { parse } = require('handlebars') as { parse: ParseTemplate };
+    const src = compiledModule(parse);
+    const mod = { exports: {} as Record<string, Compiled> };
+    new Function('module', src)(mod);
+    fns = mod.exports;
   }
-  const H = (require('handlebars') as HandlebarsLike).create();
-  const sources = templateSources();
-  for (const [name, text] of sources) if (name.startsWith('_')) H.registerPartial(name.slice(1), H.compile(text, COMPILE_OPTIONS));
-  for (const name of TEMPLATE_NAMES) out[name] = H.compile(sources.get(name)!, COMPILE_OPTIONS);
+  const partials: Record<string, Compiled> = {};
+  for (const [name, fn] of Object.entries(fns)) if (name.startsWith('_')) partials[name.slice(1)] = fn;
+  const out = {} as Record<TemplateName, Template>;
+  for (const name of TEMPLATE_NAMES) {
+    const fn = fns[name];
+    if (!fn) throw new Error(`lwm2m-gen: the template ${name}.hbs is missing`);
+    out[name] = (view) => fn(view, partials);
+  }
   return out;
 }
 

@@ -43,13 +43,34 @@ function nameEnd(text: string, i: number): number {
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 const ATTRIBUTE = /\s+([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')/y;
 
-/** An element while it is open; it becomes the element itself once closed (text keeps growing until then). */
-interface Building {
-  readonly name: string;
-  readonly attributes: Record<string, string>;
-  readonly children: XmlElement[];
-  text: string;
-  readonly pos: SourcePosition;
+/**
+ * An element: while open it collects where its character data lies; its text is built on first use, so the
+ * whitespace between the children of container elements (Object, Resources, Item) is never copied.
+ */
+class Element implements XmlElement {
+  readonly children: XmlElement[] = [];
+  /** Start and end offsets of each piece of text; a CDATA section's start is stored as -(start + 1). */
+  readonly parts: number[] = [];
+  #text: string | undefined;
+  constructor(
+    readonly source: string,
+    readonly name: string,
+    readonly attributes: Readonly<Record<string, string>>,
+    readonly pos: SourcePosition,
+  ) {}
+
+  get text(): string {
+    if (this.#text === undefined) {
+      let t = '';
+      for (let k = 0; k < this.parts.length; k += 2) {
+        const start = this.parts[k]!;
+        const piece = lineEnds(this.source.slice(start < 0 ? -start - 1 : start, this.parts[k + 1]));
+        t += start < 0 ? piece : decodeEntities(piece);
+      }
+      this.#text = t;
+    }
+    return this.#text;
+  }
 }
 
 const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
@@ -61,8 +82,8 @@ const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
  */
 export function scanXml(text: string): XmlElement[] | undefined {
   const roots: XmlElement[] = [];
-  const stack: Building[] = [];
-  let top: Building | undefined;
+  const stack: Element[] = [];
+  let top: Element | undefined;
   let line = 1;
   let lineStart = 0;
   let counted = 0;
@@ -72,9 +93,8 @@ export function scanXml(text: string): XmlElement[] | undefined {
     const lt = text.indexOf('<', i);
     const end = lt < 0 ? n : lt;
     if (end > i) {
-      const chunk = text.slice(i, end);
-      if (top) top.text += decodeEntities(lineEnds(chunk));
-      else if (chunk.trim() !== '') return undefined;
+      if (top) top.parts.push(i, end);
+      else if (text.slice(i, end).trim() !== '') return undefined;
     }
     if (lt < 0) break;
     const c = text.charCodeAt(lt + 1);
@@ -97,7 +117,7 @@ export function scanXml(text: string): XmlElement[] | undefined {
       } else if (text.startsWith('![CDATA[', lt + 1)) {
         const e = text.indexOf(']]>', lt + 9);
         if (e < 0 || !top) return undefined;
-        top.text += lineEnds(text.slice(lt + 9, e));
+        top.parts.push(-(lt + 9) - 1, e);
         i = e + 3;
       } else return undefined;
     } else if (c === 0x3f /* ? */) {
@@ -130,7 +150,7 @@ export function scanXml(text: string): XmlElement[] | undefined {
         lineStart = nl + 1;
       }
       counted = lt;
-      const el: Building = { name, attributes, children: [], text: '', pos: { line, col: lt - lineStart + 1 } };
+      const el = new Element(text, name, attributes, { line, col: lt - lineStart + 1 });
       if (selfClosing) {
         if (top) top.children.push(el);
         else roots.push(el);

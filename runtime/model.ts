@@ -23,6 +23,11 @@ export type Operations = '' | 'R' | 'W' | 'RW' | 'E';
 /** A numeric bound: a number where it is a safe integer or a decimal, a bigint beyond 2^53. */
 export type Bound = number | bigint;
 
+/** The bounds of an LwM2M Integer (signed 64-bit) and Unsigned Integer (64-bit): written once for checks and codecs. */
+export const INT64_MIN = -(2n ** 63n);
+export const INT64_MAX = 2n ** 63n - 1n;
+export const UINT64_MAX = 2n ** 64n - 1n;
+
 /** One member of an enumeration: a single value (`to` absent), an interval, or a string value. */
 export type EnumMember =
   | { readonly value: Bound; readonly to?: Bound; readonly label?: string }

@@ -5,6 +5,7 @@ export {
   type Observation, type Notification,
 } from './server.js';
 export { RegisteredDevice } from './device.js';
+export { DtlsPskServer, type DtlsServerOptions, type DtlsHandshakeFailure } from './dtls-server.js';
 export { TypedObservation, type ObservedPayload } from './observation.js';
 export { RequestError, ResponseFormatError, MalformedRegistrationError, RegistrationTimeoutError } from './errors.js';
 export type {

@@ -6,6 +6,7 @@ import {
 } from 'lwm2m-gen/runtime';
 import { RegisteredDevice } from './device.js';
 import { RegistrationTimeoutError, MalformedRegistrationError } from './errors.js';
+import { DtlsPskServer } from './dtls-server.js';
 import { ObservationTap, type Observation } from './observe-tap.js';
 import { queryValue, registerProblem, updateProblem } from './registration.js';
 
@@ -56,6 +57,11 @@ export interface TestServerOptions {
   readonly root?: string;
   /** A transport to serve on (e.g. from a MemoryNetwork); default a UDP socket on 127.0.0.1, ephemeral port. */
   readonly transport?: DatagramTransport;
+  /**
+   * Serve coaps:// (DTLS 1.2, TLS_PSK_WITH_AES_128_CCM_8) with these keys by PSK identity instead of plain UDP.
+   * Handshakes that fail are listed in `dtls.failures`.
+   */
+  readonly psk?: Readonly<Record<string, Uint8Array>>;
 }
 
 /** Options of {@link TestLwm2mServer.registration}. */
@@ -68,7 +74,7 @@ const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
 /**
- * An LwM2M server for tests, in the test's own process, on a UDP socket of 127.0.0.1.
+ * An LwM2M server for tests, in the test's own process, on a UDP socket of 127.0.0.1 (coap://, or coaps:// with DTLS-PSK).
  *
  * `await server.registration('dev-001')` waits for a device and gives a {@link RegisteredDevice}, whose operations
  * are typed by the generated classes. Below that, `request` (and the helpers named after LwM2M operations, addressed
@@ -90,13 +96,16 @@ export class TestLwm2mServer {
   /** While true every incoming datagram is dropped unanswered: the server looks down. */
   down = false;
   readonly #root: string;
+  /** The DTLS layer when the server was started with `psk`: its sessions and failed handshakes. */
+  readonly dtls: DtlsPskServer | undefined;
   readonly #tap: ObservationTap;
   readonly #logWaiters: Array<{ pred: (e: RegistrationLogEntry) => boolean; resolve: (e: RegistrationLogEntry) => void }> = [];
   readonly #changeWaiters = new Set<() => void>();
   #nextId = 1;
 
-  private constructor(tap: ObservationTap, endpoint: CoapEndpoint, options: TestServerOptions) {
+  private constructor(tap: ObservationTap, endpoint: CoapEndpoint, options: TestServerOptions, dtls: DtlsPskServer | undefined) {
     this.#tap = tap;
+    this.dtls = dtls;
     this.endpoint = endpoint;
     this.#root = options.root ?? 'rd';
     endpoint.serve((req) => this.#serve(req));
@@ -104,7 +113,8 @@ export class TestLwm2mServer {
 
   /** Opens the server's socket (127.0.0.1, an ephemeral port unless a transport is given); see `address()`. */
   static async start(options: TestServerOptions = {}): Promise<TestLwm2mServer> {
-    const udp = options.transport ?? await createUdpTransport({ address: '127.0.0.1', port: 0 });
+    const dtls = options.psk === undefined ? undefined : await DtlsPskServer.start({ psk: options.psk });
+    const udp = options.transport ?? dtls ?? await createUdpTransport({ address: '127.0.0.1', port: 0 });
     // Notifications are taken off the wire before the endpoint sees them: the endpoint's request() ends at the first response.
     const listeners: Array<(data: Uint8Array, peer: Peer) => void> = [];
     let server: TestLwm2mServer | undefined;
@@ -123,7 +133,7 @@ export class TestLwm2mServer {
       close: () => udp.close(),
     };
     const endpoint = createCoapEndpoint(tap, options.coap ?? {});
-    server = new TestLwm2mServer(observations, endpoint, options);
+    server = new TestLwm2mServer(observations, endpoint, options, dtls);
     return server;
   }
 
@@ -132,10 +142,10 @@ export class TestLwm2mServer {
     return this.endpoint.address();
   }
 
-  /** The `coap://` URI a device registers with. */
+  /** The URI a device registers with: `coap://`, or `coaps://` when the server was started with `psk`. */
   uri(): string {
     const { address, port } = this.address();
-    return `coap://${address}:${port}`;
+    return `${this.dtls ? 'coaps' : 'coap'}://${address}:${port}`;
   }
 
   /** Closes the socket; requests in flight reject. */

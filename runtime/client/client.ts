@@ -9,11 +9,11 @@ import { TypedEmitter, type ClientEvents } from './events.js';
 import { registrationLinks } from './links.js';
 import { ObjectRegistry, ClientUsageError, type ObjectOptions, type RegistryEvent } from './registry.js';
 import { ClientObservations, type StoredObservation } from './observe.js';
-import { RegistrationEngine, type RegistrationState, type ResumedRegistration, type RetryOptions } from './registration.js';
+import { RegistrationEngine, type RegistrationSettings, type RegistrationState, type ResumedRegistration } from './registration.js';
 import { RequestRouter } from './router.js';
 import { ServerObject, type ServerSettings } from './server-object.js';
 
-export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'> {
+export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'>, RegistrationSettings {
   /** Endpoint Client Name (`ep=`). */
   readonly endpointName: string;
   /** The CoAP endpoint the client registers from and serves on; the app owns it (the client never closes it). */
@@ -25,22 +25,11 @@ export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'
    * gets. By default the only /1 instance; when the app adds none, start() adds one from these options (id 1).
    */
   readonly shortServerId?: number;
-  /** The `lwm2m=` version the client announces; default "1.1". */
-  readonly lwm2mVersion?: string;
   /**
    * Content-Format of multi-value Reads without Accept, also announced as `ct`; default SenML CBOR (112). One the
    * client can encode for several values (TLV, SenML JSON, SenML CBOR, LwM2M CBOR), else the constructor throws.
    */
   readonly preferredFormat?: number;
-  /** Uri-Path of the registration interface; default ["rd"]. */
-  readonly registrationPath?: readonly string[];
-  /** Extra Register query items ("tk=…"), computed for every Register so a renewed token is picked up. */
-  readonly extraQuery?: readonly string[] | (() => readonly string[]);
-  /** When to send the Update, in seconds after a successful Register/Update, from the lifetime. */
-  readonly updateAfter?: (lifetimeSeconds: number) => number;
-  readonly retry?: RetryOptions;
-  /** After how long an unanswered Register or Update is reported as 'registration-pending' (default 3000 ms). */
-  readonly pendingNoticeMs?: number;
   /** Timers (a manual clock in tests); default the system clock. */
   readonly clock?: Clock;
   /**

@@ -7,9 +7,12 @@ import { createCoapEndpoint, type CoapEndpointOptions } from '../coap/endpoint.j
 import { createDtlsTransport } from '../coap/dtls.js';
 import { ReconnectingStreamEndpoint, RehandshakingEndpoint, type RecoveringEndpoint } from '../coap/reconnect.js';
 import { connectCoapEndpoint } from '../coap/stream-connect.js';
+import { parseUri, type ParsedUri } from '../coap/uri.js';
 import type { StreamEndpointOptions } from '../coap/tcp.js';
 import type { CoapEndpoint, Peer } from '../coap/types.js';
 import { createUdpEndpoint } from '../coap/udp.js';
+import { TransportError } from '../coap/stream-errors.js';
+import { dtlsAnswers } from './dtls-probe.js';
 import { Lwm2mClient, type Lwm2mClientOptions } from './client.js';
 
 /** The server URI schemes a client can connect with: UDP, DTLS-PSK, TCP and TLS-PSK (RFC 8323). */
@@ -55,21 +58,20 @@ const SCHEMES: ReadonlySet<string> = new Set<ServerScheme>(['coap', 'coaps', 'co
 
 /** Parses and checks a server URI; throws ConnectError ('bad-uri', 'unsupported-scheme'). */
 export function parseServerUri(uri: string): ServerUri {
-  let url: URL;
+  let parsed: ParsedUri;
   try {
-    url = new URL(uri);
+    parsed = parseUri(uri);
   } catch {
     // The URI is not echoed: a mistyped one may hold credentials in its userinfo.
     throw new ConnectError('bad-uri', 'the server URI is not a valid URI');
   }
-  const scheme = url.protocol.slice(0, -1);
+  const { scheme, host } = parsed;
   if (!SCHEMES.has(scheme)) {
     throw new ConnectError('unsupported-scheme', `unsupported scheme ${scheme}:// (use coap, coaps, coap+tcp or coaps+tcp)`);
   }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw new ConnectError('bad-uri', 'the server URI has no host');
   const secure = scheme === 'coaps' || scheme === 'coaps+tcp';
-  const port = url.port === '' ? (secure ? 5684 : 5683) : Number(url.port);
+  const port = parsed.port!;
   return { scheme: scheme as ServerScheme, host, port, secure, binding: scheme.endsWith('+tcp') ? 'T' : 'U' };
 }
 
@@ -115,6 +117,18 @@ export function checkServerTransport(uri: string, options: ServerTransportOption
     throw new ConnectError('psk-unexpected', `PSK credentials need a secure URI (coaps:// or coaps+tcp://), not ${parsed.scheme}://`);
   }
   return parsed;
+}
+
+/**
+ * What to tell the user about a failed secure handshake: a server that answered and then refused (TLS alert,
+ * or a DTLS server that dropped our Finished, as GnuTLS does on a wrong key) most likely has other PSK credentials.
+ */
+async function handshakeHint(err: unknown, scheme: ServerScheme, host: string, port: number): Promise<string> {
+  if (!(err instanceof TransportError) || (scheme !== 'coaps' && scheme !== 'coaps+tcp')) return '';
+  const check = '; the server answered but refused the handshake: check the PSK identity and key';
+  if (err.failure === 'handshake') return check;
+  if (err.failure !== 'timeout' || scheme !== 'coaps') return '';
+  return (await dtlsAnswers(await resolveHost(host).catch(() => host), port)) ? check : '; nothing answers DTLS there';
 }
 
 async function resolveHost(host: string): Promise<string> {
@@ -170,7 +184,7 @@ export async function openServerTransport(uri: string, options: ServerTransportO
     // The transports' messages are our own texts (DtlsError, TlsError, socket errors): no key material.
     const why = err instanceof Error ? err.message : String(err);
     const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    throw new ConnectError('connect-failed', `cannot connect to ${scheme}://${shown}: ${why}`, err);
+    throw new ConnectError('connect-failed', `cannot connect to ${scheme}://${shown}: ${why}${await handshakeHint(err, scheme, host, port)}`, err);
   }
 }
 
@@ -193,7 +207,10 @@ export type ConnectClientOptions = ServerTransportOptions & SasOptions
     readonly endpointName?: string;
     /** Binding announced; by default the transport's ("U" or "T"). */
     readonly binding?: string;
-    /** How long close() waits for the De-register's answer before closing anyway (default 5 000 ms, real time). */
+    /**
+     * How long close() waits for the De-register's answer before closing anyway (default 5 000 ms, real time; at most
+     * 1 000 ms when the client is not registered).
+     */
     readonly closeTimeoutMs?: number;
   };
 
@@ -281,6 +298,9 @@ export function renewSasRegistration(
   };
 }
 
+/** How long close() waits for a client that is not registered (its Register may still be answered and de-registered). */
+const NOT_REGISTERED_CLOSE_MS = 1000;
+
 /** Lets connectClient report transport failures through the client's own 'error' event (emit is protected). */
 class ConnectedLwm2mClient extends Lwm2mClient {
   reportTransportError(err: Error): void {
@@ -350,12 +370,14 @@ export async function connectClient(uri: string, options: ConnectClientOptions):
   const close = async (): Promise<{ readonly timedOut: boolean }> => {
     stopRenewal();
     for (const off of offRecovery) off();
-    // A server that stopped answering must not hold the app for CoAP's full ~93 s retransmission span.
+    // A server that stopped answering must not hold the app for CoAP's full ~93 s retransmission span. Not
+    // registered (a Register still unanswered), there is only that Register's late answer to wait for: a second.
+    const limit = c.state === 'registered' ? closeTimeoutMs ?? 5000 : Math.min(closeTimeoutMs ?? 5000, NOT_REGISTERED_CLOSE_MS);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timedOut = await Promise.race([
         c.stop().then(() => false),
-        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), closeTimeoutMs ?? 5000); }),
+        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), limit); }),
       ]);
       return { timedOut };
     } finally {

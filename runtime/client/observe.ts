@@ -1,6 +1,6 @@
 // Observe for the client: the router's Observe hook wired to the notify module's registry and scheduler, notifications out through the endpoint.
 import type { Clock } from '../coap/clock.js';
-import { ContentFormat, encodeRecords, type Lwm2mRecord } from '../codec/index.js';
+import { ContentFormat, contentRecords, encodeRecords, type Lwm2mRecord } from '../codec/index.js';
 import type { CoapEndpoint, NotificationOutcome, Peer } from '../coap/types.js';
 import { NotFoundError } from '../errors.js';
 import type { Lwm2mPath, ResourceContent, ResourceValue } from '../model.js';
@@ -41,13 +41,6 @@ export interface ClientObservationsOptions {
   readonly onError?: (error: Error) => void;
   /** Told after each notification went out (its sequence number changed): a device with a store saves then. */
   readonly onNotified?: () => void;
-}
-
-function recordsOf(inst: ObjectInstance, resourceId: number, content: ResourceContent): Lwm2mRecord[] {
-  if (content instanceof Map) {
-    return [...content.entries()].sort((a, b) => a[0] - b[0]).map(([ri, value]) => ({ path: inst.path(resourceId, ri), value }));
-  }
-  return [{ path: inst.path(resourceId), value: content as ResourceValue }];
 }
 
 function samePath(a: Lwm2mPath, b: Lwm2mPath): boolean {
@@ -108,7 +101,7 @@ export class ClientObservations {
 
   #instanceRecords(inst: ObjectInstance): Lwm2mRecord[] {
     const out: Lwm2mRecord[] = [];
-    for (const [rid, content] of inst.readAll()) out.push(...recordsOf(inst, rid, content));
+    for (const [rid, content] of inst.readAll()) contentRecords(inst.definition.id, inst.instanceId, rid, content, out);
     return out;
   }
 
@@ -117,7 +110,7 @@ export class ClientObservations {
     const inst = this.#o.registry.instance(path.objectId, path.instanceId!);
     if (!inst) throw new NotFoundError('no such object instance', path);
     if (path.resourceInstanceId !== undefined) return [{ path, value: value as ResourceValue }];
-    return recordsOf(inst, path.resourceId!, value as ResourceContent);
+    return contentRecords(inst.definition.id, inst.instanceId, path.resourceId!, value as ResourceContent);
   }
 
   async #send(obs: Observation<ObservedValue>, value: ObservedValue, sequence: number, confirmable: boolean): Promise<NotificationOutcome> {

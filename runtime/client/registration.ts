@@ -77,20 +77,26 @@ export class RegistrationError extends Error {
   }
 }
 
-export interface RegistrationEngineOptions {
+/** How a client registers, as an app sets it (Lwm2mClientOptions takes these as they are). */
+export interface RegistrationSettings {
+  /** The `lwm2m=` version the client announces; default "1.1". */
+  readonly lwm2mVersion?: string;
+  /** Uri-Path of the registration interface; default ["rd"]. */
+  readonly registrationPath?: readonly string[];
+  /** Extra Register query items ("tk=…"), computed for every Register so a renewed token is picked up. */
+  readonly extraQuery?: readonly string[] | (() => readonly string[]);
+  /** When to send the Update, in seconds after a successful Register/Update, from the lifetime. */
+  readonly updateAfter?: (lifetimeSeconds: number) => number;
+  readonly retry?: RetryOptions;
+  /** After how long an unanswered Register or Update is reported as 'registration-pending' (default 3000 ms). */
+  readonly pendingNoticeMs?: number;
+}
+
+export interface RegistrationEngineOptions extends RegistrationSettings {
   readonly endpointName: string;
   readonly transport: CoapEndpoint;
   readonly server: Peer;
   readonly clock: Clock;
-  /** The `lwm2m=` version announced; default "1.1". */
-  readonly lwm2mVersion?: string;
-  /** Uri-Path of the registration interface; default ["rd"]. */
-  readonly registrationPath?: readonly string[];
-  readonly extraQuery?: readonly string[] | (() => readonly string[]);
-  readonly updateAfter?: (lifetimeSeconds: number) => number;
-  readonly retry?: RetryOptions;
-  /** After how long without an answer 'registration-pending' is emitted (default 3000 ms). */
-  readonly pendingNoticeMs?: number;
   /** What to register with, read at every Register and Update (the Server object and the object links). */
   readonly lifetime: () => number;
   readonly binding: () => string;

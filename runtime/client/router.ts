@@ -8,7 +8,7 @@ import {
   ContentFormat, decodeRecords, encodeRecords, isSupportedFormat, type Lwm2mRecord,
 } from '../codec/index.js';
 // Not (yet) re-exported by the codec index: the record-free encoder of whole instances.
-import { encodeInstances } from '../codec/records.js';
+import { contentRecords, encodeInstances } from '../codec/records.js';
 import type { InstanceContent } from '../codec/types.js';
 import {
   formatPath, isExecutable, isWritable, parsePath,
@@ -76,15 +76,6 @@ function fail(code: CoapCode, message: string, path?: Lwm2mPath): never {
 function diagnostic(message: string): Uint8Array {
   // A diagnostic payload carries no Content-Format (RFC 7252 5.5.2); keep it short for small MTUs.
   return utf8.encode(message.length > 120 ? `${message.slice(0, 117)}...` : message);
-}
-
-/** Records of one resource's content, by its path. */
-function contentRecords(instance: ObjectInstance, resourceId: number, content: ResourceContent): Lwm2mRecord[] {
-  if (content instanceof Map) {
-    return [...content.entries()].sort((a, b) => a[0] - b[0])
-      .map(([riid, value]) => ({ path: instance.path(resourceId, riid), value }));
-  }
-  return [{ path: instance.path(resourceId), value: content as ResourceValue }];
 }
 
 /** The id of a plain path segment ("0".."65535", at most 5 digits), else -1. */
@@ -223,7 +214,7 @@ export class RequestRouter {
         single = r;
       } else {
         const content = inst.readResource(path.resourceId);
-        records.push(...contentRecords(inst, path.resourceId, content));
+        contentRecords(inst.definition.id, inst.instanceId, path.resourceId, content, records);
         if (!r.multiple) single = r;
       }
       encode = (format) => encodeRecords(format, path, records, lookup);

@@ -19,4 +19,5 @@ export {
   type BlockOption,
 } from './message.js';
 export * from './stream.js';
+export { parseUri, uriParts, UriError, type ParsedUri } from './uri.js';
 export { ReconnectingStreamEndpoint, RehandshakingEndpoint, type RecoveringEndpoint } from './reconnect.js';

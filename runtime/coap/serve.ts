@@ -88,6 +88,12 @@ export class RequestServer {
     this.block2.clear();
   }
 
+  /** The SZX a response with these options goes out in: ours, or the requester's when it asked for smaller blocks. */
+  private szxFor(block2: BlockOption | undefined, options: readonly RawOption[]): number {
+    const split = this.o.profile.splitSzx(options);
+    return block2 ? Math.min(split, block2.szx) : split;
+  }
+
   /** A block option as this side takes it: undefined when absent, 'bad' when malformed or BERT not agreed. */
   private blockOf(raw: Uint8Array | undefined): BlockOption | undefined | 'bad' {
     if (!raw) return undefined;
@@ -140,12 +146,8 @@ export class RequestServer {
 
     // Built only when a block-wise response is in play: most requests never need it.
     const b2key = (): string => JSON.stringify([peerKey(peer), method, path, query, accept ?? null, method === 'FETCH' ? hex(payload) : '']);
-    const szxFor = (options: readonly RawOption[]): number => {
-      const split = this.o.profile.splitSzx(options);
-      return block2 ? Math.min(split, block2.szx) : split;
-    };
     if (block2 && block2.num > 0) {
-      const cached = this.block2.cached(b2key(), block2.num, szxFor(extra), extra);
+      const cached = this.block2.cached(b2key(), block2.num, this.szxFor(block2, extra), extra);
       if (cached) return cached;
       // Without a cached body only safe methods may run again to produce the block.
       if (method !== 'GET' && method !== 'FETCH') return diagnostic('4.08', 'no block-wise transfer of this response in progress');
@@ -176,10 +178,10 @@ export class RequestServer {
       this.block2.observe(`${peerKey(peer)}|${hex(m.token)}`, JSON.stringify([peerKey(peer), 'GET', path, query, accept ?? null, '']));
     }
     const whole = block2
-      ? block2.num === 0 && reply.payload.length <= blockBytes(this.o.profile, szxFor(reply.options), reply.options)
+      ? block2.num === 0 && reply.payload.length <= blockBytes(this.o.profile, this.szxFor(block2, reply.options), reply.options)
       : this.o.profile.fits(reply.options, reply.payload.length);
     if (!whole) {
-      const szx = szxFor(reply.options);
+      const szx = this.szxFor(block2, reply.options);
       if (!block2 || block2.num === 0) return this.block2.first(b2key(), { ...reply, options: [...reply.options, ...extra] }, szx);
       return this.block2.slice(reply, block2.num, szx, extra);
     }

@@ -1,6 +1,7 @@
 // connectCoapEndpoint: from a coap+tcp:// or coaps+tcp:// URI to a connected RFC 8323 CoapEndpoint.
 import { TlsError } from './stream-errors.js';
 import type { StreamCoapEndpoint, StreamEndpointOptions } from './tcp.js';
+import { parseUri, type ParsedUri } from './uri.js';
 import { connectTcpEndpoint, connectTlsEndpoint, type TlsSecurityOptions } from './tls.js';
 
 export type ConnectCoapEndpointOptions = StreamEndpointOptions & TlsSecurityOptions & {
@@ -13,20 +14,18 @@ export type ConnectCoapEndpointOptions = StreamEndpointOptions & TlsSecurityOpti
  * given, else certificates verified against `ca`). coap:// and coaps:// belong to the UDP layer and are refused here.
  */
 export async function connectCoapEndpoint(uri: string, options: ConnectCoapEndpointOptions = {}): Promise<StreamCoapEndpoint> {
-  let url: URL;
+  let parsed: ParsedUri;
   try {
-    url = new URL(uri);
-  } catch {
-    throw new TypeError('not a valid URI');
+    parsed = parseUri(uri);
+  } catch (err) {
+    throw new TypeError((err as Error).message);
   }
-  const scheme = url.protocol.slice(0, -1);
+  const { scheme, host } = parsed;
   if (scheme !== 'coap+tcp' && scheme !== 'coaps+tcp') {
     throw new TypeError(`unsupported scheme ${scheme}: connectCoapEndpoint takes coap+tcp:// or coaps+tcp://`);
   }
-  // URL keeps IPv6 literals bracketed; sockets want them bare.
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw new TypeError('the URI has no host');
-  const port = url.port === '' ? (scheme === 'coap+tcp' ? 5683 : 5684) : Number(url.port);
+  const port = parsed.port!;
   if (scheme === 'coap+tcp') {
     if (options.pskKey !== undefined || options.ca !== undefined) {
       throw new TlsError('handshake', 'security options given for an unsecured coap+tcp:// URI');

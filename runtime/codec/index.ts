@@ -2,5 +2,5 @@
 export { ContentFormat, type ContentFormatNumber, type Lwm2mRecord, type ResourceLookup } from './types.js';
 export { decodeRecords, encodeRecords, isSupportedFormat } from './records.js';
 export { formatLinks, parseLinks, type Link } from './link-format.js';
-export { encodeInstances, instanceRecords } from './records.js';
+export { contentRecords, encodeInstances, instanceRecords } from './records.js';
 export type { InstanceContent } from './types.js';

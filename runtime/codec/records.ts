@@ -1,7 +1,7 @@
 // The codec entry points: encodeRecords/decodeRecords dispatch on the CoAP Content-Format number.
 import { BadRequestError, Lwm2mError, NotAcceptableError, UnsupportedContentFormatError } from '../errors.js';
 import { makePath, sortedEntries } from './types.js';
-import type { Lwm2mPath, ResourceValue } from '../model.js';
+import type { Lwm2mPath, ResourceContent, ResourceValue } from '../model.js';
 import { decodeOpaque, decodeText, encodeOpaque, encodeText } from './text.js';
 import { decodeLwm2mCbor, encodeLwm2mCbor } from './lwm2m-cbor.js';
 import { decodeLwm2mJson, encodeLwm2mJson } from './lwm2m-json.js';
@@ -42,15 +42,24 @@ export function encodeRecords(format: number, basePath: Lwm2mPath, records: read
 export function instanceRecords(objectId: number, instances: readonly InstanceContent[]): Lwm2mRecord[] {
   const out: Lwm2mRecord[] = [];
   for (const { instanceId, resources } of instances) {
-    for (const [resourceId, content] of resources) {
-      if (content instanceof Map) {
-        for (const [riid, value] of sortedEntries(content as ReadonlyMap<number, ResourceValue>)) {
-          out.push({ path: makePath(objectId, instanceId, resourceId, riid), value });
-        }
-      } else {
-        out.push({ path: makePath(objectId, instanceId, resourceId), value: content as ResourceValue });
-      }
+    for (const [resourceId, content] of resources) contentRecords(objectId, instanceId, resourceId, content, out);
+  }
+  return out;
+}
+
+/**
+ * The records of one resource's content (the runtime's one way from content to records): one record, or one per
+ * resource instance in ascending order. Appended to `out` when given.
+ */
+export function contentRecords(
+  objectId: number, instanceId: number, resourceId: number, content: ResourceContent, out: Lwm2mRecord[] = [],
+): Lwm2mRecord[] {
+  if (content instanceof Map) {
+    for (const [riid, value] of sortedEntries(content as ReadonlyMap<number, ResourceValue>)) {
+      out.push({ path: makePath(objectId, instanceId, resourceId, riid), value });
     }
+  } else {
+    out.push({ path: makePath(objectId, instanceId, resourceId), value: content as ResourceValue });
   }
   return out;
 }

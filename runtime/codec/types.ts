@@ -1,5 +1,6 @@
 // The codec API's shared vocabulary: records, the resource lookup, content-format numbers, and value conversions every format uses.
 import { BadRequestError, NotFoundError, ValueError } from '../errors.js';
+import { INT64_MAX, INT64_MIN, UINT64_MAX } from '../model.js';
 import type { Lwm2mPath, ObjectLink, ResourceContent, ResourceModel, ResourceType, ResourceValue } from '../model.js';
 
 /** One resource value at a full path (objectId, instanceId, resourceId, and resourceInstanceId for multiple resources). */
@@ -33,9 +34,6 @@ export const ContentFormat = {
 } as const;
 export type ContentFormatNumber = (typeof ContentFormat)[keyof typeof ContentFormat];
 
-export const INT64_MIN = -(2n ** 63n);
-export const INT64_MAX = 2n ** 63n - 1n;
-export const UINT64_MAX = 2n ** 64n - 1n;
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** Dates exist for ±8.64e15 ms, so Time seconds beyond ±8.64e12 cannot be represented. */

@@ -1,4 +1,4 @@
-// Pull delivery: fetches a package from a Package URI over CoAP (UDP, DTLS, TCP, TLS) or HTTP(S), resuming from an offset.
+// The fetchers of pull delivery: a package from a Package URI over CoAP (UDP, DTLS, TCP, TLS) or HTTP(S), resuming from an offset.
 import { lookup } from 'node:dns/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -8,6 +8,7 @@ import { blockSizeOf, decodeBlock, decodeUint, encodeBlock, OptionNumber, szxOf 
 import { connectCoapEndpoint } from '../coap/stream-connect.js';
 import type { CoapEndpoint, Peer } from '../coap/types.js';
 import { createUdpEndpoint } from '../coap/udp.js';
+import { parseUri, uriParts, type ParsedUri } from '../coap/uri.js';
 import { FirmwareProtocolCode, FirmwareResult, type DownloadOptions, type FirmwareProtocol, type FirmwareResultValue } from './types.js';
 
 /** Why a pull failed: the Update Result it stands for, and whether trying again (from where it stopped) may help. */
@@ -43,18 +44,20 @@ export function protocolOf(url: URL): FirmwareProtocol | undefined {
  * `supported`.
  */
 export function parsePackageUri(text: string, supported: readonly FirmwareProtocol[]): URL {
-  let url: URL;
+  let parsed: ParsedUri;
   try {
-    url = new URL(text);
+    parsed = parseUri(text);
   } catch {
-    throw new DownloadError(`not a valid URI: ${text}`, FirmwareResult.InvalidUri, false);
+    // The URI is not echoed: a mistyped one may hold credentials in its userinfo.
+    throw new DownloadError('not a valid URI', FirmwareResult.InvalidUri, false);
   }
+  const { url } = parsed;
   const protocol = protocolOf(url);
   if (protocol === undefined || !supported.includes(protocol)) {
     // A scheme we never heard of is still a well-formed URI: the protocol is what is unsupported.
     throw new DownloadError(`unsupported protocol ${url.protocol.slice(0, -1)}`, FirmwareResult.UnsupportedProtocol, false);
   }
-  if (url.hostname === '') throw new DownloadError('the URI has no host', FirmwareResult.InvalidUri, false);
+  if (parsed.host === '') throw new DownloadError('the URI has no host', FirmwareResult.InvalidUri, false);
   return url;
 }
 
@@ -155,7 +158,7 @@ interface CoapConnection {
 }
 
 async function resolveHost(url: URL): Promise<{ address: string; family: 4 | 6 }> {
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const { host } = uriParts(url);
   try {
     const r = await lookup(host);
     return { address: r.address, family: r.family === 6 ? 6 : 4 };
@@ -170,12 +173,12 @@ async function connectCoap(url: URL, options: DownloadOptions): Promise<CoapConn
     if (protocol === 'coap') {
       const { address, family } = await resolveHost(url);
       const endpoint = await createUdpEndpoint({ ...options.coap, type: family === 6 ? 'udp6' : 'udp4' });
-      return { endpoint, peer: { address, port: url.port === '' ? 5683 : Number(url.port) }, close: () => endpoint.close() };
+      return { endpoint, peer: { address, port: uriParts(url).port! }, close: () => endpoint.close() };
     }
     if (protocol === 'coaps') {
       if (!options.dtls) throw new DownloadError('coaps:// needs PSK credentials (download.dtls)', FirmwareResult.UnsupportedProtocol, false);
       const { address } = await resolveHost(url);
-      const transport = await createDtlsTransport({ ...options.dtls, host: address, port: url.port === '' ? 5684 : Number(url.port) });
+      const transport = await createDtlsTransport({ ...options.dtls, host: address, port: uriParts(url).port! });
       const endpoint = createCoapEndpoint(transport, options.coap ?? {});
       return { endpoint, peer: transport.remote, close: () => endpoint.close() };
     }
@@ -205,8 +208,7 @@ export const fetchCoap: Fetcher = async (url, from, sink, signal, options) => {
   // TCP/TLS the package comes in one piece and a retry starts at byte 0.
   const stream = protocol === 'coap+tcp' || protocol === 'coaps+tcp';
   try {
-    const path = url.pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
-    const query = url.search.length > 1 ? url.search.slice(1).split('&').map((s) => decodeURIComponent(s)) : [];
+    const { path, query } = uriParts(url);
     let szx = szxOf(options.coapBlockSize ?? 1024);
     let num = Math.floor(from / blockSizeOf(szx));
     let started = false;

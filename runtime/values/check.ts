@@ -1,12 +1,10 @@
 // Model-driven value checks: type, range, length and enumeration, written once for generated setters, codecs and requests.
 import { ValueError } from '../errors.js';
+import { INT64_MAX, INT64_MIN, UINT64_MAX } from '../model.js';
 import type {
   Bound, EnumMember, Lwm2mPath, ObjectLink, Range, ResourceContent, ResourceModel, ResourceValue,
 } from '../model.js';
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-const UINT64_MAX = 2n ** 64n - 1n;
 
 /** Safe integers as number, everything else as bigint: the one integer representation the runtime keeps. */
 export function normalizeInteger(v: number | bigint): number | bigint {

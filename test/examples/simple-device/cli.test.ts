@@ -105,7 +105,7 @@ it('with no server answering it says within 5 s that it is still trying and wher
   expect(await child.exit).toBe(0);
   expect(child.lines).toContain('SIGINT: not registered (yet), nothing to de-register; stopping');
   expect(child.lines.join('\n')).not.toMatch(/de-registering/);
-});
+}, 40_000);
 
 it('--format announces the chosen Content-Format as ct= and answers instance Reads in it', async () => {
   const { address, port } = server.address();

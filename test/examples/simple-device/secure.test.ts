@@ -56,6 +56,7 @@ describeLibcoap('simple-device with coap-rd-gnutls', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SimpleDeviceError);
     expect((err as Error).message).toMatch(new RegExp(`cannot connect to ${scheme.replace('+', '\\+')}://`));
+    expect((err as Error).message).toMatch(/check the PSK identity and key/);
     expect((err as Error).message).not.toContain(wrong);
     expect(lines.some((l) => l.includes('registered'))).toBe(false);
   });

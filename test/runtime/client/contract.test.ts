@@ -6,6 +6,7 @@ import {
 import { createUdpEndpoint } from '../../../runtime/coap/index.js';
 import { withConfigBehaviour, withDeviceBehaviour } from '../../../runtime/device/index.js';
 import { MemoryStorage, withFirmwareUpdate } from '../../../runtime/firmware/index.js';
+import { NOTIFY_PRESET_2016, type NotifyPolicy } from '../../../runtime/notify/index.js';
 import { Config, ConfigBase } from '../../../generated/config.js';
 import { DeviceBase, type DeviceValues } from '../../../generated/device.js';
 import { FirmwareUpdateBase } from '../../../generated/firmware-update.js';
@@ -40,9 +41,10 @@ afterEach(async () => {
   await server.close();
 });
 
-async function device(ep: string): Promise<ConnectedClient> {
+async function device(ep: string, notifyPolicy?: NotifyPolicy): Promise<ConnectedClient> {
   connected = await connectClient(`coap://127.0.0.1:${server.address().port}`, {
     endpointName: ep, coap: fast, retry: { initialDelayMs: 20 }, preferredFormat: ContentFormat.TLV,
+    ...(notifyPolicy ? { notifyPolicy } : {}),
   });
   connected.client
     .addInstance(new MyDevice(0, { manufacturer: 'ACME', supportedBindingAndModes: 'U' }))
@@ -126,5 +128,23 @@ describe('defaults', () => {
     const second = await obs.next();
     expect(Date.now() - started).toBeLessThan(2500);
     expect(Number(text.decode(second.payload))).toBeGreaterThan(Number(text.decode(first.payload)));
+  });
+
+  it('the 2016 preset, opted into, holds a change back for its pmin of 300 s; the default sends it at once', async () => {
+    const quiet = (ms: number) => new Promise<'quiet'>((r) => setTimeout(() => r('quiet'), ms));
+    const { client } = await device('c-4');
+    (client.registry.instance(3, 0) as MyDevice).batteryLevel = 60;
+    const obs = await server.observe('c-4', '/3/0/9', ContentFormat.TEXT);
+    expect(obs.response.code).toBe('2.05');
+    (client.registry.instance(3, 0) as MyDevice).batteryLevel = 50;
+    expect(text.decode((await obs.next()).payload)).toBe('50');
+    (client.registry.instance(3, 0) as MyDevice).behaviour.dispose();
+    await connected!.close();
+    const preset = await device('c-5', NOTIFY_PRESET_2016);
+    (preset.client.registry.instance(3, 0) as MyDevice).batteryLevel = 60;
+    const held = await server.observe('c-5', '/3/0/9', ContentFormat.TEXT);
+    expect(held.response.code).toBe('2.05');
+    (preset.client.registry.instance(3, 0) as MyDevice).batteryLevel = 40;
+    expect(await Promise.race([held.next(), quiet(1500)])).toBe('quiet');
   });
 });

@@ -267,6 +267,19 @@ describe('ReconnectingStreamEndpoint over TCP on 127.0.0.1', () => {
     expect(new TextDecoder().decode(res.payload)).toBe('client:3/0');
   });
 
+  it('the streamBlock1 selector carries over to the new connection too', async () => {
+    const e = await open();
+    const sizes: number[] = [];
+    e.streamBlock1(() => ({ write: (_offset, bytes) => { sizes.push(bytes.length); } }));
+    e.serve((req) => ({ code: '2.04', payload: new TextEncoder().encode(String(req.streamed)) }));
+    await dropped(e);
+    await e.request(e.remote(), { method: 'GET', path: ['wake'] });
+    const [serverSide] = [...peer.connections];
+    const res = await serverSide!.request(serverSide!.remote(), { method: 'PUT', path: ['5', '0', '0'], payload: new Uint8Array(200_000) });
+    expect(new TextDecoder().decode(res.payload)).toBe('200000');
+    expect(sizes.length).toBeGreaterThan(1);
+  });
+
   it('a notification after a drop does not reconnect: the observation died with the connection', async () => {
     const e = await open();
     await dropped(e);
