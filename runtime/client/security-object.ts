@@ -1,4 +1,4 @@
-// The Security object (/0): the runtime's instance class, the accounts it holds, and the checks Bootstrap-Finish needs.
+// The Security object (/0): the runtime's instance class and the accounts it holds (URI, mode, PSK, Short Server ID, bootstrap timers).
 import { ValueError } from '../errors.js';
 import type { ResourceContent } from '../model.js';
 import { ObjectInstance } from '../object/instance.js';
