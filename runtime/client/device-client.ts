@@ -85,6 +85,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
   readonly #clock: Clock;
   readonly #connections = new Map<number, Connection>();
   #state: PersistentState | undefined;
+  #opening: Promise<PersistentState | undefined> | undefined;
   #sessions = new Map<number, KeptSession>();
   #stopped = false;
   #bootstrapping: Promise<void> | undefined;
@@ -159,14 +160,28 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     return this.registry.instances(SECURITY_OBJECT).filter((i): i is SecurityInstance => i instanceof SecurityInstance);
   }
 
+  /**
+   * The device's PersistentState on `store` (opened once; start() opens it when the app did not), so the app can
+   * keep its own sections in the same document, e.g. the firmware state: `attachFirmwareUpdate(fw, { persist:
+   * (await device.openState())!.section('firmware') })`. Undefined without a store. An unreadable document is
+   * reported as 'state-problem' and the state starts empty.
+   */
+  openState(): Promise<PersistentState | undefined> {
+    const store = this.#o.store;
+    if (!store) return Promise.resolve(undefined);
+    return (this.#opening ??= PersistentState.open(store).then((opened) => {
+      this.#state = opened.state;
+      if (opened.problem) {
+        this.emit('state-problem', { message: opened.problem.message, ...(opened.quarantinedTo ? { quarantinedTo: opened.quarantinedTo } : {}) });
+      }
+      return opened.state;
+    }));
+  }
+
   async #restore(): Promise<boolean> {
-    if (!this.#o.store) return false;
-    const opened = await PersistentState.open(this.#o.store);
-    this.#state = opened.state;
-    if (opened.problem) {
-      this.emit('state-problem', { message: opened.problem.message, ...(opened.quarantinedTo ? { quarantinedTo: opened.quarantinedTo } : {}) });
-    }
-    const sections = deviceSections(opened.state);
+    const state = await this.openState();
+    if (!state || !this.#o.store) return false;
+    const sections = deviceSections(state);
     const security = loadInstances(sections.security.load());
     const servers = loadInstances(sections.servers.load());
     if (!security || !servers) return false;

@@ -270,6 +270,20 @@ describe('state that survives a restart', () => {
     expect(bs.requests.length).toBe(1);
   });
 
+  it('lets the app keep its own section (the firmware state) in the same document', async () => {
+    await bootstrapServer(() => ({ servers: [{ uri: dmUri(dm), shortServerId: 1 }] }));
+    const store = join(dir, 'state');
+    const first = device('fw-state', { store: new FileStateStore(store) });
+    const firmware = (await first.openState())!.section<{ state: number }>('firmware');
+    await first.start();
+    await firmware.save({ state: 2 });
+    await first.stop();
+    devices = devices.filter((x) => x !== first);
+    const second = device('fw-state', { store: new FileStateStore(store) });
+    expect((await second.openState())!.section<{ state: number }>('firmware').load()).toEqual({ state: 2 });
+    expect((await second.openState())!.names()).toEqual(['firmware', 'security', 'servers', 'sessions']);
+  });
+
   it('reports a corrupt store and falls back to factory bootstrap', async () => {
     await bootstrapServer(() => ({ servers: [{ uri: dmUri(dm), shortServerId: 1 }] }));
     const store = join(dir, 'state');
