@@ -116,7 +116,7 @@ it('--format announces the chosen Content-Format as ct= and answers instance Rea
   expect([res.code, res.contentFormat]).toEqual(['2.05', 110]);
   child.proc.kill('SIGTERM');
   expect(await child.exit).toBe(0);
-});
+}, 40_000);
 
 describe('parseArgs', () => {
   it('takes --format and --notify, refusing what the device cannot announce', () => {
