@@ -31,6 +31,12 @@ const COMMANDS: Readonly<Record<string, { readonly usage: string; readonly descr
     describe: 'write a new device project: objects, generated classes, device code, a test against the test server',
     load: async () => (await import('./init.js')).initMain,
   },
+  // The local LwM2M server with its web UI lives in server/.
+  server: {
+    usage: 'server [--port 5683] [--ui-port 8080] …',
+    describe: 'an LwM2M server (UDP, DTLS-PSK) with a web UI on 127.0.0.1 to drive devices by hand',
+    load: async () => (await import('../server/cli.js')).serverMain,
+  },
 };
 
 /** `--check-extensions` is a flag rather than a word, kept for compatibility; it takes the whole argv. */

@@ -1,4 +1,4 @@
-// What ships: the package's files and the shipping build hold the generator, the runtime and lwm2m-gen/testing, no test or example code.
+// What ships: the package's files and the shipping build hold the generator, the runtime, lwm2m-gen/testing and the server, no test or example code.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -11,9 +11,9 @@ function sourcesOf(tsconfig: string): string[] {
 }
 
 describe('the package', () => {
-  it('builds for shipping only generator/, runtime/ and testing/', () => {
+  it('builds for shipping only generator/, runtime/, testing/ and server/', () => {
     const tops = new Set(sourcesOf('tsconfig.build.json').map((f) => f.split('/')[0]));
-    expect([...tops].sort()).toEqual(['generator', 'runtime', 'testing']);
+    expect([...tops].sort()).toEqual(['generator', 'runtime', 'server', 'testing']);
   });
 
   it('builds the examples without test code', () => {
@@ -22,11 +22,11 @@ describe('the package', () => {
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
   });
 
-  it('packs bin, templates, registry and dist/{generator,runtime,testing,cjs}, and exports lwm2m-gen/testing for import and require', () => {
+  it('packs bin, templates, registry, the server page and dist/{generator,runtime,testing,server,cjs}, and exports lwm2m-gen/testing for import and require', () => {
     const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' })) as
       Array<{ files: Array<{ path: string }> }>;
     const paths = packed[0]!.files.map((f) => f.path);
-    const outside = paths.filter((p) => !/^(bin\/|templates\/|registry\/|dist\/(generator|runtime|testing|cjs)\/|README\.md$|package\.json$)/.test(p));
+    const outside = paths.filter((p) => !/^(bin\/|templates\/|registry\/|server\/ui\/|dist\/(generator|runtime|testing|server|cjs)\/|README\.md$|package\.json$)/.test(p));
     expect(outside).toEqual([]);
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, Record<string, { default: string }>> };
     expect(pkg.exports['./testing']?.['import']?.default).toBe('./dist/testing/index.js');

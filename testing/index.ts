@@ -1,7 +1,7 @@
 // lwm2m-gen/testing: in-process LwM2M DM and Bootstrap servers for device apps' tests, the DM server's requests typed by the generated classes.
 export {
   TestLwm2mServer,
-  type TestServerOptions, type WaitOptions, type Registration, type RegistrationLogEntry, type RejectedRegistration,
+  type TestServerOptions, type WaitOptions, type Registration, type RegistrationLogEntry, type RejectedRegistration, type RegistrationEvent,
   type Observation, type Notification,
 } from './server.js';
 export { RegisteredDevice } from './device.js';

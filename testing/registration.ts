@@ -7,8 +7,8 @@ const BINDING = /^[UTSNQ]+$/;
 const VERSION = /^\d+\.\d+$/;
 /** Lifetime in seconds: a positive integer. */
 const LIFETIME = /^[1-9]\d{0,9}$/;
-/** Endpoint names: any printable text, but a bare `ep=` names nobody. */
-const ENDPOINT = /^[^\s]+$/;
+/** Endpoint names: any text without control characters (LwM2M restricts no others, spaces included), but a bare `ep=` names nobody. */
+const ENDPOINT = /^[^\u0000-\u001f\u007f]+$/;
 
 /** The value of a query item `name=value`, undefined when absent; a bare `name` reads as "". */
 export function queryValue(query: readonly string[], name: string): string | undefined {

@@ -26,6 +26,15 @@ export interface Registration {
   /** The Register's query items, all of them, in order. */
   readonly query: readonly string[];
   updates: number;
+  /** When the Register came, and the last Register or Update (ms since the epoch). */
+  readonly registeredAt: number;
+  lastUpdateAt: number;
+}
+
+/** A registration that came (Register), was refreshed (Update) or went (De-register, `forget`, a new Register of its endpoint). */
+export interface RegistrationEvent {
+  readonly kind: 'registered' | 'updated' | 'deregistered';
+  readonly registration: Registration;
 }
 
 /** A Register or Update the server refused with 4.00 as malformed, and why. */
@@ -101,6 +110,7 @@ export class TestLwm2mServer {
   readonly #tap: ObservationTap;
   readonly #logWaiters: Array<{ pred: (e: RegistrationLogEntry) => boolean; resolve: (e: RegistrationLogEntry) => void }> = [];
   readonly #changeWaiters = new Set<() => void>();
+  readonly #registrationListeners = new Set<(e: RegistrationEvent) => void>();
   #nextId = 1;
 
   private constructor(tap: ObservationTap, endpoint: CoapEndpoint, options: TestServerOptions, dtls: DtlsPskServer | undefined) {
@@ -187,7 +197,22 @@ export class TestLwm2mServer {
   /** Forgets a registration, so the client's next Update gets 4.04. */
   forget(endpointName: string): void {
     const r = this.findRegistration(endpointName);
-    if (r) this.registrations.delete(r.id);
+    if (r) this.#drop(r);
+  }
+
+  /** Calls `listener` for every registration that comes, is updated or goes; returns the function that stops it. */
+  onRegistrationChange(listener: (e: RegistrationEvent) => void): () => void {
+    this.#registrationListeners.add(listener);
+    return () => this.#registrationListeners.delete(listener);
+  }
+
+  #emit(kind: RegistrationEvent['kind'], registration: Registration): void {
+    for (const l of [...this.#registrationListeners]) l({ kind, registration });
+  }
+
+  #drop(r: Registration): void {
+    this.registrations.delete(r.id);
+    this.#emit('deregistered', r);
   }
 
   /** Resolves with the first log entry (already logged or future) of that kind matching `pred`, after `skip` of them. */
@@ -235,12 +260,16 @@ export class TestLwm2mServer {
       if (problem || ep === undefined) return this.#reject('register', req, ep, problem ?? 'no endpoint name');
       const lt = Number(queryValue(req.query, 'lt') ?? '86400');
       const old = this.findRegistration(ep);
-      if (old) this.registrations.delete(old.id);
+      if (old) this.#drop(old);
       const id = String(this.#nextId++);
-      this.registrations.set(id, {
+      const now = Date.now();
+      const registration: Registration = {
         endpoint: ep, id, peer: req.peer, lifetime: lt, binding: queryValue(req.query, 'b') ?? 'U',
         lwm2mVersion: queryValue(req.query, 'lwm2m'), links: text.decode(req.payload), query: req.query, updates: 0,
-      });
+        registeredAt: now, lastUpdateAt: now,
+      };
+      this.registrations.set(id, registration);
+      this.#emit('registered', registration);
       return { code: '2.01', locationPath: [this.#root, id] };
     }
     const reg = req.path.length === 2 ? this.registrations.get(req.path[1]!) : undefined;
@@ -254,10 +283,12 @@ export class TestLwm2mServer {
       if (b !== undefined) reg.binding = b;
       if (req.payload.length > 0) reg.links = text.decode(req.payload);
       reg.updates++;
+      reg.lastUpdateAt = Date.now();
+      this.#emit('updated', reg);
       return { code: '2.04' };
     }
     if (req.method === 'DELETE') {
-      this.registrations.delete(reg.id);
+      this.#drop(reg);
       return { code: '2.02' };
     }
     return { code: '4.05' };

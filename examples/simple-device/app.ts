@@ -212,8 +212,9 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
     simulation.stop();
     device.behaviour.dispose();
     await rebooting?.catch(() => undefined);
+    const registered = c.state === 'registered';
     const { timedOut } = await connected.close();
-    if (timedOut) log('the server did not answer the De-register in time; closing anyway');
+    if (timedOut && registered) log('the server did not answer the De-register in time; closing anyway');
   })());
   // Aborted while the first Register is still unanswered: closing the transport ends that exchange too.
   o.signal?.addEventListener('abort', () => void stop(), { once: true });

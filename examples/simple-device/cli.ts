@@ -10,6 +10,7 @@ export const FORMATS: Readonly<Record<string, number>> = {
   'senml-json': ContentFormat.SENML_JSON,
   'senml-cbor': ContentFormat.SENML_CBOR,
   'lwm2m-cbor': ContentFormat.LWM2M_CBOR,
+  'lwm2m-json': ContentFormat.LWM2M_JSON,
 };
 const NOTIFY_PRESET_NAMES: readonly NotifyPresetName[] = ['spec', '2016'];
 
@@ -113,7 +114,7 @@ export const USAGE = `usage: npm run device -- --server coap://HOST:PORT --endpo
        --server coaps://HOST:PORT | coap+tcp://HOST:PORT | coaps+tcp://HOST:PORT  --psk-identity ID --psk-key HEX
        --connection-string "HostName=…;DeviceId=…;SharedAccessKey=…" [--sas-ttl S] [--sas-renew-before S]
        [--interval S]  seconds between simulated battery/memory changes
-       [--format tlv|senml-json|senml-cbor|lwm2m-cbor]  preferred Content-Format, announced as ct= (default senml-cbor)
+       [--format tlv|senml-json|senml-cbor|lwm2m-cbor|lwm2m-json]  preferred Content-Format, announced as ct= (default senml-cbor)
        [--notify spec|2016]  notification defaults: the spec's (pmin 0, no pmax) or the 2016 library's (pmin 300 s, pmax 21600 s)
        --help  this text`;
 

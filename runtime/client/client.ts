@@ -27,7 +27,7 @@ export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'
   readonly shortServerId?: number;
   /**
    * Content-Format of multi-value Reads without Accept, also announced as `ct`; default SenML CBOR (112). One the
-   * client can encode for several values (TLV, SenML JSON, SenML CBOR, LwM2M CBOR), else the constructor throws.
+   * client can encode several values in (TLV, SenML JSON, SenML CBOR, LwM2M CBOR, LwM2M JSON), else the constructor throws.
    */
   readonly preferredFormat?: number;
   /** Timers (a manual clock in tests); default the system clock. */
@@ -68,10 +68,8 @@ export interface ClientSession {
   readonly attributes: readonly { readonly path: Lwm2mPath; readonly attributes: NotificationAttributes }[];
 }
 
-/** Formats a client can encode several values in, and so may announce as `ct` and answer Reads with. */
-const MULTI_VALUE_FORMATS: ReadonlySet<number> = new Set([
-  ContentFormat.TLV, ContentFormat.SENML_JSON, ContentFormat.SENML_CBOR, ContentFormat.LWM2M_CBOR,
-]);
+/** Supported formats that carry one value (or links) only: never a preferred format for Reads of several values. */
+const SINGLE_VALUE_FORMATS: ReadonlySet<number> = new Set([ContentFormat.TEXT, ContentFormat.OPAQUE, ContentFormat.LINK_FORMAT]);
 
 /** start() found instances without mandatory readable resources; `missing` lists every one, by path. */
 export class MissingMandatoryError extends ClientUsageError {
@@ -110,9 +108,9 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     super();
     if (!options.endpointName) throw new ClientUsageError('endpointName is required');
     const format = options.preferredFormat ?? ContentFormat.SENML_CBOR;
-    if (!MULTI_VALUE_FORMATS.has(format) || !isSupportedFormat(format)) {
-      throw new ClientUsageError(`preferredFormat ${format} cannot be announced: the client encodes several values only as `
-        + 'TLV (11542), SenML JSON (110), SenML CBOR (112) or LwM2M CBOR (11544)');
+    if (!isSupportedFormat(format) || SINGLE_VALUE_FORMATS.has(format)) {
+      throw new ClientUsageError(`preferredFormat ${format} cannot be announced: it is not a format the client encodes `
+        + 'several values in (TLV, SenML JSON, SenML CBOR, LwM2M CBOR, LwM2M JSON)');
     }
     this.#o = options;
     this.registry = options.registry ?? new ObjectRegistry();

@@ -21,7 +21,7 @@ export function probeClientHello(): Uint8Array {
  * Sends a ClientHello from a fresh socket and resolves true when a DTLS record comes back within `timeoutMs`.
  * Nothing secret is sent: no identity, no key.
  */
-export function dtlsAnswers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+export function dtlsAnswers(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
     let done = false;

@@ -28,7 +28,8 @@ describe('registration checks', () => {
 
   it('names what is wrong', () => {
     expect(registerProblem(req([]))).toMatch(/no endpoint name/);
-    expect(registerProblem(req(['ep=a b']))).toMatch(/not an endpoint name/);
+    expect(registerProblem(req(['ep=a\u0001b']))).toMatch(/not an endpoint name/);
+    expect(registerProblem(req(['ep=<img src=x onerror=alert(1)>']))).toBeUndefined();
     expect(registerProblem(req(['ep=a', 'lt=1.5']))).toMatch(/lt=1\.5/);
     expect(registerProblem(req(['ep=a', 'lwm2m=1']))).toMatch(/lwm2m=1 /);
     expect(registerProblem(req(['ep=a'], ''))).toMatch(/no object links/);

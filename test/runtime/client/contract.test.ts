@@ -110,7 +110,7 @@ describe('refusals', () => {
   });
 
   it('refuses to announce a preferred format it cannot encode several values in', async () => {
-    await expect(connectClient(`coap://127.0.0.1:${server.address().port}`, { endpointName: 'f', preferredFormat: 11543 }))
+    await expect(connectClient(`coap://127.0.0.1:${server.address().port}`, { endpointName: 'f', preferredFormat: 60 }))
       .rejects.toThrow(ClientUsageError);
     await expect(connectClient(`coap://127.0.0.1:${server.address().port}`, { endpointName: 'f', preferredFormat: ContentFormat.TEXT }))
       .rejects.toThrow(/cannot be announced/);

@@ -1,0 +1,49 @@
+// A child process for end-to-end tests: its output lines, a wait for a line, and a stop that waits for the exit.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface Child {
+  readonly proc: ChildProcess;
+  readonly lines: string[];
+  /** Resolves with the first output line matching, already printed or to come; rejects after timeoutMs. */
+  line(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** SIGTERM, then waits for the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export function startChild(command: string, args: readonly string[], cwd: string): Child {
+  const proc = spawn(command, [...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const waiters = new Set<{ pattern: RegExp; resolve: (l: string) => void }>();
+  let buffered = '';
+  const take = (chunk: Buffer): void => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const l of parts) {
+      lines.push(l);
+      for (const w of [...waiters]) if (w.pattern.test(l)) { waiters.delete(w); w.resolve(l); }
+    }
+  };
+  proc.stdout!.on('data', take);
+  proc.stderr!.on('data', take);
+  const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    proc, lines,
+    line: (pattern, timeoutMs = 15000) => {
+      const found = lines.find((l) => pattern.test(l));
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const w = { pattern, resolve: (l: string) => { clearTimeout(timer); resolve(l); } };
+        const timer = setTimeout(() => {
+          waiters.delete(w);
+          reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${lines.join('\n')}`));
+        }, timeoutMs);
+        waiters.add(w);
+      });
+    },
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      return exit;
+    },
+  };
+}
