@@ -1,4 +1,4 @@
-// An in-process LwM2M Bootstrap-Server for device apps' tests: answers Bootstrap-Request and provisions /0 and /1 over UDP.
+// An in-process LwM2M Bootstrap-Server for device apps' tests: answers Bootstrap-Request and provisions /0 and /1 over UDP (or DTLS-PSK on a DtlsPskServer).
 import {
   ContentFormat, createCoapEndpoint, createUdpTransport, encodeRecords, SECURITY_MODEL, SERVER_MODEL,
   type CoapEndpoint, type CoapEndpointOptions, type DatagramTransport, type IncomingResponse, type Lwm2mPath, type Lwm2mRecord,
@@ -42,7 +42,7 @@ export interface TestBootstrapServerOptions {
    */
   readonly script?: (session: BootstrapClientSession, config: BootstrapConfig | undefined) => Promise<void>;
   readonly coap?: CoapEndpointOptions;
-  /** A transport to serve on; default UDP on 127.0.0.1, ephemeral port. */
+  /** A transport to serve on (a DtlsPskServer for coaps://); default UDP on 127.0.0.1, ephemeral port. */
   readonly transport?: DatagramTransport;
 }
 
