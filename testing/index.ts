@@ -1,4 +1,4 @@
-// lwm2m-gen/testing: an in-process LwM2M server for device apps' tests, its requests typed by the generated classes.
+// lwm2m-gen/testing: in-process LwM2M DM and Bootstrap servers for device apps' tests, the DM server's requests typed by the generated classes.
 export {
   TestLwm2mServer,
   type TestServerOptions, type WaitOptions, type Registration, type RegistrationLogEntry, type RejectedRegistration, type RegistrationEvent,
@@ -17,3 +17,7 @@ export {
   type CompositeServer, type CompositeObservingServer, type CompositeObservationTap, type CompositeFormat, type CompositeOptions,
   type CompositeContent, type CompositeObservation,
 } from './composite.js';
+export {
+  TestBootstrapServer, BootstrapClientSession, securityRecords, serverRecords,
+  type TestBootstrapServerOptions, type BootstrapConfig, type ProvisionedServer, type BootstrapLogEntry,
+} from './bootstrap-server.js';

@@ -1,7 +1,8 @@
 // Command line of the simulated device: arguments to SimpleDeviceOptions, and the process lifecycle (signals, exit codes).
 import yargs from 'yargs';
 import { ContentFormat } from 'lwm2m-gen/runtime';
-import { startSimpleDevice, SimpleDeviceError, type NotifyPresetName, type SimpleDevice, type SimpleDeviceOptions } from './app.js';
+import { startSimpleDevice, SimpleDeviceError, type NotifyPresetName, type SimpleDeviceOptions } from './app.js';
+import { startProvisionedDevice, type ProvisionedDeviceOptions } from './provisioned.js';
 
 /** `--format` names and the Content-Format each announces (`ct=`) and answers multi-value Reads with. */
 export const FORMATS: Readonly<Record<string, number>> = {
@@ -34,13 +35,18 @@ function hexKey(text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(text, 'hex'));
 }
 
+/** What the command line asks for: a device on one server (`server`), or one provisioned by `bootstrap` and/or kept in `stateDir`. */
+export type DeviceCliOptions = ProvisionedDeviceOptions;
+
 /** Parses the device's arguments (without `node main.js`). Throws UsageError for anything wrong, HelpRequested for --help. */
-export function parseArgs(argv: readonly string[]): SimpleDeviceOptions {
+export function parseArgs(argv: readonly string[]): DeviceCliOptions {
   if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested();
   const parsed = yargs([...argv])
     .scriptName('npm run device --')
     .usage('$0 --server URI --endpoint NAME [options]')
-    .option('server', { type: 'string', demandOption: true, describe: 'coap://, coaps://, coap+tcp:// or coaps+tcp:// URI of the LwM2M server' })
+    .option('server', { type: 'string', describe: 'coap://, coaps://, coap+tcp:// or coaps+tcp:// URI of the LwM2M server' })
+    .option('bootstrap', { type: 'string', describe: 'coap:// or coaps:// URI of a Bootstrap-Server: the device is provisioned by it' })
+    .option('state', { type: 'string', describe: 'folder where the device keeps /0, /1, its registrations and observations across restarts' })
     .option('endpoint', { type: 'string', describe: 'Endpoint Client Name (the DeviceId with --connection-string)' })
     .option('port', { type: 'number', describe: 'local UDP port (coap://, coaps://); ephemeral by default' })
     .option('lifetime', { type: 'number', default: 300, describe: 'registration lifetime, seconds' })
@@ -65,7 +71,15 @@ export function parseArgs(argv: readonly string[]): SimpleDeviceOptions {
     if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
     return v;
   };
-  const options: { -readonly [K in keyof SimpleDeviceOptions]: SimpleDeviceOptions[K] } = { server: parsed.server };
+  if (parsed.server === undefined && parsed.bootstrap === undefined) throw new UsageError('give --server URI or --bootstrap URI');
+  if (parsed.server !== undefined && parsed.bootstrap !== undefined) throw new UsageError('give --server or --bootstrap, not both: the bootstrap server names the servers');
+  const options: { -readonly [K in keyof DeviceCliOptions]: DeviceCliOptions[K] } = {};
+  if (parsed.server !== undefined) options.server = parsed.server;
+  if (parsed.bootstrap !== undefined) options.bootstrap = parsed.bootstrap;
+  if (parsed.state !== undefined) options.stateDir = parsed.state;
+  if ((options.bootstrap !== undefined || options.stateDir !== undefined) && parsed['connection-string'] !== undefined) {
+    throw new UsageError('--connection-string works with --server alone, not with --bootstrap or --state');
+  }
   if (parsed.endpoint !== undefined) options.endpoint = parsed.endpoint;
   const port = int('port', parsed.port, 0, 65535);
   if (port !== undefined) options.localPort = port;
@@ -95,6 +109,8 @@ export function parseArgs(argv: readonly string[]): SimpleDeviceOptions {
 }
 
 export const USAGE = `usage: npm run device -- --server coap://HOST:PORT --endpoint NAME [--port LOCALPORT] [--lifetime S]
+       --bootstrap coap://HOST:PORT --endpoint NAME  provisioned by a Bootstrap-Server (--psk-identity/--psk-key apply to it)
+       [--state DIR]  keep /0, /1, registrations and observations in DIR: a restart resumes them without bootstrap
        --server coaps://HOST:PORT | coap+tcp://HOST:PORT | coaps+tcp://HOST:PORT  --psk-identity ID --psk-key HEX
        --connection-string "HostName=…;DeviceId=…;SharedAccessKey=…" [--sas-ttl S] [--sas-renew-before S]
        [--interval S]  seconds between simulated battery/memory changes
@@ -107,7 +123,7 @@ export const USAGE = `usage: npm run device -- --server coap://HOST:PORT --endpo
  * (0 after a clean stop or --help, 1 when it could not start, 2 for a usage error).
  */
 export async function runCli(argv: readonly string[], log: (line: string) => void = (l) => console.log(l)): Promise<number> {
-  let options: SimpleDeviceOptions;
+  let options: DeviceCliOptions;
   try {
     options = parseArgs(argv);
   } catch (err) {
@@ -121,11 +137,11 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
   }
   // Signals are taken from the start: the first Register may wait up to CoAP's 93 s for an answer.
   const abort = new AbortController();
-  let device: SimpleDevice | undefined;
+  let device: { stop(): Promise<void>; registered(): boolean } | undefined;
   let stopping = false;
   let done: ((code: number) => void) | undefined;
   const finished = new Promise<number>((resolve) => { done = resolve; });
-  const stop = (d: SimpleDevice): void => {
+  const stop = (d: { stop(): Promise<void> }): void => {
     d.stop().then(() => {
       log('stopped');
       done!(0);
@@ -139,8 +155,8 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
     stopping = true;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    log(device?.client.state === 'registered'
-      ? `${signal}: de-registering`
+    log(device?.registered()
+      ? `${signal}: ${options.stateDir !== undefined ? 'stopping (the registration is kept in the state folder)' : 'de-registering'}`
       : `${signal}: not registered (yet), nothing to de-register; stopping`);
     abort.abort();
     if (device) stop(device);
@@ -148,7 +164,12 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    device = await startSimpleDevice({ ...options, log, signal: abort.signal });
+    if (options.bootstrap !== undefined || options.stateDir !== undefined) {
+      device = await startProvisionedDevice({ ...options, log, signal: abort.signal });
+    } else {
+      const simple = await startSimpleDevice({ ...options as SimpleDeviceOptions, log, signal: abort.signal });
+      device = { stop: () => simple.stop(), registered: () => simple.client.state === 'registered' };
+    }
   } catch (err) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -2,3 +2,4 @@
 export * from './app.js';
 export * from './cli.js';
 export * from './objects.js';
+export * from './provisioned.js';

@@ -2,14 +2,14 @@
 import { systemClock, type Clock } from '../coap/clock.js';
 import type { Block1Sink, Block1Start, CoapEndpoint, IncomingRequest, OutgoingResponse, Peer } from '../coap/types.js';
 import { ContentFormat, isSupportedFormat } from '../codec/index.js';
-import { formatPath, parsePath, type ObjectDefinition } from '../model.js';
-import { AttributeStore, type NotifyPolicy, type NotifyScheduler } from '../notify/index.js';
+import { formatPath, parsePath, type Lwm2mPath, type ObjectDefinition } from '../model.js';
+import { AttributeStore, type NotificationAttributes, type NotifyPolicy, type NotifyScheduler } from '../notify/index.js';
 import type { ObjectInstance } from '../object/instance.js';
 import { TypedEmitter, type ClientEvents } from './events.js';
 import { registrationLinks } from './links.js';
 import { ObjectRegistry, ClientUsageError, type ObjectOptions, type RegistryEvent } from './registry.js';
-import { ClientObservations } from './observe.js';
-import { RegistrationEngine, type RegistrationSettings, type RegistrationState } from './registration.js';
+import { ClientObservations, type StoredObservation } from './observe.js';
+import { RegistrationEngine, type RegistrationSettings, type RegistrationState, type ResumedRegistration } from './registration.js';
 import { RequestRouter } from './router.js';
 import { ServerObject, type ServerSettings } from './server-object.js';
 
@@ -32,6 +32,23 @@ export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'
   readonly preferredFormat?: number;
   /** Timers (a manual clock in tests); default the system clock. */
   readonly clock?: Clock;
+  /**
+   * The objects to serve, shared with the clients of the device's other servers (DeviceClient does this): each
+   * client keeps its own registration, observations and attributes, and its server manages only its own /1 instance.
+   * By default a registry of the client's own.
+   */
+  readonly registry?: ObjectRegistry;
+  /** Bootstrap-Request Trigger (/1/x/9) was executed by this server; called after the 2.04. Absent: /1/x/9 is 4.04. */
+  readonly onBootstrapRequest?: () => void;
+  /**
+   * What this server's session was before a restart (a device's store keeps it): start() restores the attributes
+   * and observations and sends an Update to the registration (a Register when the server answers 4.04).
+   */
+  readonly resume?: ClientSession;
+  /** Told when the session changed (registration, observations, attributes, a notification's sequence number). */
+  readonly onSessionChange?: () => void;
+  /** The retry schedule (retry.schedule) gave up registering: the device falls back to bootstrap. */
+  readonly onRegistrationExhausted?: () => void;
   /** The notify scheduler; by default the process-wide one (or a private one on `clock` when given). */
   readonly scheduler?: NotifyScheduler;
   /**
@@ -41,6 +58,14 @@ export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'
   readonly notifyPolicy?: NotifyPolicy;
   /** Notifications as CON (default false: NON, with a CON at least daily). */
   readonly confirmableNotifications?: boolean;
+}
+
+/** A server's session as a store keeps it across a restart. */
+export interface ClientSession {
+  readonly registration?: ResumedRegistration;
+  readonly observations: readonly StoredObservation[];
+  /** The attributes the server wrote, by the path it wrote them at. */
+  readonly attributes: readonly { readonly path: Lwm2mPath; readonly attributes: NotificationAttributes }[];
 }
 
 /** Supported formats that carry one value (or links) only: never a preferred format for Reads of several values. */
@@ -64,7 +89,7 @@ function normalizeAddress(a: string): string {
 export type StreamedWriteOpener = (instance: ObjectInstance, start: Block1Start) => Block1Sink | Promise<Block1Sink>;
 
 export class Lwm2mClient extends TypedEmitter<ClientEvents> {
-  readonly registry = new ObjectRegistry();
+  readonly registry: ObjectRegistry;
   /** Notification attributes this server wrote (Write-Attributes), read by Discover and the notify scheduler. */
   readonly attributes = new AttributeStore();
   readonly #o: Lwm2mClientOptions;
@@ -75,6 +100,9 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   readonly observations: ClientObservations;
   /** Resources whose block-wise Writes stream to a sink, by "objectId/resourceId". */
   readonly #streamed = new Map<string, StreamedWriteOpener>();
+  readonly #offRegistry: () => void;
+  /** Paths the server wrote attributes at, for the session a store keeps. */
+  readonly #attributePaths = new Map<string, Lwm2mPath>();
 
   constructor(options: Lwm2mClientOptions) {
     super();
@@ -85,6 +113,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
         + 'several values in (TLV, SenML JSON, SenML CBOR, LwM2M CBOR, LwM2M JSON)');
     }
     this.#o = options;
+    this.registry = options.registry ?? new ObjectRegistry();
     const clock = options.clock ?? systemClock;
     this.#server = new ServerObject({
       registry: this.registry,
@@ -92,6 +121,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       settings: options,
       onUpdateTrigger: () => void this.update(),
       onDisable: () => void this.#engine.disable(),
+      ...(options.onBootstrapRequest ? { onBootstrapRequest: options.onBootstrapRequest } : {}),
     });
     this.#engine = new RegistrationEngine({
       ...options,
@@ -100,8 +130,14 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       binding: () => this.binding(),
       links: () => this.links(),
       disableTimeout: () => this.#server.disableTimeout(),
-      endSession: () => this.observations.endAll(),
-      emit: (name, event) => this.emit(name, event),
+      endSession: () => {
+        if (this.observations.endAll() > 0) options.onSessionChange?.();
+      },
+      emit: (name, event) => {
+        this.emit(name, event);
+        if (name === 'registered' || name === 'updated' || name === 'deregistered') options.onSessionChange?.();
+      },
+      ...(options.onRegistrationExhausted ? { onExhausted: options.onRegistrationExhausted } : {}),
     });
     this.observations = new ClientObservations({
       registry: this.registry,
@@ -113,18 +149,42 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       ...(options.notifyPolicy ? { policy: options.notifyPolicy } : {}),
       ...(options.confirmableNotifications !== undefined ? { confirmable: options.confirmableNotifications } : {}),
       onError: (error) => this.emit('error', error),
+      ...(options.onSessionChange ? { onNotified: options.onSessionChange } : {}),
     });
+    const observe = this.observations.hooks();
     this.#router = new RequestRouter({
       registry: this.registry,
       preferredFormat: format,
       attributes: this.attributes,
       // ---- the Observe hook: GET Observe=0/1 go to the notify module's registry and scheduler ----
-      observe: this.observations.hooks(),
-      onAttributesWritten: (path) => this.observations.refresh(path),
+      observe: {
+        onObserve: (r) => {
+          const sequence = observe.onObserve!(r);
+          options.onSessionChange?.();
+          return sequence;
+        },
+        onCancelObserve: (peer, token, path) => {
+          observe.onCancelObserve!(peer, token, path);
+          options.onSessionChange?.();
+        },
+      },
+      onAttributesWritten: (path) => {
+        this.#attributePaths.set(formatPath(path), path);
+        this.observations.refresh(path);
+        options.onSessionChange?.();
+      },
       protectedInstance: (objectId, instanceId) => this.#server.isProtected(objectId, instanceId),
+      // Several servers: each manages its own Server instance only (LwM2M 1.1 7.3.2 without an Access Control object).
+      foreignInstance: (objectId, instanceId) => this.#server.isForeign(objectId, instanceId),
       onInternalError: (error) => this.emit('error', error),
     });
-    this.registry.onEvent((e) => this.#onRegistryEvent(e));
+    this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
+  }
+
+  /** Stops listening to a shared registry (the device replaced this server's client); call after stop(). */
+  dispose(): void {
+    this.#offRegistry();
+    this.observations.endAll();
   }
 
   // ---- the object registry ----
@@ -186,6 +246,18 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     return this.#engine.location;
   }
 
+  /** The session a store keeps across a restart: the registration, this server's observations and attributes. */
+  session(): ClientSession {
+    const registration = this.#engine.registration;
+    return {
+      ...(registration ? { registration } : {}),
+      observations: this.observations.snapshot(this.#o.server),
+      attributes: [...this.#attributePaths.values()]
+        .map((path) => ({ path, attributes: this.attributes.get(path) }))
+        .filter((a) => Object.keys(a.attributes).length > 0),
+    };
+  }
+
   /** This server's Server object instance (/1): the app's, or the one start() made from the options. */
   get serverInstance(): ObjectInstance | undefined {
     return this.#server.instance();
@@ -227,13 +299,24 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       .sort((a, b) => a.instanceId - b.instanceId)
       .flatMap((inst) => inst.missingMandatory().map((r) => ({ path: formatPath(inst.path(r.id)), name: r.name }))));
     if (missing.length > 0) throw new MissingMandatoryError(missing);
+    const resume = this.#o.resume;
+    if (resume) {
+      for (const a of resume.attributes) {
+        this.attributes.apply(a.path, { set: a.attributes, clear: [] });
+        this.#attributePaths.set(formatPath(a.path), a.path);
+      }
+      if (resume.registration) this.observations.restore(this.#o.server, resume.observations);
+    }
     this.#o.transport.serve((req) => this.#serve(req));
-    await this.#engine.start();
+    await this.#engine.start(resume?.registration);
   }
 
-  /** Stops timers and de-registers when registered. Waits for an exchange in flight to finish first. */
-  async stop(): Promise<void> {
-    await this.#engine.stop();
+  /**
+   * Stops timers and de-registers when registered. Waits for an exchange in flight to finish first. With
+   * `deregister: false` the registration stays at the server, for a restart that resumes session().
+   */
+  async stop(options: { readonly deregister?: boolean } = {}): Promise<void> {
+    await this.#engine.stop(options);
   }
 
   /**

@@ -26,7 +26,7 @@ export interface RegistrationFailedEvent {
   readonly error: Error;
   /** Consecutive failures so far (1 on the first). */
   readonly attempt: number;
-  /** When the next attempt is due, in ms from now. */
+  /** When the next attempt is due, in ms from now; -1 when the retry schedule gave up (the device bootstraps then). */
   readonly retryInMs: number;
 }
 /** A Register or Update has gone unanswered for a while; the message layer keeps retransmitting it. */

@@ -1,4 +1,4 @@
-// The LwM2M client: connecting (server URI, SAS), the facade, registration engine, Server object, object registry, request routing, Discover and Write-Attributes.
+// The LwM2M client: connecting (server URI, SAS), the facade, registration engine, Security and Server objects, object registry, request routing, Discover and Write-Attributes.
 export * from './client.js';
 export * from './events.js';
 export * from './links.js';
@@ -9,3 +9,10 @@ export * from './registration.js';
 export * from './server-object.js';
 export * from './server-model.js';
 export type { CompositeObserveHooks, CompositeObserveRegistration } from './composite.js';
+export * from './security-object.js';
+export * from './security-model.js';
+export * from './bootstrap-session.js';
+export * from './bootstrap.js';
+export * from './device-state.js';
+export * from './device-client.js';
+export type { StoredObservation } from './observe.js';

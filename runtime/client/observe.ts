@@ -14,6 +14,16 @@ import { CompositeObservations } from './composite-observe.js';
 import type { ObjectRegistry, RegistryEvent } from './registry.js';
 import type { ObserveHooks, ObserveRegistration } from './router.js';
 
+/** One observation as the device's store keeps it across a restart. */
+export interface StoredObservation {
+  readonly token: Uint8Array;
+  readonly path: Lwm2mPath;
+  /** The Observe sequence number last used. */
+  readonly sequence: number;
+  readonly confirmable: boolean;
+  readonly accept?: number;
+}
+
 /** What an observation carries: a resource's content, or the records of an instance or object. */
 export type ObservedValue = ResourceContent | readonly Lwm2mRecord[];
 
@@ -30,6 +40,8 @@ export interface ClientObservationsOptions {
   /** Send notifications as CON (default false: NON, with a CON at least every 24 h as RFC 7641 wants). */
   readonly confirmable?: boolean;
   readonly onError?: (error: Error) => void;
+  /** Told after each notification went out (its sequence number changed): a device with a store saves then. */
+  readonly onNotified?: () => void;
 }
 
 function samePath(a: Lwm2mPath, b: Lwm2mPath): boolean {
@@ -117,7 +129,9 @@ export class ClientObservations {
   async #send(obs: Observation<ObservedValue>, value: ObservedValue, sequence: number, confirmable: boolean): Promise<NotificationOutcome> {
     const format = obs.accept ?? ContentFormat.TEXT;
     const payload = encodeRecords(format, obs.path, this.#records(obs.path, value), this.#o.registry.lookup);
-    return this.#o.transport.notify(obs.peer, obs.token, { code: '2.05', contentFormat: format, payload, observe: sequence }, confirmable);
+    const sent = this.#o.transport.notify(obs.peer, obs.token, { code: '2.05', contentFormat: format, payload, observe: sequence }, confirmable);
+    this.#o.onNotified?.();
+    return sent;
   }
 
   #ended(obs: Observation<ObservedValue>, reason: string, error: unknown): void {
@@ -176,6 +190,38 @@ export class ClientObservations {
   reset(peer: Peer, token: Uint8Array): void {
     this.observations.cancel(peer, token);
     this.composite.cancel(peer, token);
+  }
+
+  /** The observations held for `peer`, as a store keeps them (token, path, format, the last sequence number). */
+  snapshot(peer: Peer): StoredObservation[] {
+    return this.observations.forPeer(peer).map((o) => ({
+      token: new Uint8Array(o.token), path: { ...o.path }, sequence: o.sequence, confirmable: o.confirmable,
+      ...(o.accept !== undefined ? { accept: o.accept } : {}),
+    }));
+  }
+
+  /**
+   * Takes up observations kept from before a restart: the server still holds them, so they notify on changes
+   * with their old tokens. Sequence numbers continue past the stored ones by `sequenceGap` (default 1). An
+   * observation whose path is gone is dropped; returns how many were restored.
+   */
+  restore(peer: Peer, stored: readonly StoredObservation[], sequenceGap = 1): number {
+    let restored = 0;
+    for (const s of stored) {
+      let first: ObservedValue;
+      try {
+        first = this.read(s.path);
+      } catch {
+        continue;
+      }
+      const obs = this.observations.add({
+        peer, token: s.token, path: s.path, confirmable: s.confirmable,
+        sequence: (s.sequence + sequenceGap) & 0xffffff,
+        ...(s.accept !== undefined ? { accept: s.accept } : {}),
+      }, this.#handlers, first);
+      if (obs.active) restored++;
+    }
+    return restored;
   }
 
   /** Ends every observation (De-register, re-Register, stop). */

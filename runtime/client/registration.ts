@@ -16,6 +16,48 @@ export interface RetryOptions {
   readonly maxDelayMs?: number;
   /** Growth per failure (default 2). */
   readonly factor?: number;
+  /**
+   * The delay after the n-th failure in a row (n from 1), in ms, or undefined to give up (the engine then calls
+   * onExhausted). Replaces the delays above; lwm2mRetrySchedule makes the LwM2M 1.1 one from /1/x/17..20.
+   */
+  readonly schedule?: (failures: number) => number | undefined;
+}
+
+/** The LwM2M 1.1 registration retry resources (/1/x/17..20), in seconds where they are times. */
+export interface CommunicationRetry {
+  /** Communication Retry Count (/1/x/17): attempts in one sequence; default 5. */
+  readonly retryCount?: number;
+  /** Communication Retry Timer (/1/x/18): the first wait, doubled after each failure of a sequence; default 60 s. */
+  readonly retryTimer?: number;
+  /** Communication Sequence Delay Timer (/1/x/19): the wait between sequences; default 86400 s. */
+  readonly sequenceDelay?: number;
+  /** Communication Sequence Retry Count (/1/x/20): how many sequences; default 1. */
+  readonly sequenceRetryCount?: number;
+}
+
+/**
+ * LwM2M 1.1 6.2.1.1: within a sequence the k-th retry waits retryTimer * 2^(k-1); after a sequence's last attempt
+ * the next sequence starts after sequenceDelay; after the last sequence the client gives up (undefined).
+ */
+export function lwm2mRetrySchedule(r: CommunicationRetry = {}): (failures: number) => number | undefined {
+  const count = Math.max(1, r.retryCount ?? 5);
+  const timer = r.retryTimer ?? 60;
+  const sequenceDelay = r.sequenceDelay ?? 86400;
+  const sequences = Math.max(1, r.sequenceRetryCount ?? 1);
+  return (failures) => {
+    const inSequence = (failures - 1) % count;
+    const sequence = Math.floor((failures - 1) / count);
+    if (inSequence < count - 1) return timer * 1000 * 2 ** inSequence;
+    return sequence + 1 >= sequences ? undefined : sequenceDelay * 1000;
+  };
+}
+
+/** A registration kept across a restart: where it is, and what its last Register or Update carried. */
+export interface ResumedRegistration {
+  readonly location: readonly string[];
+  readonly lifetime: number;
+  readonly binding: string;
+  readonly links: string;
 }
 
 export type RegistrationState = 'idle' | 'registering' | 'registered' | 'waiting' | 'disabled' | 'stopped';
@@ -64,6 +106,8 @@ export interface RegistrationEngineOptions extends RegistrationSettings {
   /** Observations belong to a registration: called when one ends or is replaced. */
   readonly endSession: () => void;
   readonly emit: <K extends keyof ClientEvents>(name: K, event: ClientEvents[K]) => void;
+  /** The retry schedule gave up (see RetryOptions.schedule): the device falls back to bootstrap. */
+  readonly onExhausted?: () => void;
 }
 
 interface Sent {
@@ -98,20 +142,39 @@ export class RegistrationEngine {
     return this.#location;
   }
 
-  /** Registers; resolves once the first attempt has finished, successful or not (failures retry in the background). */
-  async start(): Promise<void> {
-    this.#state = 'registering';
+  /** What the last successful Register or Update carried, while registered (kept by the device's store). */
+  get registration(): ResumedRegistration | undefined {
+    return this.#location && this.#sent ? { location: this.#location, ...this.#sent } : undefined;
+  }
+
+  /**
+   * Registers; resolves once the first attempt has finished, successful or not (failures retry in the background).
+   * With `resume` (a registration kept across a restart) it sends an Update to that location instead; a 4.04
+   * makes it Register.
+   */
+  async start(resume?: ResumedRegistration): Promise<void> {
     this.#attempts = 0;
+    if (resume) {
+      this.#state = 'registered';
+      this.#location = [...resume.location];
+      this.#sent = { lifetime: resume.lifetime, binding: resume.binding, links: resume.links };
+      await this.#enqueue(() => this.#update());
+      return;
+    }
+    this.#state = 'registering';
     await this.#enqueue(() => this.#register());
   }
 
-  /** Stops timers and de-registers when registered, after the exchange in flight. */
-  async stop(): Promise<void> {
+  /**
+   * Stops timers and de-registers when registered, after the exchange in flight. With `deregister: false` the
+   * registration is left at the server (a device that keeps its session across a restart resumes it).
+   */
+  async stop(options: { readonly deregister?: boolean } = {}): Promise<void> {
     if (this.#state === 'idle' || this.#state === 'stopped') return;
     this.#state = 'stopped';
     this.#cancelTimers();
     await this.#enqueue(async () => {
-      if (this.#location) await this.#deregister('stop');
+      if (this.#location && options.deregister !== false) await this.#deregister('stop');
     });
     this.#o.endSession();
     this.#cancelTimers();
@@ -245,13 +308,20 @@ export class RegistrationEngine {
     if (this.#state === 'stopped' || this.#state === 'disabled') return;
     this.#attempts++;
     const r = this.#o.retry ?? {};
-    const delay = Math.min(
+    const delay = r.schedule ? r.schedule(this.#attempts) : Math.min(
       (r.initialDelayMs ?? 5000) * (r.factor ?? 2) ** (this.#attempts - 1),
       r.maxDelayMs ?? 300_000,
     );
     this.#location = undefined;
     this.#state = 'waiting';
     this.#cancelTimers();
+    if (delay === undefined) {
+      this.#o.emit('registration-failed', code === undefined
+        ? { operation, error, attempt: this.#attempts, retryInMs: -1 }
+        : { operation, error, code, attempt: this.#attempts, retryInMs: -1 });
+      this.#o.onExhausted?.();
+      return;
+    }
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = undefined;
       void this.#enqueue(() => this.#register());

@@ -56,6 +56,8 @@ export interface RouterOptions {
   readonly onAttributesWritten?: (path: Lwm2mPath) => void;
   /** Instances the server may not delete (its own Server object instance). */
   readonly protectedInstance?: (objectId: number, instanceId: number) => boolean;
+  /** Instances the server may read but not change (another server's Server instance): 4.01 for anything but GET. */
+  readonly foreignInstance?: (objectId: number, instanceId: number) => boolean;
   /** Called with errors from app code (a throwing hook or handler) that became 5.00. */
   readonly onInternalError?: (error: Error, request: IncomingRequest) => void;
 }
@@ -155,6 +157,9 @@ export class RequestRouter {
       // The Security object holds keys: a management server never reads or changes it.
       if (req.method === 'DELETE') throw new MethodNotAllowedError('the Security object cannot be deleted', path);
       fail('4.01', 'the Security object is not accessible to a management server', path);
+    }
+    if (req.method !== 'GET' && path.instanceId !== undefined && this.#o.foreignInstance?.(path.objectId, path.instanceId)) {
+      fail('4.01', "another server's instance: this server may not change it", path);
     }
     switch (req.method) {
       case 'GET':

@@ -59,6 +59,14 @@ export class ServerInstance extends ObjectInstance {
     this.setResource(ServerResource.NOTIFICATION_STORING, settings.notificationStoring ?? false);
     this.setResource(ServerResource.BINDING, checkBinding(settings.binding ?? 'U', this.path(ServerResource.BINDING)));
   }
+
+  /** Sets values at once, each checked against the model (a Bootstrap-Write, the store); not a server's Write. */
+  restore(values: ReadonlyMap<number, ResourceContent>): void {
+    const binding = values.get(ServerResource.BINDING);
+    if (binding !== undefined) checkBinding(String(binding), this.path(ServerResource.BINDING));
+    for (const r of this.definition.resources) if (values.has(r.id) && r.operations !== 'E') this.setResource(r.id, values.get(r.id));
+    for (const id of values.keys()) if (!this.definition.resource(id)) throw new ValueError('no such resource in the Server object', this.path(id));
+  }
 }
 
 export interface ServerObjectOptions {
@@ -71,6 +79,8 @@ export interface ServerObjectOptions {
   readonly onUpdateTrigger: () => void;
   /** Disable was executed; called after the 2.04 is out. */
   readonly onDisable: () => void;
+  /** Bootstrap-Request Trigger (/1/x/9) was executed; called after the 2.04. Absent: the resource is not served. */
+  readonly onBootstrapRequest?: () => void;
 }
 
 /** The Server object's behaviour for one client: which instance is its server's, and what it says. */
@@ -79,6 +89,8 @@ export class ServerObject {
 
   constructor(options: ServerObjectOptions) {
     this.#o = options;
+    // A shared registry may hold /1 instances already (DeviceClient adds them before it makes each server's client).
+    for (const inst of options.registry.instances(SERVER_OBJECT)) this.#attach(inst);
   }
 
   /** This server's /1 instance: the one whose Short Server ID is the client's, or the only one. */
@@ -145,6 +157,13 @@ export class ServerObject {
     return objectId === SERVER_OBJECT && this.instance()?.instanceId === instanceId;
   }
 
+  /** Another server's Server instance, when there are several servers: this server may read it, not change it. */
+  isForeign(objectId: number, instanceId: number): boolean {
+    if (objectId !== SERVER_OBJECT || this.#o.shortServerId === undefined) return false;
+    const mine = this.instance();
+    return mine !== undefined && mine.instanceId !== instanceId;
+  }
+
   /**
    * What a registry event means for registration: 'periods' when this server's default periods changed,
    * 'registration' when the Update must carry something new (lifetime, binding, object links), else undefined.
@@ -163,6 +182,11 @@ export class ServerObject {
     attachResourceBehaviour(inst, ServerResource.BINDING, {
       write: (next) => { checkBinding(String(next), inst.path(ServerResource.BINDING)); },
     });
+    if (this.#o.shortServerId !== undefined && inst.hasResource(ServerResource.SHORT_SERVER_ID)
+      && inst.readResource(ServerResource.SHORT_SERVER_ID) !== this.#o.shortServerId) {
+      // Another server's instance in a shared registry: its own client attaches what it does.
+      return;
+    }
     const own = (id: number, run: () => void) => (args: ExecuteArguments, app: ((a: ExecuteArguments) => void | Promise<void>) | undefined) => {
       if (inst !== this.instance()) {
         // Another server's instance: this client has nothing to do for it.
@@ -176,5 +200,11 @@ export class ServerObject {
     attachResourceBehaviour(inst, ServerResource.REGISTRATION_UPDATE_TRIGGER, {
       execute: own(ServerResource.REGISTRATION_UPDATE_TRIGGER, () => this.#o.onUpdateTrigger()),
     });
+    const bootstrap = this.#o.onBootstrapRequest;
+    if (bootstrap) {
+      attachResourceBehaviour(inst, ServerResource.BOOTSTRAP_REQUEST_TRIGGER, {
+        execute: own(ServerResource.BOOTSTRAP_REQUEST_TRIGGER, () => bootstrap()),
+      });
+    }
   }
 }

@@ -13,6 +13,8 @@ export interface ObserveRequest {
   readonly confirmable: boolean;
   /** The request's Accept, kept for encoding notifications. */
   readonly accept?: number;
+  /** The first sequence number, for an observation restored after a restart (default 0). */
+  readonly sequence?: number;
 }
 
 type AnyObservation = Observation<unknown>;
@@ -116,7 +118,7 @@ export class ObservationRegistry {
   add<V>(request: ObserveRequest, handlers: ObservationHandlers<V>, firstValue: V): Observation<V> {
     const pk = peerKey(request.peer);
     const old = this.get(request.peer, request.token);
-    let sequence = 0;
+    let sequence = request.sequence ?? 0;
     if (old) {
       sequence = (old.sequence + 1) & 0xffffff;
       this.scheduler.stop(old);

@@ -30,7 +30,7 @@ describe('generated Device class', () => {
     expect(Device.resource(DeviceResource.BatteryLevel)?.range).toMatchObject({ kind: 'interval', min: 0, max: 100 });
     expect(DeviceBatteryStatusValues.Charging).toBe(1);
     expect(FirmwareUpdateStateValues.Downloaded).toBe(2);
-    expect(allObjects.map((o) => o.id)).toEqual([1, 3, 5, 26241]);
+    expect(allObjects.map((o) => o.id)).toEqual([0, 1, 3, 5, 26241]);
   });
 
   it('setters check the model and throw a typed error naming the path', () => {

@@ -15,7 +15,7 @@ describe('lwm2m-gen CLI', () => {
     const r = await runCli([...registryFiles, '--out', join(t.dir, 'a')]);
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
-    expect(r.out).toMatch(/^lwm2m-gen: 4 objects, 68 resources, 5 files \(5 written, 0 unchanged\), 0 warnings, \d+ ms\n$/);
+    expect(r.out).toMatch(/^lwm2m-gen: 5 objects, 85 resources, 6 files \(6 written, 0 unchanged\), 0 warnings, \d+ ms\n$/);
   });
 
   it('writes byte-identical output whatever the order of the inputs', async () => {

@@ -40,7 +40,7 @@ describe('lwm2m-gen init: bad input', () => {
     const dir = join(tmp, 'app');
     const r = await run(dir, '--objects', '26241,9999');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown object id 9999; --objects accepts 1 \(LwM2M Server\), 3 \(Device\), 5 \(Firmware Update\), 26241 \(Config\)/);
+    expect(r.err).toMatch(/unknown object id 9999; --objects accepts 0 \(LwM2M Security\), 1 \(LwM2M Server\), 3 \(Device\), 5 \(Firmware Update\), 26241 \(Config\)/);
     expect(existsSync(dir)).toBe(false);
     expect((await run(dir, '--objects', 'config')).err).toMatch(/--objects takes object ids \(numbers\), not "config"/);
   });

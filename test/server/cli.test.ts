@@ -65,7 +65,7 @@ test('prints where it listens (UDP and, with --psk, DTLS) and the UI, and stops 
   const stopped = new Promise<void>((r) => { stop = r; });
   const done = serverMain(['--port', '0', '--dtls-port', '0', '--ui-port', '0', '--psk', 'dev1:00112233'], c.io, stopped);
   for (let i = 0; i < 100 && c.out.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-  expect(c.out[0]).toMatch(/^lwm2m-gen server: LwM2M on coap:\/\/127\.0\.0\.1:\d+ and coaps:\/\/127\.0\.0\.1:\d+, 4 objects named; UI at http:\/\/127\.0\.0\.1:\d+\/$/);
+  expect(c.out[0]).toMatch(/^lwm2m-gen server: LwM2M on coap:\/\/127\.0\.0\.1:\d+ and coaps:\/\/127\.0\.0\.1:\d+, 5 objects named; UI at http:\/\/127\.0\.0\.1:\d+\/$/);
   expect(c.out.join('\n')).not.toContain('00112233');
   stop();
   expect(await done).toBe(0);

@@ -1,6 +1,6 @@
 // RegistrationEngine on its own, on a manual clock over an in-memory network: Register, Update, pending notice, retry, Disable.
 import { ManualClock, MemoryNetwork, createCoapEndpoint, type CoapEndpoint } from '../../../runtime/coap/index.js';
-import { RegistrationEngine, type RegistrationEngineOptions } from '../../../runtime/client/registration.js';
+import { RegistrationEngine, lwm2mRetrySchedule, type RegistrationEngineOptions } from '../../../runtime/client/registration.js';
 import type { ClientEvents } from '../../../runtime/client/events.js';
 import { TestLwm2mServer } from 'lwm2m-gen/testing';
 
@@ -97,5 +97,14 @@ describe('RegistrationEngine', () => {
     expect(r.engine.state).toBe('registered');
     expect(r.sessions).toBeGreaterThanOrEqual(3);
     await close(r);
+  });
+});
+
+describe('lwm2mRetrySchedule (LwM2M 1.1 6.2.1.1)', () => {
+  it('doubles the Communication Retry Timer within a sequence, waits the Sequence Delay between sequences, then gives up', () => {
+    const s = lwm2mRetrySchedule({ retryCount: 3, retryTimer: 10, sequenceDelay: 600, sequenceRetryCount: 2 });
+    expect([1, 2, 3, 4, 5, 6].map(s)).toEqual([10_000, 20_000, 600_000, 10_000, 20_000, undefined]);
+    const d = lwm2mRetrySchedule();
+    expect([1, 2, 3, 4, 5].map(d)).toEqual([60_000, 120_000, 240_000, 480_000, undefined]);
   });
 });
