@@ -158,6 +158,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       attributes: this.attributes,
       // ---- the Observe hook: GET Observe=0/1 go to the notify module's registry and scheduler ----
       observe: {
+        ...observe,
         onObserve: (r) => {
           const sequence = observe.onObserve!(r);
           options.onSessionChange?.();
@@ -167,6 +168,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
           observe.onCancelObserve!(peer, token, path);
           options.onSessionChange?.();
         },
+        // Composite observations (onObserveComposite, onCancelObserveComposite) go through as they are.
       },
       onAttributesWritten: (path) => {
         this.#attributePaths.set(formatPath(path), path);
