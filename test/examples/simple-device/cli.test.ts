@@ -1,52 +1,11 @@
 // The example device as a child process (`node main.ts` through a transpile-only loader): registers, prints one line per event, de-registers on SIGTERM/SIGINT and exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HelpRequested, parseArgs, UsageError } from '../../../examples/simple-device/cli.js';
 import { freePort } from '../../support/libcoap.js';
 import { TestLwm2mServer } from 'lwm2m-gen/testing';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const REGISTER = path.join(ROOT, 'scripts/ts-register.mjs');
-const MAIN = path.join(ROOT, 'examples/simple-device/main.ts');
-
-interface Child {
-  readonly proc: ChildProcess;
-  readonly lines: string[];
-  /** Resolves with the first output line matching, already printed or to come. */
-  line(pattern: RegExp): Promise<string>;
-  exit: Promise<number | null>;
-}
-
-function run(args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', REGISTER, MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const waiters: Array<{ pattern: RegExp; resolve: (l: string) => void }> = [];
-  let buffered = '';
-  const take = (chunk: Buffer): void => {
-    buffered += chunk.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    for (const l of parts) {
-      lines.push(l);
-      for (const w of [...waiters]) if (w.pattern.test(l)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(l); }
-    }
-  };
-  proc.stdout!.on('data', take);
-  proc.stderr!.on('data', take);
-  const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  return {
-    proc, lines, exit,
-    line: (pattern) => {
-      const found = lines.find((l) => pattern.test(l));
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve) => waiters.push({ pattern, resolve }));
-    },
-  };
-}
+import { runDevice, type DeviceProcess } from '../support/device-process.js';
 
 let server: TestLwm2mServer;
-let child: Child | undefined;
+let child: DeviceProcess | undefined;
 
 beforeEach(async () => {
   server = await TestLwm2mServer.start({ coap: { ackTimeout: 200, maxRetransmit: 1, ackRandomFactor: 1 } });
@@ -62,7 +21,7 @@ afterEach(async () => {
 
 it.each(['SIGTERM', 'SIGINT'] as const)('registers, answers a Read, and on %s de-registers and exits 0', async (signal) => {
   const { address, port } = server.address();
-  child = run(['--server', `coap://${address}:${port}`, '--endpoint', 'cli-dev', '--lifetime', '60', '--port', '0']);
+  child = runDevice(['--server', `coap://${address}:${port}`, '--endpoint', 'cli-dev', '--lifetime', '60', '--port', '0']);
   expect(await child.line(/registered/)).toMatch(/registered as cli-dev at \/rd\/\d+/);
   const res = await server.read('cli-dev', '/3/0/0');
   expect(res.code).toBe('2.05');
@@ -77,14 +36,14 @@ it.each(['SIGTERM', 'SIGINT'] as const)('registers, answers a Read, and on %s de
 });
 
 it('a usage error exits 2 with the usage text, and never echoes the key', async () => {
-  child = run(['--server', 'coaps://127.0.0.1:5684', '--endpoint', 'x', '--psk-identity', 'id', '--psk-key', 'zz-secret']);
+  child = runDevice(['--server', 'coaps://127.0.0.1:5684', '--endpoint', 'x', '--psk-identity', 'id', '--psk-key', 'zz-secret']);
   expect(await child.exit).toBe(2);
   expect(child.lines.join('\n')).toMatch(/usage error: --psk-key must be an even number of hex digits/);
   expect(child.lines.join('\n')).not.toContain('zz-secret');
 });
 
 it('--help prints the usage and exits 0', async () => {
-  child = run(['--help']);
+  child = runDevice(['--help']);
   expect(await child.exit).toBe(0);
   const out = child.lines.join('\n');
   expect(out).toMatch(/^usage: npm run device --/);
@@ -94,7 +53,7 @@ it('--help prints the usage and exits 0', async () => {
 
 it('with no server answering it says within 5 s that it is still trying and where; SIGINT then says it was not registered', async () => {
   const port = await freePort();
-  child = run(['--server', `coap://127.0.0.1:${port}`, '--endpoint', 'lonely', '--port', '0']);
+  child = runDevice(['--server', `coap://127.0.0.1:${port}`, '--endpoint', 'lonely', '--port', '0']);
   // From the device's start, not the process's: loading the TypeScript sources takes a while on a busy machine.
   await child.line(/^starting lonely/);
   const started = Date.now();
@@ -110,7 +69,7 @@ it('with no server answering it says within 5 s that it is still trying and wher
 
 it('--format announces the chosen Content-Format as ct= and answers instance Reads in it', async () => {
   const { address, port } = server.address();
-  child = run(['--server', `coap://${address}:${port}`, '--endpoint', 'fmt-dev', '--format', 'senml-json', '--port', '0']);
+  child = runDevice(['--server', `coap://${address}:${port}`, '--endpoint', 'fmt-dev', '--format', 'senml-json', '--port', '0']);
   await child.line(/registered as fmt-dev/);
   expect(server.findRegistration('fmt-dev')!.links).toMatch(/^<\/>;rt="oma.lwm2m";ct=110,/);
   const res = await server.read('fmt-dev', '/3/0');
