@@ -95,7 +95,8 @@ function deviceError(err: ConnectError, o: SimpleDeviceOptions): SimpleDeviceErr
   }
 }
 
-function formatLocation(location: readonly string[]): string {
+/** A registration's location as a path (`/rd/5a3f`), for the log lines of both ways to start the device. */
+export function formatLocation(location: readonly string[]): string {
   return `/${location.join('/')}`;
 }
 

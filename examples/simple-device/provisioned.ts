@@ -4,7 +4,7 @@ import {
   DeviceClient, FileStateStore, NOTIFY_PRESETS, systemClock, type SecurityAccountInput,
 } from 'lwm2m-gen/runtime';
 import { Config } from '../../generated/config.js';
-import type { SimpleDeviceOptions } from './app.js';
+import { formatLocation, type SimpleDeviceOptions } from './app.js';
 import { DEFAULT_SETTINGS, SimConfig, SimDevice, SimFirmware, Ticker } from './objects.js';
 
 /** The options of a provisioned device: `bootstrap` (a bootstrap server URI) or `server` with a `stateDir`. */
@@ -24,10 +24,6 @@ export interface ProvisionedDevice {
   registered(): boolean;
   /** Leaves the registrations at the servers when a state folder keeps them (a restart resumes them); else de-registers. */
   stop(): Promise<void>;
-}
-
-function pathOf(location: readonly string[]): string {
-  return `/${location.join('/')}`;
 }
 
 /** Starts the device on a DeviceClient: factory /0 from --bootstrap (or --server), the store in --state. */
@@ -102,9 +98,9 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
   device.on('error', (e) => log(`error: ${e.message}`));
   device.on('server', ({ shortServerId, uri, client }) => {
     log(`server ${shortServerId}: ${uri}`);
-    client.on('registered', (e) => log(`registered as ${endpointName} at ${pathOf(e.location)} (lifetime ${e.lifetime} s, ${uri})`));
-    client.on('updated', (e) => log(`updated ${pathOf(e.location)}${e.links ? ' with new object links' : ''} (${uri})`));
-    client.on('deregistered', (e) => log(`deregistered from ${pathOf(e.location)} (${e.reason})`));
+    client.on('registered', (e) => log(`registered as ${endpointName} at ${formatLocation(e.location)} (lifetime ${e.lifetime} s, ${uri})`));
+    client.on('updated', (e) => log(`updated ${formatLocation(e.location)}${e.links ? ' with new object links' : ''} (${uri})`));
+    client.on('deregistered', (e) => log(`deregistered from ${formatLocation(e.location)} (${e.reason})`));
     client.on('registration-failed', (e) => log(`${e.operation} failed${e.code ? ` with ${e.code}` : ''}: ${e.error.message}${e.retryInMs >= 0 ? `; retry in ${Math.round(e.retryInMs / 1000)} s` : '; falling back to bootstrap'}`));
     client.on('request', (e) => log(`${e.method} ${e.uriPath} -> ${e.code}`));
   });
