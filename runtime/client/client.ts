@@ -4,14 +4,17 @@ import type { Block1Sink, Block1Start, CoapEndpoint, IncomingRequest, OutgoingRe
 import { ContentFormat, isSupportedFormat } from '../codec/index.js';
 import { formatPath, parsePath, type Lwm2mPath, type ObjectDefinition } from '../model.js';
 import { AttributeStore, type NotificationAttributes, type NotifyPolicy, type NotifyScheduler } from '../notify/index.js';
+import { notificationDeliverer, Outbox } from '../notify/outbox.js';
+import { StoredQueue, type StoredQueueLimits, type StoredQueuePersistence } from '../notify/stored.js';
 import type { ObjectInstance } from '../object/instance.js';
 import { TypedEmitter, type ClientEvents } from './events.js';
 import { registrationLinks } from './links.js';
 import { ObjectRegistry, ClientUsageError, type ObjectOptions, type RegistryEvent } from './registry.js';
 import { ClientObservations, type StoredObservation } from './observe.js';
+import { QueueModeController, type QueueModeOptions } from './queue-mode.js';
 import { RegistrationEngine, type RegistrationSettings, type RegistrationState, type ResumedRegistration } from './registration.js';
 import { RequestRouter } from './router.js';
-import { ServerObject, type ServerSettings } from './server-object.js';
+import { ServerObject, ServerResource, type ServerSettings } from './server-object.js';
 
 export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'>, RegistrationSettings {
   /** Endpoint Client Name (`ep=`). */
@@ -58,6 +61,18 @@ export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'
   readonly notifyPolicy?: NotifyPolicy;
   /** Notifications as CON (default false: NON, with a CON at least daily). */
   readonly confirmableNotifications?: boolean;
+  /**
+   * Notification Storing (/1/x/6): the bounds of what is held while the server cannot be reached (default 1000
+   * notifications and 256 KiB, the oldest dropped first with a 'notifications-dropped' event), and where it is kept
+   * across a restart (DeviceClient passes a section of its store).
+   */
+  readonly notificationStore?: StoredQueueLimits & {
+    readonly persist?: StoredQueuePersistence;
+    /** Wall-clock ms since the epoch, the time a held notification carries (default Date.now). */
+    readonly now?: () => number;
+  };
+  /** Queue mode (LwM2M 1.1): registers with `Q`, sleeps after each awake period, wakes to send; see wake(). */
+  readonly queueMode?: QueueModeOptions;
 }
 
 /** A server's session as a store keeps it across a restart. */
@@ -103,6 +118,12 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   readonly #offRegistry: () => void;
   /** Paths the server wrote attributes at, for the session a store keeps. */
   readonly #attributePaths = new Map<string, Lwm2mPath>();
+  /**
+   * What goes to the server goes through here: out at once while the registration is usable, held while it is not
+   * (unreachable, disabled, asleep) and delivered in order when it is back. `outbox.deliverer(kind, fn)` adds kinds.
+   */
+  readonly outbox: Outbox;
+  readonly #queueMode: QueueModeController | undefined;
 
   constructor(options: Lwm2mClientOptions) {
     super();
@@ -115,6 +136,27 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     this.#o = options;
     this.registry = options.registry ?? new ObjectRegistry();
     const clock = options.clock ?? systemClock;
+    const store = options.notificationStore ?? {};
+    this.outbox = new Outbox({
+      queue: new StoredQueue({ ...store, onDropped: (e) => this.emit('notifications-dropped', e), onError: (e) => this.emit('error', e) }),
+      storing: () => this.#server.value(ServerResource.NOTIFICATION_STORING) === true,
+      ...(store.now ? { now: store.now } : {}),
+      onWakeNeeded: () => void this.wake('notification'),
+      onUnreachable: () => void this.#engine.update(),
+      onError: (e) => this.emit('error', e),
+    });
+    this.outbox.deliverer('notify', notificationDeliverer(options.transport, options.server, (token) => {
+      this.observations.reset(options.server, token);
+      options.onSessionChange?.();
+    }));
+    this.#queueMode = options.queueMode ? new QueueModeController({
+      ...options.queueMode, clock,
+      onSleep: () => {
+        this.outbox.offline('asleep', true);
+        this.emit('sleeping', { awakeMs: this.#queueMode!.awakeMs });
+      },
+      onWake: (reason) => this.emit('awake', { reason }),
+    }) : undefined;
     this.#server = new ServerObject({
       registry: this.registry,
       ...(options.shortServerId !== undefined ? { shortServerId: options.shortServerId } : {}),
@@ -130,10 +172,16 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       binding: () => this.binding(),
       links: () => this.links(),
       disableTimeout: () => this.#server.disableTimeout(),
-      endSession: () => {
+      endSession: (why) => {
+        // The server's observations end with the registration; held notifications for them are void then. A client that
+        // stops without de-registering keeps them (the store carries them to its restart, whose Update resumes them).
+        if (why !== 'stop') this.outbox.queue.discard((i) => i.kind === 'notify', 'session-ended');
         if (this.observations.endAll() > 0) options.onSessionChange?.();
       },
+      keepSessionWhileDisabled: () => this.outbox.isStoring(),
+      ...(options.queueMode ? { registerQueueMode: true, beforeRequest: () => { this.#queueMode?.wake('update'); } } : {}),
       emit: (name, event) => {
+        this.#reachability(name, event);
         this.emit(name, event);
         if (name === 'registered' || name === 'updated' || name === 'deregistered') options.onSessionChange?.();
       },
@@ -149,7 +197,11 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       ...(options.notifyPolicy ? { policy: options.notifyPolicy } : {}),
       ...(options.confirmableNotifications !== undefined ? { confirmable: options.confirmableNotifications } : {}),
       onError: (error) => this.emit('error', error),
-      ...(options.onSessionChange ? { onNotified: options.onSessionChange } : {}),
+      onNotified: () => {
+        this.#queueMode?.activity();
+        options.onSessionChange?.();
+      },
+      outbox: this.outbox,
     });
     const observe = this.observations.hooks();
     this.#router = new RequestRouter({
@@ -310,6 +362,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       if (resume.registration) this.observations.restore(this.#o.server, resume.observations);
     }
     this.#o.transport.serve((req) => this.#serve(req));
+    this.#queueMode?.start();
     await this.#engine.start(resume?.registration);
   }
 
@@ -318,6 +371,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
    * `deregister: false` the registration stays at the server, for a restart that resumes session().
    */
   async stop(options: { readonly deregister?: boolean } = {}): Promise<void> {
+    this.#queueMode?.stop();
     await this.#engine.stop(options);
   }
 
@@ -332,6 +386,39 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   /** Sends an Update now (what Registration Update Trigger does); a no-op unless registered. */
   async update(): Promise<void> {
     await this.#engine.update();
+  }
+
+  /** Queue mode: true while the client sleeps (it does not listen; what is due is held until it wakes). */
+  get asleep(): boolean {
+    return this.#queueMode?.asleep ?? false;
+  }
+
+  /**
+   * Queue mode: wakes the client (an Update goes first, then what was held is delivered) and resolves once the Update
+   * is answered; awake already, it starts the awake period again. Without queue mode, nothing happens.
+   */
+  async wake(reason: 'app' | 'notification' = 'app'): Promise<void> {
+    const q = this.#queueMode;
+    if (!q) return;
+    if (!q.wake(reason)) {
+      q.activity();
+      return;
+    }
+    await this.#engine.update();
+  }
+
+  /** Whether the server can be reached, from the registration's events: the outbox holds messages while it cannot. */
+  #reachability<K extends keyof ClientEvents>(name: K, event: ClientEvents[K]): void {
+    if (name === 'registered' || name === 'updated') {
+      this.outbox.offline('disabled', false);
+      this.#queueMode?.activity();
+      if (!this.#queueMode?.asleep) this.outbox.offline('asleep', false);
+      this.outbox.offline('unreachable', false);
+    } else if (name === 'registration-failed') {
+      this.outbox.offline('unreachable', true);
+    } else if (name === 'deregistered') {
+      this.outbox.offline((event as ClientEvents['deregistered']).reason === 'disable' ? 'disabled' : 'unreachable', true);
+    }
   }
 
   // ---- serving ----
@@ -350,6 +437,14 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       // Only the server this client registered with may manage it; a stranger learns nothing and changes nothing.
       this.emit('request', { method: req.method, path: undefined, uriPath, code: '4.03' });
       return { code: '4.03' };
+    }
+    if (this.#queueMode) {
+      // Asleep without a radio to drop requests: the endpoint must answer something, and the truth is "not now".
+      if (this.#queueMode.asleep) {
+        this.emit('request', { method: req.method, path: parsePath(req.path.join('/')), uriPath, code: '5.03' });
+        return { code: '5.03' };
+      }
+      this.#queueMode.activity();
     }
     if (req.streamed !== undefined) {
       // The body went block by block to the sink streamWrites named, and its last block was taken.

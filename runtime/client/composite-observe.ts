@@ -6,6 +6,7 @@ import { formatPath, type Lwm2mPath } from '../model.js';
 import type {
   NotificationAttributes, NotifyScheduler, Observation, ObservationHandlers,
 } from '../notify/index.js';
+import { gatedNotify, type Outbox } from '../notify/outbox.js';
 import { compositeRecords, type CompositeObserveRegistration } from './composite.js';
 import type { ObservedValue } from './observe.js';
 import type { ObjectRegistry } from './registry.js';
@@ -25,6 +26,8 @@ export interface CompositeObservationsOptions {
   /** The attributes in force for one path of this server (the same source plain observations use). */
   readonly attributes: (observation: { readonly path: Lwm2mPath }) => Readonly<NotificationAttributes>;
   readonly confirmable: boolean;
+  /** Where notifications go while the server cannot be reached; none: always sent. */
+  readonly outbox?: Outbox;
   readonly equals: (a: MemberValue, b: MemberValue) => boolean;
   readonly onError?: (error: Error) => void;
 }
@@ -190,7 +193,10 @@ export class CompositeObservations {
       c.sequence = (c.sequence + 1) & 0xffffff;
       const { records } = compositeRecords(this.#o.registry, c.paths);
       const payload = encodeCompositeRecords(c.format, records, this.#o.registry.lookup);
-      return this.#o.transport.notify(c.peer, c.token, { code: '2.05', contentFormat: c.format, payload, observe: c.sequence }, flush.con);
+      // The smallest hqmax of the listed paths bounds what is held of this observation.
+      const hqmax = this.#o.outbox ? Math.min(...c.members.map((m) => this.#o.attributes(m).hqmax ?? Infinity)) : Infinity;
+      return gatedNotify(this.#o.outbox, this.#o.transport, c.peer, c.token,
+        { code: '2.05', contentFormat: c.format, payload, observe: c.sequence }, flush.con, hqmax === Infinity ? undefined : hqmax);
     });
     c.flush = flush;
     return flush.promise;

@@ -10,10 +10,11 @@ import { connectCoapEndpoint } from '../coap/stream-connect.js';
 import { parseUri, type ParsedUri } from '../coap/uri.js';
 import type { StreamEndpointOptions } from '../coap/tcp.js';
 import type { CoapEndpoint, Peer } from '../coap/types.js';
-import { createUdpEndpoint } from '../coap/udp.js';
+import { createUdpTransport } from '../coap/udp.js';
 import { TransportError } from '../coap/stream-errors.js';
 import { dtlsAnswers } from './dtls-probe.js';
 import { Lwm2mClient, type Lwm2mClientOptions } from './client.js';
+import { queueModeTransport, type QueueModeOptions, type Radio } from './queue-mode.js';
 
 /** The server URI schemes a client can connect with: UDP, DTLS-PSK, TCP and TLS-PSK (RFC 8323). */
 export type ServerScheme = 'coap' | 'coaps' | 'coap+tcp' | 'coaps+tcp';
@@ -25,6 +26,7 @@ export type ConnectErrorReason =
   | 'psk-unexpected' // PSK credentials with a plain scheme
   | 'bad-connection-string'
   | 'endpoint-required' // neither endpointName nor a connection string
+  | 'queue-mode-unsupported' // queue mode over coap+tcp:// or coaps+tcp://
   | 'endpoint-mismatch' // endpointName differs from the connection string's DeviceId
   | 'connect-failed'; // socket, DNS, handshake or SAS setup failure
 
@@ -89,6 +91,8 @@ export interface ServerTransportOptions {
   readonly stream?: StreamEndpointOptions;
   /** Timers of UDP/DTLS endpoints (a ManualClock in tests). */
   readonly clock?: Clock;
+  /** Queue mode: the datagram transport gets a radio switch (coap://, coaps:// only), returned as `radio`. */
+  readonly queueMode?: QueueModeOptions;
 }
 
 export interface ServerTransport {
@@ -104,6 +108,8 @@ export interface ServerTransport {
   readonly server: Peer;
   readonly binding: 'U' | 'T';
   readonly scheme: ServerScheme;
+  /** With `queueMode`: what turns the transport deaf while the client sleeps. */
+  readonly radio?: Radio;
 }
 
 /** Checks the URI and credentials without touching the network; throws ConnectError. */
@@ -115,6 +121,10 @@ export function checkServerTransport(uri: string, options: ServerTransportOption
   }
   if (!parsed.secure && hasPsk) {
     throw new ConnectError('psk-unexpected', `PSK credentials need a secure URI (coaps:// or coaps+tcp://), not ${parsed.scheme}://`);
+  }
+  if (options.queueMode !== undefined && parsed.binding === 'T') {
+    // A sleeping stream client would have to close its connection and reopen it on waking; not done yet.
+    throw new ConnectError('queue-mode-unsupported', `queue mode is supported over coap:// and coaps://, not ${parsed.scheme}://`);
   }
   return parsed;
 }
@@ -152,22 +162,24 @@ export async function openServerTransport(uri: string, options: ServerTransportO
     switch (scheme) {
       case 'coap': {
         const address = await resolveHost(host);
-        const endpoint = await createUdpEndpoint({
+        const udp = await createUdpTransport({
           type: isIP(address) === 6 ? 'udp6' : 'udp4',
           port: options.localPort ?? 0,
           // A loopback server is reached from loopback: nothing else on the machine needs to see the device.
           ...(isLoopback(address) ? { address } : {}),
-          ...coap,
         });
-        return { endpoint, server: { address, port }, binding, scheme };
+        const sleepy = options.queueMode !== undefined ? queueModeTransport(udp) : undefined;
+        const endpoint = createCoapEndpoint(sleepy?.transport ?? udp, coap);
+        return { endpoint, server: { address, port }, binding, scheme, ...(sleepy ? { radio: sleepy.radio } : {}) };
       }
       case 'coaps': {
         const transport = await createDtlsTransport({
           host: await resolveHost(host), port, pskIdentity: options.pskIdentity!, pskKey: options.pskKey!, timeoutMs,
           ...(options.localPort !== undefined ? { listenPort: options.localPort } : {}),
         });
-        const endpoint = new RehandshakingEndpoint(createCoapEndpoint(transport, coap), transport);
-        return { endpoint, recovery: endpoint, server: transport.remote, binding, scheme };
+        const sleepy = options.queueMode !== undefined ? queueModeTransport(transport) : undefined;
+        const endpoint = new RehandshakingEndpoint(createCoapEndpoint(sleepy?.transport ?? transport, coap), transport);
+        return { endpoint, recovery: endpoint, server: transport.remote, binding, scheme, ...(sleepy ? { radio: sleepy.radio } : {}) };
       }
       case 'coap+tcp':
       case 'coaps+tcp': {
@@ -349,6 +361,7 @@ export async function connectClient(uri: string, options: ConnectClientOptions):
     client = new ConnectedLwm2mClient({
       ...clientOptions, endpointName, transport: opened.endpoint, server: opened.server, binding,
       ...(query !== undefined ? { extraQuery: query } : {}),
+      ...(clientOptions.queueMode ? { queueMode: { ...clientOptions.queueMode, ...(opened.radio ? { radio: opened.radio } : {}) } } : {}),
     });
   } catch (err) {
     await opened.endpoint.close();

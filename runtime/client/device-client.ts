@@ -10,7 +10,8 @@ import { BootstrapError, runBootstrap, type BootstrapStep } from './bootstrap.js
 import { Lwm2mClient, type Lwm2mClientOptions } from './client.js';
 import { openServerTransport, type ServerTransport, type ServerTransportOptions } from './connect.js';
 import {
-  deviceSections, loadInstances, loadSessions, restoreWritableValues, storeInstances, storeSessions, storeWritableValues,
+  deviceSections, loadInstances, loadSessions, notificationSection, restoreWritableValues, storeInstances, storeSessions,
+  storeWritableValues,
   type KeptSession,
 } from './device-state.js';
 import type { ClientEvents } from './events.js';
@@ -304,6 +305,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
       ...this.#o.transport,
       ...(account.pskIdentity !== undefined && account.pskKey !== undefined ? { pskIdentity: account.pskIdentity, pskKey: account.pskKey } : {}),
       coap: { ...this.#o.transport?.coap, onNotificationReset: (peer, token) => client?.notificationReset(peer, token) },
+      ...(this.#o.client?.queueMode ? { queueMode: this.#o.client.queueMode } : {}),
     };
     let transport: ServerTransport;
     try {
@@ -336,6 +338,8 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
       retry: this.#o.retry ?? { schedule },
       ...(this.#o.clock ? { clock: this.#o.clock } : {}),
       ...(kept ? { resume: kept } : {}),
+      ...(this.#o.client?.queueMode ? { queueMode: { ...this.#o.client.queueMode, ...(transport.radio ? { radio: transport.radio } : {}) } } : {}),
+      ...(this.#state ? { notificationStore: { ...this.#o.client?.notificationStore, persist: notificationSection(this.#state, ssid) } } : {}),
       onSessionChange: () => this.#saveSessions(),
       ...(hasBootstrap ? { onBootstrapRequest: () => void this.#bootstrap(false).catch((err: unknown) => this.emit('error', err as Error)) } : {}),
       ...(hasBootstrap && bootstrapOnFailure ? { onRegistrationExhausted: () => void this.#bootstrap(false).catch((err: unknown) => this.emit('error', err as Error)) } : {}),

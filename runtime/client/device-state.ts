@@ -4,12 +4,15 @@ import type { PersistentState } from '../store/state.js';
 import { isWritable, type Lwm2mPath, type ObjectLink, type ResourceContent, type ResourceValue } from '../model.js';
 import type { ObjectInstance } from '../object/instance.js';
 import type { NotificationAttributes } from '../notify/index.js';
+import type { StoredQueuePersistence } from '../notify/stored.js';
 import type { ClientSession } from './client.js';
 import type { ResumedRegistration } from './registration.js';
 import type { StoredObservation } from './observe.js';
 
 /** Section names in the store. */
-export const DeviceSections = Object.freeze({ SECURITY: 'security', SERVERS: 'servers', SESSIONS: 'sessions', VALUES: 'values' });
+export const DeviceSections = Object.freeze({
+  SECURITY: 'security', SERVERS: 'servers', SESSIONS: 'sessions', VALUES: 'values', NOTIFICATIONS: 'notifications',
+});
 
 type StoredInstance = { readonly instanceId: number; readonly values: readonly (readonly [number, StoredValue])[] };
 
@@ -114,5 +117,17 @@ export function deviceSections(state: PersistentState) {
     servers: state.section<StoredValue>(DeviceSections.SERVERS),
     sessions: state.section<StoredValue>(DeviceSections.SESSIONS),
     values: state.section<StoredValue>(DeviceSections.VALUES),
+  };
+}
+
+/**
+ * Where one server's held notifications live across a restart: the section "notifications/<Short Server ID>".
+ * Only what would have been sent to that server (payloads, tokens, sequence numbers), never keys.
+ */
+export function notificationSection(state: PersistentState, shortServerId: number): StoredQueuePersistence {
+  const section = state.section<StoredValue>(`${DeviceSections.NOTIFICATIONS}/${shortServerId}`);
+  return {
+    load: () => section.load(),
+    save: (items) => (items.length === 0 ? section.delete() : section.save(items as unknown as StoredValue)),
   };
 }

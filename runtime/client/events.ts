@@ -1,6 +1,8 @@
 // The client's lifecycle and request events with their argument types, for the project's typed emitter.
 import type { CoapMethod, Peer } from '../coap/types.js';
 import type { Lwm2mPath } from '../model.js';
+import type { StoredDropEvent } from '../notify/stored.js';
+import type { WakeReason } from './queue-mode.js';
 
 export interface RegisteredEvent {
   /** The registration's location on the server (Location-Path of the 2.01), e.g. ["rd", "5a3f"]. */
@@ -47,6 +49,21 @@ export interface RequestEvent {
   readonly code: string;
 }
 
+/**
+ * Held messages (stored notifications) went undelivered: the store was full or an observation's hqmax was reached
+ * (the oldest went), their observations ended, or the server refused one.
+ */
+export type NotificationsDroppedEvent = StoredDropEvent;
+/** Queue mode: the awake period ended and the client stopped listening. */
+export interface SleepingEvent {
+  /** The awake period that passed without an exchange, in ms. */
+  readonly awakeMs: number;
+}
+/** Queue mode: the client is listening again; an Update goes first, then what was held. */
+export interface AwakeEvent {
+  readonly reason: WakeReason;
+}
+
 /** Every event the client emits and the argument its listeners get. */
 export interface ClientEvents {
   registered: RegisteredEvent;
@@ -55,6 +72,9 @@ export interface ClientEvents {
   'registration-failed': RegistrationFailedEvent;
   'registration-pending': RegistrationPendingEvent;
   request: RequestEvent;
+  'notifications-dropped': NotificationsDroppedEvent;
+  sleeping: SleepingEvent;
+  awake: AwakeEvent;
   error: Error;
 }
 

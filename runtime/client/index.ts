@@ -16,3 +16,4 @@ export * from './bootstrap.js';
 export * from './device-state.js';
 export * from './device-client.js';
 export type { StoredObservation } from './observe.js';
+export * from './queue-mode.js';

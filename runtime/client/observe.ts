@@ -6,8 +6,9 @@ import { NotFoundError } from '../errors.js';
 import type { Lwm2mPath, ResourceContent, ResourceValue } from '../model.js';
 import {
   attributeSource, NotifyScheduler, ObservationRegistry,
-  type AttributeStore, type NotifyPolicy, type Observation, type ObservationHandlers, type ServerDefaults,
+  type AttributeStore, type NotificationAttributes, type NotifyPolicy, type Observation, type ObservationHandlers, type ServerDefaults,
 } from '../notify/index.js';
+import { gatedNotify, type Outbox } from '../notify/outbox.js';
 import type { ObjectInstance } from '../object/instance.js';
 import { sameContent, sameValue } from '../values/check.js';
 import { CompositeObservations } from './composite-observe.js';
@@ -22,6 +23,8 @@ export interface StoredObservation {
   readonly sequence: number;
   readonly confirmable: boolean;
   readonly accept?: number;
+  /** Attributes the Observe request's query carried (LwM2M 1.2), for this observation only. */
+  readonly attributes?: NotificationAttributes;
 }
 
 /** What an observation carries: a resource's content, or the records of an instance or object. */
@@ -42,6 +45,8 @@ export interface ClientObservationsOptions {
   readonly onError?: (error: Error) => void;
   /** Told after each notification went out (its sequence number changed): a device with a store saves then. */
   readonly onNotified?: () => void;
+  /** Where notifications go while the server cannot be reached (Notification Storing, queue mode); none: always sent. */
+  readonly outbox?: Outbox;
 }
 
 function samePath(a: Lwm2mPath, b: Lwm2mPath): boolean {
@@ -59,6 +64,12 @@ function equalValues(a: ObservedValue, b: ObservedValue): boolean {
   return sameContent(a as ResourceContent, b as ResourceContent);
 }
 
+function tokenKeyOf(token: Uint8Array): string {
+  let s = '';
+  for (const b of token) s += (b < 16 ? '0' : '') + b.toString(16);
+  return s;
+}
+
 let shared: NotifyScheduler | undefined;
 /** The scheduler all clients of a process share unless told otherwise, so a process runs one notify timer. */
 export function processScheduler(): NotifyScheduler {
@@ -72,13 +83,20 @@ export class ClientObservations {
   readonly composite: CompositeObservations;
   readonly #o: ClientObservationsOptions;
   readonly #handlers: ObservationHandlers<ObservedValue>;
+  /** Attributes of single observations (from their Observe request's query), by token as hex. */
+  readonly #own = new Map<string, NotificationAttributes>();
 
   constructor(options: ClientObservationsOptions) {
     this.#o = options;
     this.observations = new ObservationRegistry(
       options.scheduler ?? (options.clock ? new NotifyScheduler(options.clock) : processScheduler()),
     );
-    const attributes = attributeSource(options.attributes, options.serverDefaults, options.policy);
+    const inherited = attributeSource(options.attributes, options.serverDefaults, options.policy);
+    const attributes = (obs: { readonly path: Lwm2mPath; readonly tokenKey?: string }): NotificationAttributes => {
+      const a = inherited(obs);
+      const own = this.#own.size > 0 && obs.tokenKey !== undefined ? this.#own.get(obs.tokenKey) : undefined;
+      return own ? { ...a, ...own } : a;
+    };
     this.#handlers = {
       read: (obs) => this.read(obs.path),
       attributes,
@@ -94,6 +112,7 @@ export class ClientObservations {
       attributes,
       confirmable: options.confirmable ?? false,
       equals: (a, b) => (a === null || b === null ? a === b : equalValues(a, b)),
+      ...(options.outbox ? { outbox: options.outbox } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
     });
   }
@@ -129,12 +148,15 @@ export class ClientObservations {
   async #send(obs: Observation<ObservedValue>, value: ObservedValue, sequence: number, confirmable: boolean): Promise<NotificationOutcome> {
     const format = obs.accept ?? ContentFormat.TEXT;
     const payload = encodeRecords(format, obs.path, this.#records(obs.path, value), this.#o.registry.lookup);
-    const sent = this.#o.transport.notify(obs.peer, obs.token, { code: '2.05', contentFormat: format, payload, observe: sequence }, confirmable);
+    const hqmax = this.#o.outbox ? this.#handlers.attributes(obs).hqmax : undefined;
+    const sent = gatedNotify(this.#o.outbox, this.#o.transport, obs.peer, obs.token,
+      { code: '2.05', contentFormat: format, payload, observe: sequence }, confirmable, hqmax);
     this.#o.onNotified?.();
     return sent;
   }
 
   #ended(obs: Observation<ObservedValue>, reason: string, error: unknown): void {
+    this.#own.delete(obs.tokenKey);
     if (reason !== 'error') return;
     // The observed thing is gone (or could not be encoded): an error notification ends it at the server too (RFC 7641 3.2).
     const code = error instanceof NotFoundError ? '4.04' : '5.00';
@@ -150,6 +172,9 @@ export class ClientObservations {
         const first = this.read(r.path);
         // One token, one observation (RFC 7641 3.4): a plain Observe replaces a composite one of that token.
         this.composite.cancel(r.peer, r.token);
+        const key = tokenKeyOf(r.token);
+        if (r.attributes && Object.keys(r.attributes).length > 0) this.#own.set(key, r.attributes);
+        else this.#own.delete(key);
         const obs = this.observations.add(
           { peer: r.peer, token: r.token, path: r.path, confirmable: this.#o.confirmable ?? false, accept: r.contentFormat },
           this.#handlers, first,
@@ -158,6 +183,7 @@ export class ClientObservations {
       },
       onCancelObserve: (peer: Peer, token: Uint8Array) => {
         this.observations.cancel(peer, token);
+        this.#own.delete(tokenKeyOf(token));
       },
       onObserveComposite: (r) => {
         this.observations.cancel(r.peer, r.token);
@@ -190,14 +216,19 @@ export class ClientObservations {
   reset(peer: Peer, token: Uint8Array): void {
     this.observations.cancel(peer, token);
     this.composite.cancel(peer, token);
+    this.#own.delete(tokenKeyOf(token));
   }
 
   /** The observations held for `peer`, as a store keeps them (token, path, format, the last sequence number). */
   snapshot(peer: Peer): StoredObservation[] {
-    return this.observations.forPeer(peer).map((o) => ({
-      token: new Uint8Array(o.token), path: { ...o.path }, sequence: o.sequence, confirmable: o.confirmable,
-      ...(o.accept !== undefined ? { accept: o.accept } : {}),
-    }));
+    return this.observations.forPeer(peer).map((o) => {
+      const own = this.#own.get(o.tokenKey);
+      return {
+        token: new Uint8Array(o.token), path: { ...o.path }, sequence: o.sequence, confirmable: o.confirmable,
+        ...(o.accept !== undefined ? { accept: o.accept } : {}),
+        ...(own ? { attributes: { ...own } } : {}),
+      };
+    });
   }
 
   /**
@@ -214,6 +245,7 @@ export class ClientObservations {
       } catch {
         continue;
       }
+      if (s.attributes) this.#own.set(tokenKeyOf(s.token), s.attributes);
       const obs = this.observations.add({
         peer, token: s.token, path: s.path, confirmable: s.confirmable,
         sequence: (s.sequence + sequenceGap) & 0xffffff,
@@ -226,6 +258,7 @@ export class ClientObservations {
 
   /** Ends every observation (De-register, re-Register, stop). */
   endAll(): number {
+    this.#own.clear();
     return this.observations.cancelAll() + this.composite.endAll();
   }
 }

@@ -103,11 +103,23 @@ export interface RegistrationEngineOptions extends RegistrationSettings {
   readonly links: () => string;
   /** Seconds a Disable keeps the client away (/1/x/5). */
   readonly disableTimeout: () => number;
-  /** Observations belong to a registration: called when one ends or is replaced. */
-  readonly endSession: () => void;
+  /**
+   * Observations belong to a registration: called when one ends or is replaced ('register', 'deregister'), or when
+   * the client stops without de-registering ('stop': the server still holds them).
+   */
+  readonly endSession: (why: 'register' | 'deregister' | 'stop') => void;
+  /** Queue mode (LwM2M 1.1): the Register says so (`Q`, or `b=UQ` to a 1.0 server). */
+  readonly registerQueueMode?: boolean;
+  /** Called before each Register or Update goes out (queue mode wakes the radio for its answer). */
+  readonly beforeRequest?: () => void;
   readonly emit: <K extends keyof ClientEvents>(name: K, event: ClientEvents[K]) => void;
   /** The retry schedule gave up (see RetryOptions.schedule): the device falls back to bootstrap. */
   readonly onExhausted?: () => void;
+  /**
+   * Keep the observations over a Disable (Notification Storing on: what they notify meanwhile is delivered after the
+   * Disable Timeout); by default a Disable's De-register ends them.
+   */
+  readonly keepSessionWhileDisabled?: () => boolean;
 }
 
 interface Sent {
@@ -128,6 +140,10 @@ export class RegistrationEngine {
   #queue: Promise<void> = Promise.resolve();
   #timer: TimerHandle | undefined;
   #updateSoon: TimerHandle | undefined;
+  /** Clock time of the last successful Register or Update: the registration lasts its lifetime from then. */
+  #refreshedAt = 0;
+  /** The next Register keeps the observations (the one after a Disable that kept them). */
+  #keepSession = false;
 
   constructor(options: RegistrationEngineOptions) {
     this.#o = options;
@@ -158,6 +174,7 @@ export class RegistrationEngine {
       this.#state = 'registered';
       this.#location = [...resume.location];
       this.#sent = { lifetime: resume.lifetime, binding: resume.binding, links: resume.links };
+      this.#refreshedAt = this.#o.clock.now();
       await this.#enqueue(() => this.#update());
       return;
     }
@@ -176,7 +193,7 @@ export class RegistrationEngine {
     await this.#enqueue(async () => {
       if (this.#location && options.deregister !== false) await this.#deregister('stop');
     });
-    this.#o.endSession();
+    this.#o.endSession('stop');
     this.#cancelTimers();
   }
 
@@ -215,6 +232,7 @@ export class RegistrationEngine {
     await this.#enqueue(async () => {
       if (this.#location) await this.#deregister('disable');
     });
+    this.#keepSession = this.#o.keepSessionWhileDisabled?.() ?? false;
     if (this.#state !== 'disabled') return;
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = undefined;
@@ -253,6 +271,7 @@ export class RegistrationEngine {
 
   /** A request to the server that says so ('registration-pending') when it goes unanswered for a while. */
   async #request(operation: 'register' | 'update', request: Parameters<CoapEndpoint['request']>[1]): Promise<IncomingResponse> {
+    this.#o.beforeRequest?.();
     const waitedMs = this.#o.pendingNoticeMs ?? DEFAULT_PENDING_NOTICE_MS;
     const notice = this.#o.clock.setTimeout(() => {
       this.#o.emit('registration-pending', { operation, server: this.#o.server, waitedMs, attempt: this.#attempts + 1 });
@@ -268,12 +287,19 @@ export class RegistrationEngine {
     if (this.#state !== 'registering' && this.#state !== 'waiting') return;
     this.#state = 'registering';
     this.#location = undefined;
-    this.#o.endSession();
+    if (!this.#keepSession) this.#o.endSession('register');
+    this.#keepSession = false;
     const lifetime = this.#o.lifetime();
     const binding = this.#o.binding();
     const links = this.#o.links();
+    const version = this.#o.lwm2mVersion ?? '1.1';
+    // Queue mode is a letter of the binding in LwM2M 1.0, a registration parameter of its own from 1.1 on.
+    const queue = this.#o.registerQueueMode === true;
+    const legacyQueue = queue && version === '1.0';
     const query = [
-      `ep=${this.#o.endpointName}`, `lt=${lifetime}`, `lwm2m=${this.#o.lwm2mVersion ?? '1.1'}`, `b=${binding}`,
+      `ep=${this.#o.endpointName}`, `lt=${lifetime}`, `lwm2m=${version}`,
+      `b=${legacyQueue && !binding.includes('Q') ? `${binding}Q` : binding}`,
+      ...(queue && !legacyQueue ? ['Q'] : []),
       ...this.#extraQuery(),
     ];
     let res: IncomingResponse;
@@ -299,6 +325,7 @@ export class RegistrationEngine {
     this.#location = [...res.locationPath];
     this.#sent = { lifetime, binding, links };
     this.#attempts = 0;
+    this.#refreshedAt = this.#o.clock.now();
     this.#state = 'registered';
     this.#scheduleUpdate(lifetime);
     this.#o.emit('registered', { location: this.#location, lifetime });
@@ -312,7 +339,11 @@ export class RegistrationEngine {
       (r.initialDelayMs ?? 5000) * (r.factor ?? 2) ** (this.#attempts - 1),
       r.maxDelayMs ?? 300_000,
     );
-    this.#location = undefined;
+    // An Update that got no answer leaves the registration where it is: the server holds it (and its observations)
+    // until its lifetime runs out, so the next attempt is an Update to it. A refusal, or a lifetime gone, registers afresh.
+    const resumable = operation === 'update' && code === undefined && this.#location !== undefined && this.#sent !== undefined
+      && this.#o.clock.now() < this.#refreshedAt + this.#sent.lifetime * 1000;
+    if (!resumable) this.#location = undefined;
     this.#state = 'waiting';
     this.#cancelTimers();
     if (delay === undefined) {
@@ -324,7 +355,7 @@ export class RegistrationEngine {
     }
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = undefined;
-      void this.#enqueue(() => this.#register());
+      void this.#enqueue(() => (this.#location ? this.#update() : this.#register()));
     }, delay);
     this.#o.emit('registration-failed', code === undefined
       ? { operation, error, attempt: this.#attempts, retryInMs: delay }
@@ -341,7 +372,9 @@ export class RegistrationEngine {
   }
 
   async #update(): Promise<void> {
-    if (this.#state !== 'registered' || !this.#location || !this.#sent) return;
+    // 'waiting' with a location: retrying an Update that went unanswered.
+    if ((this.#state !== 'registered' && this.#state !== 'waiting') || !this.#location || !this.#sent) return;
+    const retrying = this.#state === 'waiting';
     const location = this.#location;
     const lifetime = this.#o.lifetime();
     const binding = this.#o.binding();
@@ -359,7 +392,7 @@ export class RegistrationEngine {
       this.#failed('update', err instanceof Error ? err : new Error(String(err)), undefined);
       return;
     }
-    if (this.#state !== 'registered') return;
+    if (this.#state !== 'registered' && this.#state !== 'waiting') return;
     if (res.code === '4.04') {
       // The server forgot us (restart, expiry): register afresh right away.
       this.#o.emit('registration-failed', {
@@ -376,6 +409,11 @@ export class RegistrationEngine {
       this.#failed('update', new RegistrationError(`Update refused with ${res.code}`, res.code), res.code);
       return;
     }
+    if (retrying) {
+      this.#state = 'registered';
+      this.#attempts = 0;
+    }
+    this.#refreshedAt = this.#o.clock.now();
     this.#sent = { lifetime, binding, links };
     this.#scheduleUpdate(lifetime);
     const event: { location: readonly string[]; links: boolean; lifetime?: number; binding?: string } = { location, links: sendLinks };
@@ -389,7 +427,7 @@ export class RegistrationEngine {
     if (!location) return;
     this.#location = undefined;
     this.#sent = undefined;
-    this.#o.endSession();
+    if (reason !== 'disable' || !this.#o.keepSessionWhileDisabled?.()) this.#o.endSession('deregister');
     try {
       const res = await this.#o.transport.request(this.#o.server, { method: 'DELETE', path: location });
       if (!res.code.startsWith('2.') && res.code !== '4.04') {

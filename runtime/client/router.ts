@@ -16,7 +16,7 @@ import {
 } from '../model.js';
 import type { AfterResponseTask } from '../object/execute-args.js';
 import type { ObjectInstance } from '../object/instance.js';
-import { parseWriteAttributes, type AttributeStore } from '../notify/index.js';
+import { parseObserveAttributes, parseWriteAttributes, type AttributeStore, type NotificationAttributes } from '../notify/index.js';
 import { CompositeOperations, type CompositeObserveHooks } from './composite.js';
 import { discoverLinks } from './links.js';
 import type { ObjectRegistry } from './registry.js';
@@ -33,6 +33,8 @@ export interface ObserveRegistration {
   /** The Content-Format of the first response; notifications should use the same. */
   readonly contentFormat: number;
   readonly request: IncomingRequest;
+  /** Attributes the Observe's query carried (LwM2M 1.2), checked as Write-Attributes checks them; for this observation only. */
+  readonly attributes?: NotificationAttributes;
 }
 
 /**
@@ -234,7 +236,8 @@ export class RequestRouter {
     }
     let observe: number | undefined;
     if (req.observe === 0 && this.#o.observe?.onObserve) {
-      observe = this.#o.observe.onObserve({ peer: req.peer, token: req.token, path, contentFormat: format, request: req });
+      const attributes = parseObserveAttributes(req.query, path, path.resourceId !== undefined ? this.#resourceModel(path) : undefined);
+      observe = this.#o.observe.onObserve({ peer: req.peer, token: req.token, path, contentFormat: format, request: req, attributes });
     } else if (req.observe === 1) {
       this.#o.observe?.onCancelObserve?.(req.peer, req.token, path);
     }

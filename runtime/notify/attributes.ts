@@ -19,8 +19,8 @@ export interface NotificationAttributes {
   /** LwM2M 1.2 Confirmable Notification: 1 sends this observation's notifications as CON, 0 as NON. */
   con?: number;
   /**
-   * LwM2M 1.2 Maximum Historical Queue: how many notifications to store while the server is unreachable. Kept and
-   * shown by Discover; the client stores no notifications yet (Notification Storing, issue 15 item 4), so it bounds nothing.
+   * LwM2M 1.2 Maximum Historical Queue: at most this many of an observation's notifications are stored while the
+   * server is unreachable (the oldest go first); 0 keeps only the latest.
    */
   hqmax?: number;
 }
@@ -138,6 +138,18 @@ export function parseWriteAttributes(query: readonly string[], path: Lwm2mPath, 
   }
   checkCombination(set, path);
   return { set, clear };
+}
+
+/**
+ * The attributes of an Observe request's query (LwM2M 1.2 lets an Observe carry them, for that observation only):
+ * the same names, values and rules as Write-Attributes, checked the same way (BadRequestError, a 4.00), except that
+ * a name without a value (a removal in Write-Attributes) means nothing here and is refused. No query: no attributes.
+ */
+export function parseObserveAttributes(query: readonly string[], path: Lwm2mPath, resource?: ResourceModel): NotificationAttributes {
+  if (query.length === 0) return {};
+  const { set, clear } = parseWriteAttributes(query, path, resource);
+  if (clear.length > 0) throw new BadRequestError(`attribute ${clear[0]} without a value in an Observe request`, path);
+  return { ...set };
 }
 
 interface Level {
