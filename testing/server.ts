@@ -21,6 +21,8 @@ export interface Registration {
   lifetime: number;
   binding: string;
   lwm2mVersion: string | undefined;
+  /** The client said it runs in queue mode: `Q` in the Register (LwM2M 1.1), or a binding with Q (1.0's `b=UQ`). */
+  queueMode: boolean;
   /** The object links of the last Register or Update that carried them. */
   links: string;
   /** The Register's query items, all of them, in order. */
@@ -71,6 +73,11 @@ export interface TestServerOptions {
    * Handshakes that fail are listed in `dtls.failures`.
    */
   readonly psk?: Readonly<Record<string, Uint8Array>>;
+  /**
+   * How long a queue-mode client is taken to listen after its last Register or Update, in ms (default 93 000, the
+   * spec's default awake period). Requests to it after that wait for its next Register or Update, as Leshan queues them.
+   */
+  readonly awakeMs?: number;
 }
 
 /** Options of {@link TestLwm2mServer.registration}. */
@@ -105,6 +112,7 @@ export class TestLwm2mServer {
   /** While true every incoming datagram is dropped unanswered: the server looks down. */
   down = false;
   readonly #root: string;
+  readonly #awakeMs: number;
   /** The DTLS layer when the server was started with `psk`: its sessions and failed handshakes. */
   readonly dtls: DtlsPskServer | undefined;
   readonly #tap: ObservationTap;
@@ -118,6 +126,7 @@ export class TestLwm2mServer {
     this.dtls = dtls;
     this.endpoint = endpoint;
     this.#root = options.root ?? 'rd';
+    this.#awakeMs = options.awakeMs ?? 93_000;
     endpoint.serve((req) => this.#serve(req));
   }
 
@@ -265,7 +274,8 @@ export class TestLwm2mServer {
       const now = Date.now();
       const registration: Registration = {
         endpoint: ep, id, peer: req.peer, lifetime: lt, binding: queryValue(req.query, 'b') ?? 'U',
-        lwm2mVersion: queryValue(req.query, 'lwm2m'), links: text.decode(req.payload), query: req.query, updates: 0,
+        lwm2mVersion: queryValue(req.query, 'lwm2m'),
+        queueMode: queryValue(req.query, 'Q') === '' || (queryValue(req.query, 'b') ?? '').includes('Q'), links: text.decode(req.payload), query: req.query, updates: 0,
         registeredAt: now, lastUpdateAt: now,
       };
       this.registrations.set(id, registration);
@@ -280,7 +290,10 @@ export class TestLwm2mServer {
       const lt = queryValue(req.query, 'lt');
       const b = queryValue(req.query, 'b');
       if (lt !== undefined) reg.lifetime = Number(lt);
-      if (b !== undefined) reg.binding = b;
+      if (b !== undefined) {
+        reg.binding = b;
+        if (reg.lwm2mVersion === '1.0') reg.queueMode = b.includes('Q');
+      }
       if (req.payload.length > 0) reg.links = text.decode(req.payload);
       reg.updates++;
       reg.lastUpdateAt = Date.now();
@@ -302,9 +315,29 @@ export class TestLwm2mServer {
 
   // ---- device management ----
 
-  /** Sends any request to a registered client; `path` is an LwM2M path string like "/3/0/1". */
-  request(endpointName: string, path: string, req: Omit<OutgoingRequest, 'path'>): Promise<IncomingResponse> {
+  /**
+   * Sends any request to a registered client; `path` is an LwM2M path string like "/3/0/1". A queue-mode client past
+   * its awake period gets it once it is back: after its next Register or Update.
+   */
+  async request(endpointName: string, path: string, req: Omit<OutgoingRequest, 'path'>): Promise<IncomingResponse> {
+    if (!this.awake(endpointName)) await this.#nextContact(endpointName);
     return this.requestTo(this.#peerOf(endpointName), path, req);
+  }
+
+  /** False for a queue-mode client whose last Register or Update is older than the awake period; true otherwise. */
+  awake(endpointName: string): boolean {
+    const r = this.findRegistration(endpointName);
+    return !r?.queueMode || Date.now() - r.lastUpdateAt < this.#awakeMs;
+  }
+
+  #nextContact(endpointName: string): Promise<void> {
+    return new Promise((resolve) => {
+      const off = this.onRegistrationChange((e) => {
+        if (e.registration.endpoint !== endpointName || e.kind === 'deregistered') return;
+        off();
+        resolve();
+      });
+    });
   }
 
   /** Sends a request to any peer (registered or not). */
