@@ -296,3 +296,39 @@ describe('state that survives a restart', () => {
     await dm.waitFor('register');
   });
 });
+
+describe('notifications held across a restart', () => {
+  it('keeps what it held for an unreachable server in the store and delivers it after the restart resumes the registration', async () => {
+    await bootstrapServer(() => ({ servers: [{ uri: dmUri(dm), shortServerId: 1, lifetime: 300 }] }));
+    const store = join(dir, 'state');
+    const first = device('held', { store: new FileStateStore(store), client: { preferredFormat: ContentFormat.SENML_JSON } });
+    await first.start();
+    await dm.waitFor('register');
+    // The server turns Notification Storing on (its own /1 instance: /1/1 after bootstrap).
+    expect((await dm.write('held', '/1/1/6', '1', ContentFormat.TEXT)).code).toBe('2.04');
+    const obs = await dm.observe('held', '/3/0/9', ContentFormat.SENML_JSON);
+    dm.down = true;
+    const client = first.clients().get(1)!;
+    const failed = client.next('registration-failed');
+    void client.update();
+    await failed;
+    (first.registry.instance(3, 0) as TestDevice).batteryLevel = 44;
+    await new Promise((r) => setTimeout(r, 30));
+    (first.registry.instance(3, 0) as TestDevice).batteryLevel = 33;
+    await new Promise((r) => setTimeout(r, 30));
+    await first.stop();
+    devices = devices.filter((x) => x !== first);
+    expect(await readFile(store, 'utf8')).toContain('"notifications/1"');
+
+    dm.down = false;
+    const second = device('held', { store: new FileStateStore(store), client: { preferredFormat: ContentFormat.SENML_JSON } });
+    await second.start();
+    while (obs.notifications.length < 2) await obs.next();
+    expect(obs.notifications.map((n) => (JSON.parse(text.decode(n.payload)) as Array<{ v: number; bt: number }>)[0]!.v)).toEqual([44, 33]);
+    // The last one leaves the store once its ACK is in (one still unacknowledged at a stop is kept and sent again).
+    while (second.clients().get(1)!.outbox.queue.size > 0) await new Promise((r) => setTimeout(r, 10));
+    await second.stop();
+    devices = devices.filter((x) => x !== second);
+    expect(await readFile(store, 'utf8')).not.toContain('"notifications/1"');
+  });
+});

@@ -161,6 +161,22 @@ describe('Notification Storing on (/1/x/6 = true)', () => {
     expect(senml(offset.notifications[0]!)[0]!.vs).toBe('+02:00');
   });
 
+  it('a CON notification that goes unanswered is held, not lost, and the client finds out by an Update', async () => {
+    await setUp(true, { confirmableNotifications: true });
+    const obs = await rig.server.observe('store-dev', '/3/0/9', ContentFormat.SENML_JSON);
+    rig.server.down = true;
+    const failed = rig.client.next('registration-failed');
+    device.batteryLevel = 55;
+    // The CON times out, the client holds it and checks its registration; that Update goes unanswered too.
+    await failed;
+    expect(rig.client.outbox.queue.size).toBe(1);
+    expect(rig.client.observations.observations.size).toBe(1);
+    await comeBack();
+    await until('the held notification', () => obs.notifications.length === 1);
+    expect(senml(obs.notifications[0]!)[0]!.v).toBe(55);
+    expect(obs.notifications[0]!.confirmable).toBe(true);
+  });
+
   it('a full store drops the oldest and says so in an event', async () => {
     await setUp(true, { notificationStore: { maxCount: 2 } });
     const obs = await rig.server.observe('store-dev', '/3/0/9', ContentFormat.SENML_JSON);
