@@ -30,6 +30,8 @@ export interface CompositeOptions {
   readonly format?: CompositeFormat;
   /** Accept of the answer; the request's format when absent (the device then answers in it). */
   readonly accept?: CompositeFormat;
+  /** Uri-Query items, e.g. the LwM2M 1.2 attributes of an Observe-Composite (`['pmin=10', 'hqmax=5']`). */
+  readonly query?: readonly string[];
 }
 
 /** A composite answer: the response, and its values by path ("/3/0/9" → 87) when it was a 2.05. */
@@ -69,6 +71,7 @@ function fetchRequest(paths: readonly (string | Lwm2mPath)[], options: Composite
     method: 'FETCH', contentFormat: format, payload: encodeCompositePaths(format, paths.map(toPath)),
     ...(options.accept !== undefined ? { accept: options.accept } : {}),
     ...(observe !== undefined ? { observe } : {}),
+    ...(options.query !== undefined && observe === 0 ? { query: options.query } : {}),
   };
 }
 

@@ -45,6 +45,8 @@ interface CompositeObservation {
   active: boolean;
   /** The notification being gathered in this tick: members due together send once. */
   flush: { con: boolean; promise: Promise<NotificationOutcome> } | undefined;
+  /** The Observe-Composite query's attributes (LwM2M 1.2), over what each path inherits. */
+  readonly attributes?: NotificationAttributes;
 }
 
 function sameToken(a: Uint8Array, b: Uint8Array): boolean {
@@ -88,7 +90,11 @@ export class CompositeObservations {
     this.#o = options;
     this.#handlers = {
       read: (member) => this.#read(member.path),
-      attributes: (member) => options.attributes(member),
+      attributes: (member) => {
+        const inherited = options.attributes(member);
+        const own = this.#of.get(member)?.attributes;
+        return own ? { ...inherited, ...own } : inherited;
+      },
       send: (member, _value, _sequence, confirmable) => this.#memberDue(member, confirmable),
       ended: (member, reason, error) => this.#ended(member, reason, error),
       equals: options.equals,
@@ -116,6 +122,7 @@ export class CompositeObservations {
     const c: CompositeObservation = {
       peer: { address: r.peer.address, port: r.peer.port }, token: new Uint8Array(r.token), paths: r.paths,
       key: keyOf(r.paths), format: r.contentFormat, members: [], sequence, active: true, flush: undefined,
+      ...(r.attributes && Object.keys(r.attributes).length > 0 ? { attributes: r.attributes } : {}),
     };
     this.#all.add(c);
     for (const path of r.paths) {
@@ -126,6 +133,8 @@ export class CompositeObservations {
       this.#of.set(member, c);
       c.members.push(member);
       if (!c.active) break;
+      // The first plan was made before the member was known as this composite's: again, with the query's attributes.
+      if (c.attributes) this.#o.scheduler.refresh(member);
     }
     return sequence;
   }

@@ -11,6 +11,7 @@ import {
   formatPath, isExecutable, isWritable, type Lwm2mPath, type ResourceContent, type ResourceValue,
 } from '../model.js';
 import type { ObjectInstance } from '../object/instance.js';
+import { parseObserveAttributes, type NotificationAttributes } from '../notify/attributes.js';
 import type { ObjectRegistry } from './registry.js';
 
 const SECURITY_OBJECT = 0;
@@ -23,6 +24,8 @@ export interface CompositeObserveRegistration {
   readonly paths: readonly Lwm2mPath[];
   /** The Content-Format of the first response; notifications use the same. */
   readonly contentFormat: number;
+  /** Attributes the request's query carried (LwM2M 1.2), for every listed path of this observation; checked against each. */
+  readonly attributes?: NotificationAttributes;
 }
 
 /** Where Observe-Composite registers and its cancel (FETCH / with Observe = 1) lands; the client wires notify here. */
@@ -151,7 +154,12 @@ export class CompositeOperations {
     const payload = encodeCompositeRecords(accept, records, this.#o.registry.lookup);
     let observe: number | undefined;
     if (req.observe === 0 && this.#o.observe?.onObserveComposite) {
-      observe = this.#o.observe.onObserveComposite({ peer: req.peer, token: req.token, paths, contentFormat: accept });
+      // The query's attributes hold for every path, so each must take them (edge on a Boolean resource, gt on a number).
+      let attributes: NotificationAttributes = {};
+      for (const p of paths) {
+        attributes = parseObserveAttributes(req.query, p, p.resourceId !== undefined ? this.#o.registry.lookup(p.objectId, p.resourceId) : undefined);
+      }
+      observe = this.#o.observe.onObserveComposite({ peer: req.peer, token: req.token, paths, contentFormat: accept, attributes });
     } else if (req.observe === 1) {
       this.#o.observe?.onCancelObserveComposite?.(req.peer, req.token, paths);
     }

@@ -64,6 +64,31 @@ describe('Observe-Composite (FETCH / with Observe)', () => {
     expect([...n1.values.entries()]).toEqual([['/3/0/9', 50], ['/10250/0/1', 1]]);
   });
 
+  it('takes LwM2M 1.2 attributes in its query, for every path of this observation only, and refuses their misuse with 4.00', async () => {
+    // st=10 in the query: a change of 5 is not notified, one of 20 is.
+    const obs = await observeComposite(server, 'cobs-dev', objects, ['/3/0/9', '/10250/0/1'], { query: ['st=10'] });
+    expect(obs.first.code).toBe('2.05');
+    const next = obs.next();
+    device.batteryLevel = 82;
+    clock.advance(1000);
+    await settle();
+    device.batteryLevel = 62;
+    clock.advance(1000);
+    expect([...(await next).values.entries()]).toEqual([['/3/0/9', 62], ['/10250/0/1', 1]]);
+    // Another Observe of /3/0/9 without the query is not bound by it.
+    const plain = await server.observe('cobs-dev', '/3/0/9');
+    device.batteryLevel = 60;
+    clock.advance(1000);
+    expect(new TextDecoder().decode((await plain.next()).payload)).toBe('60');
+
+    const bad = await server.request('cobs-dev', '/', {
+      method: 'FETCH', contentFormat: ContentFormat.SENML_JSON, payload: new TextEncoder().encode('[{"n":"/3/0/9"},{"n":"/10250/0"}]'),
+      observe: 0, query: ['gt=5'],
+    });
+    expect(bad.code).toBe('4.00');
+    expect(client.observations.composite.size).toBe(1);
+  });
+
   it('applies each path its own attributes: a step on one, pmax on the other', async () => {
     expect((await server.writeAttributes('cobs-dev', '/3/0/9', ['st=10'])).code).toBe('2.04');
     expect((await server.writeAttributes('cobs-dev', '/10250/0', ['pmax=30'])).code).toBe('2.04');
