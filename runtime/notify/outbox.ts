@@ -186,7 +186,7 @@ export function notificationDeliverer(
 ): Deliverer {
   return async (item) => {
     const token = hexToken(item.key);
-    const observe = Number(item.meta?.observe ?? 0);
+    const observe = Number(item.meta?.['observe'] ?? 0);
     const outcome = await transport.notify(server, token, {
       code: '2.05', payload: item.payload, observe, ...(item.contentFormat !== undefined ? { contentFormat: item.contentFormat } : {}),
     }, true);

@@ -66,7 +66,7 @@ export interface StoredQueueOptions extends StoredQueueLimits {
 
 function isItem(v: unknown): v is StoredItem {
   if (v === null || typeof v !== 'object') return false;
-  const o = v as Record<string, unknown>;
+  const o = v as { readonly [K in keyof StoredItem]?: unknown };
   return typeof o.kind === 'string' && typeof o.key === 'string' && typeof o.time === 'number' && o.payload instanceof Uint8Array
     && (o.contentFormat === undefined || typeof o.contentFormat === 'number')
     && (o.meta === undefined || (typeof o.meta === 'object' && o.meta !== null));
