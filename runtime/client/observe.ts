@@ -1,4 +1,5 @@
 // Observe for the client: the router's Observe hook wired to the notify module's registry and scheduler, notifications out through the endpoint.
+import { hex } from '../coap/bytes.js';
 import type { Clock } from '../coap/clock.js';
 import { ContentFormat, contentRecords, encodeRecords, type Lwm2mRecord } from '../codec/index.js';
 import type { CoapEndpoint, NotificationOutcome, Peer } from '../coap/types.js';
@@ -62,12 +63,6 @@ function equalValues(a: ObservedValue, b: ObservedValue): boolean {
     return ra.every((r, i) => samePath(r.path, rb[i]!.path) && sameValue(r.value, rb[i]!.value));
   }
   return sameContent(a as ResourceContent, b as ResourceContent);
-}
-
-function tokenKeyOf(token: Uint8Array): string {
-  let s = '';
-  for (const b of token) s += (b < 16 ? '0' : '') + b.toString(16);
-  return s;
 }
 
 let shared: NotifyScheduler | undefined;
@@ -172,7 +167,7 @@ export class ClientObservations {
         const first = this.read(r.path);
         // One token, one observation (RFC 7641 3.4): a plain Observe replaces a composite one of that token.
         this.composite.cancel(r.peer, r.token);
-        const key = tokenKeyOf(r.token);
+        const key = hex(r.token);
         if (r.attributes && Object.keys(r.attributes).length > 0) this.#own.set(key, r.attributes);
         else this.#own.delete(key);
         const obs = this.observations.add(
@@ -183,7 +178,7 @@ export class ClientObservations {
       },
       onCancelObserve: (peer: Peer, token: Uint8Array) => {
         this.observations.cancel(peer, token);
-        this.#own.delete(tokenKeyOf(token));
+        this.#own.delete(hex(token));
       },
       onObserveComposite: (r) => {
         this.observations.cancel(r.peer, r.token);
@@ -216,7 +211,7 @@ export class ClientObservations {
   reset(peer: Peer, token: Uint8Array): void {
     this.observations.cancel(peer, token);
     this.composite.cancel(peer, token);
-    this.#own.delete(tokenKeyOf(token));
+    this.#own.delete(hex(token));
   }
 
   /** The observations held for `peer`, as a store keeps them (token, path, format, the last sequence number). */
@@ -245,7 +240,7 @@ export class ClientObservations {
       } catch {
         continue;
       }
-      if (s.attributes) this.#own.set(tokenKeyOf(s.token), s.attributes);
+      if (s.attributes) this.#own.set(hex(s.token), s.attributes);
       const obs = this.observations.add({
         peer, token: s.token, path: s.path, confirmable: s.confirmable,
         sequence: (s.sequence + sequenceGap) & 0xffffff,
