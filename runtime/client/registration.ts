@@ -243,6 +243,11 @@ export class RegistrationEngine {
     }, seconds * 1000);
   }
 
+  /** A registration is held, and its lifetime (from the last successful Register or Update) has not run out. */
+  #lasts(): boolean {
+    return this.#location !== undefined && this.#sent !== undefined && this.#o.clock.now() < this.#refreshedAt + this.#sent.lifetime * 1000;
+  }
+
   #active(): boolean {
     return this.#state !== 'idle' && this.#state !== 'stopped' && this.#state !== 'disabled';
   }
@@ -341,9 +346,7 @@ export class RegistrationEngine {
     );
     // An Update that got no answer leaves the registration where it is: the server holds it (and its observations)
     // until its lifetime runs out, so the next attempt is an Update to it. A refusal, or a lifetime gone, registers afresh.
-    const resumable = operation === 'update' && code === undefined && this.#location !== undefined && this.#sent !== undefined
-      && this.#o.clock.now() < this.#refreshedAt + this.#sent.lifetime * 1000;
-    if (!resumable) this.#location = undefined;
+    if (operation !== 'update' || code !== undefined || !this.#lasts()) this.#location = undefined;
     this.#state = 'waiting';
     this.#cancelTimers();
     if (delay === undefined) {
@@ -355,6 +358,7 @@ export class RegistrationEngine {
     }
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = undefined;
+      if (!this.#lasts()) this.#location = undefined;
       void this.#enqueue(() => (this.#location ? this.#update() : this.#register()));
     }, delay);
     this.#o.emit('registration-failed', code === undefined

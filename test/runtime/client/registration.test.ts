@@ -100,6 +100,57 @@ describe('RegistrationEngine', () => {
   });
 });
 
+describe('an Update that goes unanswered', () => {
+  /** Moves the manual clock in steps, letting the in-memory network deliver between them. */
+  async function pass(r: Rig, ms: number): Promise<void> {
+    for (let t = 0; t < ms; t += 500) {
+      r.clock.advance(500);
+      await flush();
+    }
+  }
+
+  async function registered(): Promise<Rig> {
+    const r = await rig();
+    const started = r.engine.start();
+    await flush();
+    await started;
+    return r;
+  }
+
+  it('is retried as an Update to the same registration while its lifetime lasts, keeping the session', async () => {
+    const r = await registered();
+    const sessions = r.sessions;
+    r.server.down = true;
+    void r.engine.update();
+    await pass(r, 20_000);
+    expect(r.events.filter(([n]) => n === 'registration-failed').map(([, e]) => (e as ClientEvents['registration-failed']).operation)).toContain('update');
+    expect(r.engine.state).toBe('waiting');
+    expect(r.engine.location).toEqual(['rd', '1']);
+    r.server.down = false;
+    await pass(r, 20_000);
+    expect(r.engine.state).toBe('registered');
+    expect(r.server.log.map((e) => e.kind).filter((k) => k === 'register')).toHaveLength(1);
+    expect(r.server.findRegistration('eng')!.updates).toBeGreaterThan(0);
+    expect(r.sessions).toBe(sessions);
+    await close(r);
+  });
+
+  it('registers afresh once the lifetime has run out, ending the session', async () => {
+    const r = await registered();
+    const sessions = r.sessions;
+    r.server.down = true;
+    void r.engine.update();
+    // The lifetime is 120 s; retries every second or so (the backoff doubles, capped by the default 300 s) go past it.
+    await pass(r, 125_000);
+    r.server.down = false;
+    await pass(r, 300_000);
+    expect(r.engine.state).toBe('registered');
+    expect(r.server.log.filter((e) => e.kind === 'register' && e.code === '2.01')).toHaveLength(2);
+    expect(r.sessions).toBeGreaterThan(sessions);
+    await close(r);
+  });
+});
+
 describe('lwm2mRetrySchedule (LwM2M 1.1 6.2.1.1)', () => {
   it('doubles the Communication Retry Timer within a sequence, waits the Sequence Delay between sequences, then gives up', () => {
     const s = lwm2mRetrySchedule({ retryCount: 3, retryTimer: 10, sequenceDelay: 600, sequenceRetryCount: 2 });

@@ -196,6 +196,9 @@ describe('Notification Storing on (/1/x/6 = true)', () => {
     // LwM2M 1.2: attributes in the Observe request's query are this observation's own.
     const offset = await rig.server.observeRequest('store-dev', '/3/0/14', { method: 'GET', observe: 0, accept: ContentFormat.SENML_JSON, query: ['hqmax=1'] });
     expect(offset.response.code).toBe('2.05');
+    // They are that observation's own, and a store keeps them with it.
+    const kept = rig.client.session().observations.map((o) => o.attributes);
+    expect(kept).toEqual(expect.arrayContaining([{ hqmax: 1 }, undefined]));
     await goUnreachable();
     for (const [v, o] of [[50, '+02:00'], [40, '+03:00'], [30, '+04:00']] as const) {
       device.batteryLevel = v;
