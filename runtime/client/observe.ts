@@ -79,7 +79,8 @@ export class ClientObservations {
   readonly #o: ClientObservationsOptions;
   readonly #handlers: ObservationHandlers<ObservedValue>;
   /** Attributes of single observations (from their Observe request's query), by token as hex. */
-  readonly #own = new Map<string, NotificationAttributes>();
+  /** Made at the first such observation: most clients never see one, and a fleet holds thousands of clients. */
+  #own: Map<string, NotificationAttributes> | undefined;
 
   constructor(options: ClientObservationsOptions) {
     this.#o = options;
@@ -89,7 +90,7 @@ export class ClientObservations {
     const inherited = attributeSource(options.attributes, options.serverDefaults, options.policy);
     const attributes = (obs: { readonly path: Lwm2mPath; readonly tokenKey?: string }): NotificationAttributes => {
       const a = inherited(obs);
-      const own = this.#own.size > 0 && obs.tokenKey !== undefined ? this.#own.get(obs.tokenKey) : undefined;
+      const own = this.#own !== undefined && this.#own.size > 0 && obs.tokenKey !== undefined ? this.#own.get(obs.tokenKey) : undefined;
       return own ? { ...a, ...own } : a;
     };
     this.#handlers = {
@@ -151,7 +152,7 @@ export class ClientObservations {
   }
 
   #ended(obs: Observation<ObservedValue>, reason: string, error: unknown): void {
-    this.#own.delete(obs.tokenKey);
+    this.#own?.delete(obs.tokenKey);
     if (reason !== 'error') return;
     // The observed thing is gone (or could not be encoded): an error notification ends it at the server too (RFC 7641 3.2).
     const code = error instanceof NotFoundError ? '4.04' : '5.00';
@@ -168,8 +169,8 @@ export class ClientObservations {
         // One token, one observation (RFC 7641 3.4): a plain Observe replaces a composite one of that token.
         this.composite.cancel(r.peer, r.token);
         const key = hex(r.token);
-        if (r.attributes && Object.keys(r.attributes).length > 0) this.#own.set(key, r.attributes);
-        else this.#own.delete(key);
+        if (r.attributes && Object.keys(r.attributes).length > 0) (this.#own ??= new Map()).set(key, r.attributes);
+        else this.#own?.delete(key);
         const obs = this.observations.add(
           { peer: r.peer, token: r.token, path: r.path, confirmable: this.#o.confirmable ?? false, accept: r.contentFormat },
           this.#handlers, first,
@@ -178,7 +179,7 @@ export class ClientObservations {
       },
       onCancelObserve: (peer: Peer, token: Uint8Array) => {
         this.observations.cancel(peer, token);
-        this.#own.delete(hex(token));
+        this.#own?.delete(hex(token));
       },
       onObserveComposite: (r) => {
         this.observations.cancel(r.peer, r.token);
@@ -211,13 +212,13 @@ export class ClientObservations {
   reset(peer: Peer, token: Uint8Array): void {
     this.observations.cancel(peer, token);
     this.composite.cancel(peer, token);
-    this.#own.delete(hex(token));
+    this.#own?.delete(hex(token));
   }
 
   /** The observations held for `peer`, as a store keeps them (token, path, format, the last sequence number). */
   snapshot(peer: Peer): StoredObservation[] {
     return this.observations.forPeer(peer).map((o) => {
-      const own = this.#own.get(o.tokenKey);
+      const own = this.#own?.get(o.tokenKey);
       return {
         token: new Uint8Array(o.token), path: { ...o.path }, sequence: o.sequence, confirmable: o.confirmable,
         ...(o.accept !== undefined ? { accept: o.accept } : {}),
@@ -240,7 +241,7 @@ export class ClientObservations {
       } catch {
         continue;
       }
-      if (s.attributes) this.#own.set(hex(s.token), s.attributes);
+      if (s.attributes) (this.#own ??= new Map()).set(hex(s.token), s.attributes);
       const obs = this.observations.add({
         peer, token: s.token, path: s.path, confirmable: s.confirmable,
         sequence: (s.sequence + sequenceGap) & 0xffffff,
@@ -253,7 +254,7 @@ export class ClientObservations {
 
   /** Ends every observation (De-register, re-Register, stop). */
   endAll(): number {
-    this.#own.clear();
+    this.#own?.clear();
     return this.observations.cancelAll() + this.composite.endAll();
   }
 }
