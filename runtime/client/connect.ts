@@ -89,7 +89,7 @@ export interface ServerTransportOptions {
   readonly coap?: CoapEndpointOptions;
   /** RFC 8323 endpoint options of coap+tcp:// and coaps+tcp:// connections. */
   readonly stream?: StreamEndpointOptions;
-  /** Timers of UDP/DTLS endpoints (a ManualClock in tests). */
+  /** Timers of every transport's endpoint: retransmissions, request timeouts, Ping and CSM (a ManualClock in tests). */
   readonly clock?: Clock;
   /** Queue mode: the datagram transport gets a radio switch (coap://, coaps:// only), returned as `radio`. */
   readonly queueMode?: QueueModeOptions;
@@ -186,6 +186,7 @@ export async function openServerTransport(uri: string, options: ServerTransportO
         // Every connection, the first and those after a drop, is opened with the same options.
         const endpoint = await ReconnectingStreamEndpoint.open(() => connectCoapEndpoint(uri, {
           ...options.stream,
+          ...(options.clock ? { clock: options.clock } : {}),
           connectTimeoutMs: timeoutMs,
           ...(secure ? { pskIdentity: options.pskIdentity!, pskKey: options.pskKey! } : {}),
         }));
