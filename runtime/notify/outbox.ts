@@ -57,9 +57,12 @@ export class Outbox {
     this.queue = options.queue;
   }
 
-  /** True when messages go out as they come: online, and nothing held waiting to go first. */
+  /**
+   * True when messages go out as they come: online, and nothing held waiting to go first (an item being delivered is
+   * still held: it leaves the queue once delivered).
+   */
   get open(): boolean {
-    return this.#reasons.size === 0 && this.queue.size === 0 && this.#flushing === undefined;
+    return this.#reasons.size === 0 && this.queue.size === 0;
   }
 
   get online(): boolean {
@@ -124,7 +127,11 @@ export class Outbox {
 
   /** Delivers what is held, oldest first, while online; resolves when the queue is empty or delivery stopped. */
   flush(): Promise<void> {
-    return (this.#flushing ??= this.#drain().finally(() => { this.#flushing = undefined; }));
+    return (this.#flushing ??= this.#drain().finally(() => {
+      this.#flushing = undefined;
+      // Something held while this delivery was ending (after its last look at the queue) must not wait for the next outage.
+      if (this.#reasons.size === 0 && this.queue.size > 0) void this.flush();
+    }));
   }
 
   async #drain(): Promise<void> {

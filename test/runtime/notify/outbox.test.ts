@@ -7,7 +7,7 @@ import { MemoryStateStore } from '../../../runtime/store/memory-store.js';
 import { PersistentState } from '../../../runtime/store/state.js';
 import { createUdpEndpoint } from '../../../runtime/coap/index.js';
 import { Lwm2mClient } from '../../../runtime/client/index.js';
-import type { StoredItem } from '../../../runtime/notify/index.js';
+import { Outbox, StoredQueue, type DeliveryResult, type StoredItem, type Submission } from '../../../runtime/notify/index.js';
 import { parseLinks } from '../../../runtime/codec/index.js';
 import type { Notification, Observation } from 'lwm2m-gen/testing';
 import { TestDevice, TestServer } from '../../support/objects.js';
@@ -54,6 +54,8 @@ async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promi
 }
 
 let rig: UdpRig;
+/** Set while a rig of the socket tests is up (the Outbox tests below make none). */
+let rigOpen = false;
 let device: Device;
 const dropped: NotificationsDroppedEvent[] = [];
 
@@ -69,6 +71,7 @@ async function setUp(storing: boolean, client: Parameters<typeof createUdpRig>[0
       c.on('notifications-dropped', (e) => dropped.push(e));
     },
   });
+  rigOpen = true;
   await rig.register();
 }
 
@@ -97,6 +100,8 @@ async function comeBack(): Promise<void> {
 }
 
 afterEach(async () => {
+  if (!rigOpen) return;
+  rigOpen = false;
   await rig.close();
 });
 
@@ -310,5 +315,65 @@ describe('a persistent store', () => {
       await restarted.stop();
       await endpoint.close();
     }
+  });
+});
+
+describe('Outbox on its own (the API other kinds of message use, e.g. a Send)', () => {
+  function outbox(storing = true): { box: Outbox; delivered: string[]; results: DeliveryResult[]; unreachable: number[] } {
+    const delivered: string[] = [];
+    const results: DeliveryResult[] = [];
+    const unreachable: number[] = [];
+    const box = new Outbox({ queue: new StoredQueue(), storing: () => storing, now: () => 1_000_000, onUnreachable: () => unreachable.push(1) });
+    box.deliverer('send', async (item) => {
+      delivered.push(text.decode(item.payload));
+      return results.shift() ?? 'delivered';
+    });
+    return { box, delivered, results, unreachable };
+  }
+  const message = (body: string, key = '/dp'): Submission => ({ kind: 'send', key, payload: new TextEncoder().encode(body) });
+
+  it('holds while any offline reason is set and delivers in order once the last is cleared, before anything new', async () => {
+    const { box, delivered } = outbox();
+    const live: string[] = [];
+    const send = (body: string) => box.submit(message(body), async () => { live.push(body); return 'acked'; });
+    expect(box.reasons()).toEqual(['unreachable']);
+    await send('a');
+    box.offline('asleep', true);
+    box.offline('unreachable', false);
+    await send('b');
+    expect(box.queue.items().map((i) => [text.decode(i.payload), i.time])).toEqual([['a', 1_000_000], ['b', 1_000_000]]);
+    box.offline('asleep', false);
+    await box.flush();
+    expect(delivered).toEqual(['a', 'b']);
+    expect(box.open).toBe(true);
+    await send('c');
+    expect(live).toEqual(['c']);
+  });
+
+  it('with storing off keeps the latest per key; a failed delivery stops and keeps the item; a rejected one is dropped', async () => {
+    const { box, delivered, results, unreachable } = outbox(false);
+    for (const b of ['a1', 'a2']) await box.submit(message(b, 'a'), async () => 'acked');
+    await box.submit(message('b1', 'b'), async () => 'acked');
+    expect(box.queue.items().map((i) => text.decode(i.payload))).toEqual(['a2', 'b1']);
+    results.push('failed');
+    box.offline('unreachable', false);
+    await box.flush();
+    expect([delivered, box.queue.size, box.reasons(), unreachable.length]).toEqual([['a2'], 2, ['unreachable'], 1]);
+    results.push('rejected');
+    box.offline('unreachable', false);
+    await box.flush();
+    expect(delivered).toEqual(['a2', 'a2', 'b1']);
+    expect(box.queue.size).toBe(0);
+  });
+
+  it('a live message that goes unanswered is held when storing is on, and the outbox goes offline', async () => {
+    const { box, unreachable } = outbox(true);
+    box.offline('unreachable', false);
+    expect(await box.submit(message('x'), async () => 'timeout')).toBe('sent');
+    expect([box.queue.size, box.online, unreachable.length]).toEqual([1, false, 1]);
+    const off = outbox(false);
+    off.box.offline('unreachable', false);
+    expect(await off.box.submit(message('y'), async () => 'timeout')).toBe('timeout');
+    expect(off.box.queue.size).toBe(0);
   });
 });
