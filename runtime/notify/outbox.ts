@@ -100,24 +100,26 @@ export class Outbox {
    * and the client is told it is unreachable.
    */
   async submit(message: Submission, live: () => Promise<NotificationOutcome>): Promise<NotificationOutcome> {
+    const now = this.#o.now ?? Date.now;
     if (this.open) {
+      const madeAt = now();
       const outcome = await live();
       if (outcome !== 'timeout' || !this.#o.storing()) return outcome;
-      this.#hold(message, true);
+      // Held with the time it was made, not the time its retransmissions gave up.
+      this.#hold(message, true, madeAt);
       this.#reasons.add('unreachable');
       this.#o.onUnreachable?.();
       return 'sent';
     }
     // Asleep only (queue mode): the message is due now, so the client wakes to send it, keeping every one meanwhile.
     const asleepOnly = this.#reasons.size === 1 && this.#reasons.has('asleep');
-    this.#hold(message, asleepOnly || this.#o.storing());
+    this.#hold(message, asleepOnly || this.#o.storing(), now());
     if (asleepOnly) this.#o.onWakeNeeded?.();
     else if (this.#reasons.size === 0) void this.flush();
     return 'sent';
   }
 
-  #hold(m: Submission, all: boolean): void {
-    const time = (this.#o.now ?? Date.now)();
+  #hold(m: Submission, all: boolean, time: number): void {
     this.queue.add({
       kind: m.kind, key: m.key, time, payload: stampBaseTime(m.contentFormat, m.payload, time),
       ...(m.contentFormat !== undefined ? { contentFormat: m.contentFormat } : {}),
