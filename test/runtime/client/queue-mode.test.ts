@@ -11,7 +11,7 @@ import { fast } from '../../support/registered-client.js';
 
 const text = new TextDecoder();
 /** The client's awake period in these tests: long enough for a request and its answer on loopback under load. */
-const AWAKE_MS = 400;
+const AWAKE_MS = 1000;
 
 let server: TestLwm2mServer;
 let connected: ConnectedClient | undefined;
@@ -111,9 +111,9 @@ describe('queue mode', () => {
   it('the lifetime Update due while asleep wakes the client for it', async () => {
     server = await TestLwm2mServer.start({ coap: fast });
     connected = await connectClient(server.uri(), {
-      endpointName: 'q-dev', coap: fast, closeTimeoutMs: 1000, queueMode: { awakeMs: 100 },
-      // An Update 300 ms after each Register or Update.
-      updateAfter: () => 0.3,
+      endpointName: 'q-dev', coap: fast, closeTimeoutMs: 1000, queueMode: { awakeMs: 200 },
+      // An Update 1.5 s after each Register or Update: well after the client fell asleep.
+      updateAfter: () => 1.5,
     });
     const { client } = connected;
     client.addInstance(new TestServer(0, { shortServerId: 1, lifetime: 300 })).addInstance(new TestDevice());
