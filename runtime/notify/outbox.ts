@@ -10,6 +10,9 @@ import { stampBaseTime } from './timestamp.js';
  */
 export type OfflineReason = 'unreachable' | 'disabled' | 'asleep';
 
+const REASONS: readonly OfflineReason[] = ['unreachable', 'disabled', 'asleep'];
+const REASON_BITS: Readonly<Record<OfflineReason, number>> = { unreachable: 1, disabled: 2, asleep: 4 };
+
 /** How delivering a stored item went: 'delivered', 'rejected' (the server refused it: drop it, go on), 'failed' (no answer: stop, keep it). */
 export type DeliveryResult = 'delivered' | 'rejected' | 'failed';
 
@@ -48,8 +51,10 @@ export interface Submission {
 export class Outbox {
   readonly queue: StoredQueue;
   readonly #o: OutboxOptions;
-  readonly #reasons = new Set<OfflineReason>(['unreachable']);
-  readonly #deliverers = new Map<string, Deliverer>();
+  /** The offline reasons as bits (REASON_BITS): a fleet holds thousands of outboxes, and a Set costs ~100 bytes each. */
+  #reasons = REASON_BITS.unreachable;
+  /** Deliverers by kind as [kind, deliverer] pairs: a client has one or two, and a Map costs more than the search. */
+  readonly #deliverers: Array<readonly [string, Deliverer]> = [];
   #flushing: Promise<void> | undefined;
 
   constructor(options: OutboxOptions) {
@@ -62,16 +67,16 @@ export class Outbox {
    * still held: it leaves the queue once delivered).
    */
   get open(): boolean {
-    return this.#reasons.size === 0 && this.queue.size === 0;
+    return this.#reasons === 0 && this.queue.size === 0;
   }
 
   get online(): boolean {
-    return this.#reasons.size === 0;
+    return this.#reasons === 0;
   }
 
   /** The reasons the client is offline now (empty when online). */
   reasons(): OfflineReason[] {
-    return [...this.#reasons];
+    return REASONS.filter((r) => (this.#reasons & REASON_BITS[r]) !== 0);
   }
 
   /** Notification Storing (/1/x/6) as it is now. */
@@ -80,18 +85,24 @@ export class Outbox {
   }
 
   isOffline(reason: OfflineReason): boolean {
-    return this.#reasons.has(reason);
+    return (this.#reasons & REASON_BITS[reason]) !== 0;
   }
 
   /** Who sends held items of `kind` once the client is back. */
   deliverer(kind: string, deliver: Deliverer): void {
-    this.#deliverers.set(kind, deliver);
+    const at = this.#deliverers.findIndex(([k]) => k === kind);
+    if (at >= 0) this.#deliverers[at] = [kind, deliver];
+    else this.#deliverers.push([kind, deliver]);
   }
 
   /** Sets or clears one offline reason; clearing the last one delivers what is held. */
   offline(reason: OfflineReason, on: boolean): void {
-    if (on) this.#reasons.add(reason);
-    else if (this.#reasons.delete(reason) && this.#reasons.size === 0) void this.flush();
+    const bit = REASON_BITS[reason];
+    if (on) this.#reasons |= bit;
+    else if (this.#reasons & bit) {
+      this.#reasons &= ~bit;
+      if (this.#reasons === 0) void this.flush();
+    }
   }
 
   /**
@@ -107,15 +118,15 @@ export class Outbox {
       if (outcome !== 'timeout' || !this.#o.storing()) return outcome;
       // Held with the time it was made, not the time its retransmissions gave up.
       this.#hold(message, true, madeAt);
-      this.#reasons.add('unreachable');
+      this.#reasons |= REASON_BITS.unreachable;
       this.#o.onUnreachable?.();
       return 'sent';
     }
     // Asleep only (queue mode): the message is due now, so the client wakes to send it, keeping every one meanwhile.
-    const asleepOnly = this.#reasons.size === 1 && this.#reasons.has('asleep');
+    const asleepOnly = this.#reasons === REASON_BITS.asleep;
     this.#hold(message, asleepOnly || this.#o.storing(), now());
     if (asleepOnly) this.#o.onWakeNeeded?.();
-    else if (this.#reasons.size === 0) void this.flush();
+    else if (this.#reasons === 0) void this.flush();
     return 'sent';
   }
 
@@ -132,13 +143,13 @@ export class Outbox {
     return (this.#flushing ??= this.#drain().finally(() => {
       this.#flushing = undefined;
       // Something held while this delivery was ending (after its last look at the queue) must not wait for the next outage.
-      if (this.#reasons.size === 0 && this.queue.size > 0) void this.flush();
+      if (this.#reasons === 0 && this.queue.size > 0) void this.flush();
     }));
   }
 
   async #drain(): Promise<void> {
-    for (let item = this.queue.peek(); item && this.#reasons.size === 0; item = this.queue.peek()) {
-      const deliver = this.#deliverers.get(item.kind);
+    for (let item = this.queue.peek(); item && this.#reasons === 0; item = this.queue.peek()) {
+      const deliver = this.#deliverers.find(([k]) => k === item.kind)?.[1];
       let result: DeliveryResult;
       try {
         result = deliver ? await deliver(item) : 'rejected';
@@ -147,7 +158,7 @@ export class Outbox {
         result = 'failed';
       }
       if (result === 'failed') {
-        this.#reasons.add('unreachable');
+        this.#reasons |= REASON_BITS.unreachable;
         this.#o.onUnreachable?.();
         return;
       }
