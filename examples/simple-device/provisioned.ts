@@ -90,6 +90,7 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
       case 'retry': log(`bootstrap: attempt ${s.attempt} failed (${s.reason}); retry in ${Math.round(s.retryInMs / 1000)} s`); break;
       case 'done': log('bootstrap: finished'); break;
       case 'failed': log(`bootstrap: gave up (${s.reason})`); break;
+      case 'account-removed': log(`bootstrap: Bootstrap-Server account ${s.path} removed (its Account Timeout of ${s.seconds} s ran out)`); break;
       default: log(`bootstrap: ${s.step} ${s.path} -> ${s.code}`);
     }
   });

@@ -48,7 +48,12 @@ export interface DeviceClientOptions {
     readonly preferredFormat?: number;
   };
   readonly clock?: Clock;
+  /** Milliseconds since the epoch, for deadlines kept in the store across restarts (the Bootstrap-Server Account Timeout); Date.now by default. */
+  readonly wallClock?: () => number;
 }
+
+/** Timers longer than this fire at once in Node (a 32-bit signed delay), so long deadlines are waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Something the device took back from its store at start. */
 export interface RestoredItem {
@@ -83,6 +88,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
   readonly registry = new ObjectRegistry();
   readonly #o: DeviceClientOptions;
   readonly #clock: Clock;
+  readonly #wallClock: () => number;
   readonly #connections = new Map<number, Connection>();
   #state: PersistentState | undefined;
   #opening: Promise<PersistentState | undefined> | undefined;
@@ -90,15 +96,21 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
   #stopped = false;
   #bootstrapping: Promise<void> | undefined;
   #accountTimer: TimerHandle | undefined;
+  #accountPurgeAt: number | undefined;
+  /** Set once start() has restored the app's values: saving before that would overwrite them with the app's defaults. */
+  #valuesRestored = false;
 
   constructor(options: DeviceClientOptions) {
     super();
     if (!options.endpointName) throw new ClientUsageError('endpointName is required');
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    this.#wallClock = options.wallClock ?? Date.now;
     this.registry.addObject(SECURITY_MODEL);
     this.registry.onEvent((e) => {
-      if (e.kind === 'resource-changed' && e.source === 'server' && this.#o.persistValues?.includes(e.objectId)) void this.#saveValues();
+      if (e.kind === 'object-added' || !this.#valuesRestored || !this.#o.persistValues?.includes(e.objectId)) return;
+      // A server's Write, Create or Delete; the app's own changes (and its setup before start) are not saved.
+      if (e.kind !== 'resource-changed' || e.source === 'server') void this.#saveValues();
     });
   }
 
@@ -131,6 +143,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     this.#stopped = false;
     const restored = await this.#restore();
     if (!restored) this.#factory();
+    this.#valuesRestored = true;
     if (finishProblem(this.#security(), this.registry.instances(SERVER_OBJECT)) !== undefined) {
       if (!this.accounts().some((a) => a.bootstrap)) throw new ClientUsageError('no usable LwM2M Server account and no Bootstrap-Server account');
       await this.#bootstrap(true);
@@ -197,9 +210,21 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     for (const s of security) this.emit('restored', { item: 'security', detail: `/0/${s.instanceId}` });
     for (const s of servers) this.emit('restored', { item: 'server', detail: `/1/${s.instanceId}` });
     this.#sessions = loadSessions(sections.sessions.load());
-    for (const path of await restoreWritableValues(sections.values.load(), (o, i) => this.registry.instance(o, i))) {
-      this.emit('restored', { item: 'values', detail: path });
-    }
+    this.#resumeAccountTimeout(sections.bootstrap.load()?.accountPurgeAt);
+    const values = await restoreWritableValues(sections.values.load(), (o, i) => this.registry.instance(o, i), (this.#o.persistValues ?? []).map((objectId) => {
+      const factory = this.registry.object(objectId)?.create;
+      return {
+        objectId,
+        instances: () => this.registry.instances(objectId),
+        // Only an object the server may Create and Delete instances of gets its stored set of instances back.
+        ...(factory ? {
+          create: (instanceId: number) => { const inst = factory(instanceId, new Map()); this.registry.addInstance(inst); return inst; },
+          remove: (instanceId: number) => { this.registry.removeInstance(objectId, instanceId); },
+        } : {}),
+      };
+    }));
+    for (const path of values.restored) this.emit('restored', { item: 'values', detail: path });
+    for (const problem of values.problems) this.emit('state-problem', { message: `${this.#o.store.where}: stored values of ${problem}; the instance keeps the app's` });
     return true;
   }
 
@@ -241,10 +266,11 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
 
   async #bootstrap(atStart: boolean): Promise<void> {
     if (this.#bootstrapping) return this.#bootstrapping;
+    // Checked before leaving the servers: a device whose bootstrap account was purged (/0/x/12) stays registered.
+    const account = this.accounts().find((a) => a.bootstrap);
+    if (!account) throw new BootstrapError('no Bootstrap-Server account in /0 (none was configured, or its Account Timeout purged it)');
     const run = (async () => {
       await this.#disconnectAll(true);
-      const account = this.accounts().find((a) => a.bootstrap);
-      if (!account) throw new BootstrapError('no Bootstrap-Server account in /0');
       const b = this.#o.bootstrap ?? {};
       const session = await runBootstrap({
         endpointName: this.#o.endpointName, account, registry: this.registry, clock: this.#clock, holdOff: atStart,
@@ -271,17 +297,47 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     if (!this.#stopped) await this.#connectAll();
   }
 
-  /** Bootstrap-Server Account Timeout (/0/x/12): the bootstrap account is removed that long after a bootstrap. */
+  /**
+   * Bootstrap-Server Account Timeout (/0/x/12, LwM2M 1.1 E.1): the client MUST purge the Bootstrap-Server account
+   * that many seconds after it was provisioned (0 or absent: never). Counted from the Bootstrap-Finish; the deadline
+   * is kept in the store, so a restart neither forgets nor extends it.
+   */
   #armAccountTimeout(): void {
     const bs = this.#security().find((i) => i.value(1) === true);
     const seconds = bs?.account().accountTimeout ?? 0;
-    if (!bs || seconds <= 0) return;
+    this.#resumeAccountTimeout(bs && seconds > 0 ? this.#wallClock() + seconds * 1000 : undefined);
+    this.#saveAccountDeadline();
+  }
+
+  #resumeAccountTimeout(purgeAt: number | undefined): void {
     if (this.#accountTimer !== undefined) this.#clock.clearTimeout(this.#accountTimer);
-    this.#accountTimer = this.#clock.setTimeout(() => {
+    this.#accountTimer = undefined;
+    const bs = this.#security().find((i) => i.value(1) === true);
+    this.#accountPurgeAt = bs ? purgeAt : undefined;
+    if (!bs || purgeAt === undefined) return;
+    const wait = (): void => {
+      const left = purgeAt - this.#wallClock();
+      if (left > 0) {
+        this.#accountTimer = this.#clock.setTimeout(wait, Math.min(left, MAX_TIMER_MS));
+        return;
+      }
       this.#accountTimer = undefined;
+      this.#accountPurgeAt = undefined;
+      if (this.registry.instance(SECURITY_OBJECT, bs.instanceId) !== bs) return;
       this.registry.removeInstance(SECURITY_OBJECT, bs.instanceId);
+      this.emit('bootstrap', { step: 'account-removed', path: `/0/${bs.instanceId}`, seconds: bs.account().accountTimeout });
       void this.#saveConfiguration();
-    }, seconds * 1000);
+      this.#saveAccountDeadline();
+    };
+    wait();
+  }
+
+  #saveAccountDeadline(): void {
+    if (!this.#state) return;
+    const section = deviceSections(this.#state).bootstrap;
+    const purgeAt = this.#accountPurgeAt;
+    if (purgeAt === undefined && section.load() === undefined) return;
+    (purgeAt === undefined ? section.delete() : section.save({ accountPurgeAt: purgeAt })).catch((err: unknown) => this.emit('error', err as Error));
   }
 
   async #connectAll(): Promise<void> {
