@@ -19,6 +19,8 @@ export interface CoapNode {
   executeReq(path: string, args?: unknown[]): Promise<RspObj>;
   discoverReq(path: string): Promise<RspObj>;
   writeAttrsReq(path: string, attrs: Record<string, number>): Promise<RspObj>;
+  /** Arms (true) or clears (false) the shepherd's timer that drops the client after its lifetime. */
+  lifeCheck(enable: boolean): void;
   observeReq(path: string): Promise<RspObj>;
   cancelObserveReq(path: string): Promise<RspObj>;
 }
