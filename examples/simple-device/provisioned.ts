@@ -103,6 +103,7 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
     }
   });
   device.on('restored', (r) => log(`restored ${r.item} ${r.detail}`));
+  device.on('observations-ended', (e) => log(`not resumed: observation${e.paths.length > 1 ? 's' : ''} ${e.paths.join(', ')} of server ${e.shortServerId} (${e.reason})`));
   device.on('state-problem', (p) => log(`state not restored: ${p.message}${p.quarantinedTo ? ` (moved to ${p.quarantinedTo})` : ''}; using the factory configuration`));
   device.on('error', (e) => log(`error: ${e.message}`));
   device.on('server', ({ shortServerId, uri, client }) => {

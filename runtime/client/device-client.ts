@@ -70,6 +70,8 @@ export interface DeviceEvents {
   /** A server's client was made (before its start): subscribe to its events here. */
   server: { readonly shortServerId: number; readonly uri: string; readonly client: Lwm2mClient };
   registered: { readonly shortServerId: number; readonly location: readonly string[] };
+  /** Observations of a stream server (coap+tcp, coaps+tcp) that a restart could not resume: they ended with the old connection. */
+  'observations-ended': { readonly shortServerId: number; readonly paths: readonly string[]; readonly reason: string };
   error: Error;
 }
 
@@ -382,6 +384,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
       ...(num(ServerResource.COMMUNICATION_SEQUENCE_RETRY_COUNT) !== undefined ? { sequenceRetryCount: num(ServerResource.COMMUNICATION_SEQUENCE_RETRY_COUNT)! } : {}),
     });
     const hasBootstrap = this.accounts().some((a) => a.bootstrap);
+    const resume = this.#resumable(kept, transport);
     client = new Lwm2mClient({
       ...this.#o.client,
       endpointName: this.#o.endpointName,
@@ -391,7 +394,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
       shortServerId: ssid,
       retry: this.#o.retry ?? { schedule },
       ...(this.#o.clock ? { clock: this.#o.clock } : {}),
-      ...(kept ? { resume: kept } : {}),
+      ...(resume ? { resume } : {}),
       onSessionChange: () => this.#saveSessions(),
       ...(hasBootstrap ? { onBootstrapRequest: () => void this.#bootstrap(false).catch((err: unknown) => this.emit('error', err as Error)) } : {}),
       ...(hasBootstrap && bootstrapOnFailure ? { onRegistrationExhausted: () => void this.#bootstrap(false).catch((err: unknown) => this.emit('error', err as Error)) } : {}),
@@ -400,12 +403,31 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     client.on('error', (e) => this.emit('error', e));
     this.#connections.set(ssid, { client, transport, account });
     this.emit('server', { shortServerId: ssid, uri: account.uri, client });
-    if (kept?.registration) {
-      this.emit('restored', { item: 'registration', detail: `/${kept.registration.location.join('/')} at ${account.uri}` });
-      for (const o of kept.observations) this.emit('restored', { item: 'observation', detail: pathText(o.path) });
-      for (const a of kept.attributes) this.emit('restored', { item: 'attributes', detail: pathText(a.path) });
+    if (kept?.registration && resume && resume.observations.length < kept.observations.length) {
+      this.emit('observations-ended', {
+        shortServerId: ssid, paths: kept.observations.map((o) => pathText(o.path)),
+        reason: `${transport.scheme}:// observations end with their connection (RFC 8323 §7.3); registering afresh so the server observes again`,
+      });
+    }
+    if (resume?.registration) this.emit('restored', { item: 'registration', detail: `/${resume.registration.location.join('/')} at ${account.uri}` });
+    if (resume) {
+      for (const o of resume.observations) this.emit('restored', { item: 'observation', detail: pathText(o.path) });
+      for (const a of resume.attributes) this.emit('restored', { item: 'attributes', detail: pathText(a.path) });
     }
     await client.start();
+  }
+
+  /**
+   * What of a kept session the new connection can resume. Over UDP and DTLS all of it: the registration (an Update to
+   * its location) and the observations, notified to the same server address with their tokens. Over coap+tcp and
+   * coaps+tcp an observation lives as long as its connection (RFC 8323 §7.3: the CoAP server, here the device, removes
+   * its observers when the connection closes), so a restart cannot resume one; when there were any, the device
+   * registers afresh instead of updating, the Register telling the server that its observations are gone.
+   */
+  #resumable(kept: KeptSession | undefined, transport: ServerTransport): KeptSession | undefined {
+    if (!kept || transport.binding !== 'T' || kept.observations.length === 0) return kept;
+    const { registration: _ended, ...rest } = kept;
+    return { ...rest, observations: [] };
   }
 
   async #disconnectAll(forBootstrap: boolean, deregister = true): Promise<void> {
