@@ -1,10 +1,11 @@
 // DeviceClient: a device with any number of servers — factory or stored /0 and /1, bootstrap, one Lwm2mClient per server, the store.
-import { systemClock, type Clock, type TimerHandle } from '../coap/clock.js';
+import { systemClock, type Clock } from '../coap/clock.js';
 import type { ObjectDefinition } from '../model.js';
 import type { ObjectInstance } from '../object/instance.js';
 import type { StateStore } from '../store/types.js';
 import { PersistentState } from '../store/state.js';
 import { TypedEmitter } from '../emitter.js';
+import { BootstrapAccountTimer } from './bootstrap-account.js';
 import { finishProblem, instanceValues, serverInstanceFrom } from './bootstrap-session.js';
 import { BootstrapError, runBootstrap, type BootstrapStep } from './bootstrap.js';
 import { Lwm2mClient, type Lwm2mClientOptions } from './client.js';
@@ -52,9 +53,6 @@ export interface DeviceClientOptions {
   readonly wallClock?: () => number;
 }
 
-/** Timers longer than this fire at once in Node (a 32-bit signed delay), so long deadlines are waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** Something the device took back from its store at start. */
 export interface RestoredItem {
   readonly item: 'security' | 'server' | 'registration' | 'observation' | 'attributes' | 'values';
@@ -90,15 +88,13 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
   readonly registry = new ObjectRegistry();
   readonly #o: DeviceClientOptions;
   readonly #clock: Clock;
-  readonly #wallClock: () => number;
   readonly #connections = new Map<number, Connection>();
   #state: PersistentState | undefined;
   #opening: Promise<PersistentState | undefined> | undefined;
   #sessions = new Map<number, KeptSession>();
   #stopped = false;
   #bootstrapping: Promise<void> | undefined;
-  #accountTimer: TimerHandle | undefined;
-  #accountPurgeAt: number | undefined;
+  readonly #accountTimer: BootstrapAccountTimer;
   /** Set once start() has restored the app's values: saving before that would overwrite them with the app's defaults. */
   #valuesRestored = false;
 
@@ -107,7 +103,14 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     if (!options.endpointName) throw new ClientUsageError('endpointName is required');
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    this.#wallClock = options.wallClock ?? Date.now;
+    this.#accountTimer = new BootstrapAccountTimer({
+      registry: this.registry, clock: this.#clock, wallClock: options.wallClock ?? Date.now,
+      purged: (instanceId, seconds) => {
+        this.emit('bootstrap', { step: 'account-removed', path: `/0/${instanceId}`, seconds });
+        void this.#saveConfiguration();
+      },
+      deadline: (purgeAt) => this.#saveAccountDeadline(purgeAt),
+    });
     this.registry.addObject(SECURITY_MODEL);
     this.registry.onEvent((e) => {
       if (e.kind === 'object-added' || !this.#valuesRestored || !this.#o.persistValues?.includes(e.objectId)) return;
@@ -161,7 +164,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
    */
   async stop(options: { readonly deregister?: boolean } = {}): Promise<void> {
     this.#stopped = true;
-    if (this.#accountTimer !== undefined) this.#clock.clearTimeout(this.#accountTimer);
+    this.#accountTimer.stop();
     await this.#disconnectAll(false, options.deregister ?? !this.#o.store);
     await this.#state?.flush().catch(() => undefined);
   }
@@ -212,7 +215,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     for (const s of security) this.emit('restored', { item: 'security', detail: `/0/${s.instanceId}` });
     for (const s of servers) this.emit('restored', { item: 'server', detail: `/1/${s.instanceId}` });
     this.#sessions = loadSessions(sections.sessions.load());
-    this.#resumeAccountTimeout(sections.bootstrap.load()?.accountPurgeAt);
+    this.#accountTimer.resume(sections.bootstrap.load()?.accountPurgeAt);
     const values = await restoreWritableValues(sections.values.load(), (o, i) => this.registry.instance(o, i), (this.#o.persistValues ?? []).map((objectId) => {
       const factory = this.registry.object(objectId)?.create;
       return {
@@ -288,7 +291,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
       this.#sessions.clear();
       await this.#saveConfiguration();
       this.#saveSessions();
-      this.#armAccountTimeout();
+      this.#accountTimer.arm();
     })();
     this.#bootstrapping = run;
     try {
@@ -299,45 +302,9 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     if (!this.#stopped) await this.#connectAll();
   }
 
-  /**
-   * Bootstrap-Server Account Timeout (/0/x/12, LwM2M 1.1 E.1): the client MUST purge the Bootstrap-Server account
-   * that many seconds after it was provisioned (0 or absent: never). Counted from the Bootstrap-Finish; the deadline
-   * is kept in the store, so a restart neither forgets nor extends it.
-   */
-  #armAccountTimeout(): void {
-    const bs = this.#security().find((i) => i.value(1) === true);
-    const seconds = bs?.account().accountTimeout ?? 0;
-    this.#resumeAccountTimeout(bs && seconds > 0 ? this.#wallClock() + seconds * 1000 : undefined);
-    this.#saveAccountDeadline();
-  }
-
-  #resumeAccountTimeout(purgeAt: number | undefined): void {
-    if (this.#accountTimer !== undefined) this.#clock.clearTimeout(this.#accountTimer);
-    this.#accountTimer = undefined;
-    const bs = this.#security().find((i) => i.value(1) === true);
-    this.#accountPurgeAt = bs ? purgeAt : undefined;
-    if (!bs || purgeAt === undefined) return;
-    const wait = (): void => {
-      const left = purgeAt - this.#wallClock();
-      if (left > 0) {
-        this.#accountTimer = this.#clock.setTimeout(wait, Math.min(left, MAX_TIMER_MS));
-        return;
-      }
-      this.#accountTimer = undefined;
-      this.#accountPurgeAt = undefined;
-      if (this.registry.instance(SECURITY_OBJECT, bs.instanceId) !== bs) return;
-      this.registry.removeInstance(SECURITY_OBJECT, bs.instanceId);
-      this.emit('bootstrap', { step: 'account-removed', path: `/0/${bs.instanceId}`, seconds: bs.account().accountTimeout });
-      void this.#saveConfiguration();
-      this.#saveAccountDeadline();
-    };
-    wait();
-  }
-
-  #saveAccountDeadline(): void {
+  #saveAccountDeadline(purgeAt: number | undefined): void {
     if (!this.#state) return;
     const section = deviceSections(this.#state).bootstrap;
-    const purgeAt = this.#accountPurgeAt;
     if (purgeAt === undefined && section.load() === undefined) return;
     (purgeAt === undefined ? section.delete() : section.save({ accountPurgeAt: purgeAt })).catch((err: unknown) => this.emit('error', err as Error));
   }
@@ -401,12 +368,18 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     });
     client.on('registered', (e) => this.emit('registered', { shortServerId: ssid, location: e.location }));
     client.on('error', (e) => this.emit('error', e));
+    const c = client;
+    if (transport.binding === 'T') {
+      transport.recovery?.onConnectionLost(() => {
+        if (this.#connections.get(ssid)?.client === c) void this.#streamLost(ssid, c, transport.scheme);
+      });
+    }
     this.#connections.set(ssid, { client, transport, account });
     this.emit('server', { shortServerId: ssid, uri: account.uri, client });
     if (kept?.registration && resume && resume.observations.length < kept.observations.length) {
       this.emit('observations-ended', {
         shortServerId: ssid, paths: kept.observations.map((o) => pathText(o.path)),
-        reason: `${transport.scheme}:// observations end with their connection (RFC 8323 §7.3); registering afresh so the server observes again`,
+        reason: streamObservationsEnded(transport.scheme),
       });
     }
     if (resume?.registration) this.emit('restored', { item: 'registration', detail: `/${resume.registration.location.join('/')} at ${account.uri}` });
@@ -430,6 +403,30 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     return { ...rest, observations: [] };
   }
 
+  /**
+   * A coap+tcp or coaps+tcp connection closed under a running client: its observations ended with it (RFC 8323 §7.3),
+   * so they are dropped now (no notification with their tokens on the next connection) and the device registers
+   * afresh to tell the server; with none it sends an Update, which reconnects and finds out whether the server kept
+   * the registration (a restarted one answers 4.04, and the client registers).
+   */
+  async #streamLost(ssid: number, client: Lwm2mClient, scheme: string): Promise<void> {
+    const paths = client.session().observations.map((o) => pathText(o.path));
+    try {
+      if (client.observations.endAll() > 0) {
+        this.#saveSessions();
+        this.emit('observations-ended', {
+          shortServerId: ssid, paths,
+          reason: streamObservationsEnded(scheme),
+        });
+        await client.reregister();
+      } else {
+        await client.update();
+      }
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
+  }
+
   async #disconnectAll(forBootstrap: boolean, deregister = true): Promise<void> {
     const all = [...this.#connections.values()];
     this.#connections.clear();
@@ -451,6 +448,10 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     if (!this.#state || !any) return;
     deviceSections(this.#state).sessions.save(storeSessions(this.#sessions)).catch((err: unknown) => this.emit('error', err as Error));
   }
+}
+
+function streamObservationsEnded(scheme: string): string {
+  return `${scheme}:// observations end with their connection (RFC 8323 §7.3); registering afresh so the server observes again`;
 }
 
 function pathText(p: { objectId: number; instanceId?: number; resourceId?: number; resourceInstanceId?: number }): string {

@@ -95,6 +95,11 @@ export class StreamRegistrationServer {
     return { token: Buffer.from(res.token).toString('hex'), connection: route.connection, code: res.code };
   }
 
+  /** Drops every client connection (as a NAT or a restarting server would), keeping the listener and the registrations. */
+  dropConnections(): void {
+    for (const ep of this.#connections) ep.abort('connection dropped');
+  }
+
   #handle(req: IncomingRequest, from: StreamCoapEndpoint, connection: number): OutgoingResponse {
     const [root, id] = req.path;
     if (root !== 'rd') return { code: '4.04' };

@@ -1,4 +1,4 @@
-// DeviceClient restarted from its store over coap+tcp: observations end with their connection (RFC 8323 §7.3), so the device registers afresh; without any it Updates.
+// DeviceClient over coap+tcp and coaps+tcp: observations end with their connection (RFC 8323 §7.3), after a restart or a dropped connection, so the device registers afresh; without any it Updates.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +101,35 @@ describe('a restart from the store over a stream transport', () => {
     expect(second.clients().get(1)!.observations.observations.size).toBe(1);
     if (scheme === 'coaps+tcp') expect(rd.identities).toEqual(['tcp-dev', 'tcp-dev']);
     expect(said.join('\n')).not.toContain(Buffer.from(KEY).toString('hex'));
+  });
+
+  it('coap+tcp: a connection dropped under a running device ends its observations; it registers afresh on a new connection', async () => {
+    await servers('coap+tcp');
+    const d = device();
+    await d.start();
+    const before = await rd.observe('1', ['3', '0', '9']);
+    const ended = d.next('observations-ended');
+    const registered = d.next('registered');
+    rd.dropConnections();
+    expect((await ended).paths).toEqual(['/3/0/9']);
+    await registered;
+    expect(rd.registrations.get('2')).toBe('tcp-dev');
+    battery(d, 30);
+    const after = await rd.observe('2', ['3', '0', '9']);
+    battery(d, 31);
+    await frame((f) => f.token === after.token && f.payload === '31');
+    expect(rd.frames.filter((f) => f.token === before.token && f.connection !== before.connection)).toEqual([]);
+  });
+
+  it('coap+tcp: without observations, a dropped connection is followed by an Update on a new one', async () => {
+    await servers('coap+tcp');
+    const d = device();
+    await d.start();
+    const updated = d.clients().get(1)!.next('updated');
+    rd.dropConnections();
+    await updated;
+    expect(rd.updates).toBe(1);
+    expect([...rd.registrations.keys()]).toEqual(['1']);
   });
 
   it('coap+tcp: sends an Update to the stored location when it kept no observation', async () => {
