@@ -208,3 +208,37 @@ describe('opted-in writable values (persistValues)', () => {
     expect(second.clients().get(1)!.state).toBe('registered');
   });
 });
+
+describe('Bootstrap-Write to an app object, end to end', () => {
+  it('is applied at the Finish, read by the DM server, and (opted in) kept across a restart', async () => {
+    const utf8 = new TextEncoder();
+    bs = await TestBootstrapServer.start({
+      coap: fast,
+      script: async (s) => {
+        await s.writeRaw('/10250/0/1', utf8.encode('6'), ContentFormat.TEXT);
+        await s.writeRaw('/10250/3/0', utf8.encode('from-bootstrap'), ContentFormat.TEXT);
+        await s.provision({ servers: [{ uri: dmUri(), shortServerId: 1 }] });
+      },
+    });
+    const path = join(dir, 'state');
+    const make = (): DeviceClient => {
+      const d = device('bs-app', { store: new FileStateStore(path), persistValues: [ConfigDef.id] });
+      d.addObject(ConfigDef, { create: (id) => new TestConfig(id) }).addInstance(new TestConfig(0));
+      return d;
+    };
+    const first = make();
+    await first.start();
+    await dm.waitFor('register');
+    expect(bs.log.slice(0, 2).map((e) => `${e.method} ${e.path} ${e.code}`)).toEqual(['PUT /10250/0/1 2.04', 'PUT /10250/3/0 2.04']);
+    expect(text.decode((await dm.read('bs-app', '/10250/0/1', ContentFormat.TEXT)).payload)).toBe('6');
+    expect(text.decode((await dm.read('bs-app', '/10250/3/0', ContentFormat.TEXT)).payload)).toBe('from-bootstrap');
+    expect(dm.findRegistration('bs-app')!.links).toContain('</10250/3>');
+    await stopped(first);
+
+    const second = make();
+    await second.start();
+    expect((second.registry.instance(ConfigDef.id, 0) as TestConfig).level).toBe(6);
+    expect((second.registry.instance(ConfigDef.id, 3) as TestConfig).name).toBe('from-bootstrap');
+    expect(bs.requests.length).toBe(1);
+  });
+});
