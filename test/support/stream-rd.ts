@@ -14,11 +14,19 @@ export interface StreamFrame {
   readonly payload: string;
 }
 
+/** The TLS-PSK side: the key, and the one identity to accept (any identity when absent). */
+export interface StreamRdPsk {
+  readonly key: Uint8Array;
+  readonly identity?: string;
+}
+
 export class StreamRegistrationServer {
   /** Current registrations: location id → endpoint name. */
   readonly registrations = new Map<string, string>();
   /** PSK identities of the TLS handshakes, in order. */
   readonly identities: string[] = [];
+  /** The open connections, server side. */
+  readonly connections = new Set<StreamCoapEndpoint>();
   deregistrations = 0;
   updates = 0;
   /** Every 2.xx frame received on any connection, in order. */
@@ -26,15 +34,16 @@ export class StreamRegistrationServer {
   /** The connection each registration last spoke on: location id → endpoint and its number. */
   readonly #routes = new Map<string, { ep: StreamCoapEndpoint; connection: number }>();
   #accepted = 0;
-  readonly #connections = new Set<StreamCoapEndpoint>();
   #server: net.Server | undefined;
   #next = 1;
   port = 0;
 
-  /** `pskKey` makes it a TLS-PSK server that takes any identity with that key. */
-  constructor(readonly pskKey?: Uint8Array) {}
+  /** `psk` makes it a TLS-PSK server; a bare key takes any identity with that key. */
+  constructor(readonly psk?: StreamRdPsk | Uint8Array) {}
 
-  async start(): Promise<this> {
+  /** Listens on `port` (any free one by default), starting with no registrations, as a restarted server does. */
+  async start(port = 0): Promise<this> {
+    this.registrations.clear();
     const onSocket = (socket: net.Socket): void => {
       const connection = ++this.#accepted;
       // A second reader of the same bytes: the endpoint drops notifications once request() has its first response.
@@ -50,16 +59,16 @@ export class StreamRegistrationServer {
         }
       });
       const ep = new StreamCoapEndpoint(socket);
-      this.#connections.add(ep);
-      ep.onClose(() => this.#connections.delete(ep));
+      this.connections.add(ep);
+      ep.onClose(() => this.connections.delete(ep));
       ep.serve((req) => this.#handle(req, ep, connection));
     };
-    const key = this.pskKey;
-    const server = key
+    const psk = this.psk instanceof Uint8Array ? { key: this.psk } : this.psk;
+    const server = psk
       ? tls.createServer({
         pskCallback: (_socket, identity) => {
           this.identities.push(identity);
-          return Buffer.from(key);
+          return psk.identity === undefined || identity === psk.identity ? Buffer.from(psk.key) : null;
         },
         pskIdentityHint: 'lwm2m',
         ciphers: 'PSK-AES128-CCM8:PSK-AES128-GCM-SHA256',
@@ -69,18 +78,19 @@ export class StreamRegistrationServer {
     server.on('tlsClientError', () => undefined);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve());
     });
     this.#server = server;
     this.port = (server.address() as net.AddressInfo).port;
     return this;
   }
 
+  /** Stops listening first (so a reconnect is refused), then drops every connection without a Release. */
   async stop(): Promise<void> {
     const server = this.#server;
     this.#server = undefined;
     const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    for (const ep of this.#connections) ep.abort('server going down');
+    for (const ep of this.connections) ep.abort('server going down');
     await closed;
   }
 
@@ -97,7 +107,13 @@ export class StreamRegistrationServer {
 
   /** Drops every client connection (as a NAT or a restarting server would), keeping the listener and the registrations. */
   dropConnections(): void {
-    for (const ep of this.#connections) ep.abort('connection dropped');
+    for (const ep of this.connections) ep.abort('connection dropped');
+  }
+
+  /** What a restart does to the server's state, without closing the listener. */
+  forget(): void {
+    this.registrations.clear();
+    for (const ep of this.connections) ep.abort('server restarting');
   }
 
   #handle(req: IncomingRequest, from: StreamCoapEndpoint, connection: number): OutgoingResponse {
