@@ -152,8 +152,10 @@ describe('Bootstrap-Server Account Timeout (/0/x/12)', () => {
 });
 
 describe('opted-in writable values (persistValues)', () => {
-  function configDevice(ep: string, store: FileStateStore): DeviceClient {
+  async function configDevice(ep: string, store: FileStateStore, openFirst = false): Promise<DeviceClient> {
     const d = device(ep, { store, persistValues: [ConfigDef.id] });
+    // An app that opens the state before adding its objects (for its firmware section, say) must not save over the values.
+    if (openFirst) await d.openState();
     d.addObject(ConfigDef, { create: (id) => new TestConfig(id) }).addInstance(new TestConfig(0)).addInstance(new TestConfig(2));
     return d;
   }
@@ -162,7 +164,7 @@ describe('opted-in writable values (persistValues)', () => {
   it('come back after a restart: server writes, an instance the server created, none it deleted', async () => {
     bs = await TestBootstrapServer.start({ coap: fast, config: () => ({ servers: [{ uri: dmUri(), shortServerId: 1 }] }) });
     const path = join(dir, 'state');
-    const first = configDevice('values', new FileStateStore(path));
+    const first = await configDevice('values', new FileStateStore(path));
     await first.start();
     await dm.waitFor('register');
     expect((await dm.write('values', '/10250/0/1', '7', ContentFormat.TEXT)).code).toBe('2.04');
@@ -173,7 +175,7 @@ describe('opted-in writable values (persistValues)', () => {
     await stopped(first);
 
     said = [];
-    const second = configDevice('values', new FileStateStore(path));
+    const second = await configDevice('values', new FileStateStore(path), true);
     await second.start();
     expect(config(second, 0)!.level).toBe(7);
     expect(config(second, 0)!.readResource(5)).toEqual(new Uint8Array([1, 2, 254]));
@@ -189,7 +191,7 @@ describe('opted-in writable values (persistValues)', () => {
   it('a stored value the app now refuses is reported, and the device starts with the app\'s value', async () => {
     bs = await TestBootstrapServer.start({ coap: fast, config: () => ({ servers: [{ uri: dmUri(), shortServerId: 1 }] }) });
     const path = join(dir, 'state');
-    const first = configDevice('refused', new FileStateStore(path));
+    const first = await configDevice('refused', new FileStateStore(path));
     await first.start();
     await dm.waitFor('register');
     expect((await dm.write('refused', '/10250/0/3', '5', ContentFormat.TEXT)).code).toBe('2.04');
@@ -201,7 +203,7 @@ describe('opted-in writable values (persistValues)', () => {
     await values.save({ ...stored, '10250/0': stored['10250/0']!.map(([rid, v]) => [rid, rid === 3 ? 98 : v]) });
 
     said = [];
-    const second = configDevice('refused', new FileStateStore(path));
+    const second = await configDevice('refused', new FileStateStore(path));
     await second.start();
     expect(said.find((l) => l.startsWith('state-problem '))).toMatch(/stored values of \/10250\/0: mode 98 is refused; the instance keeps the app's/);
     expect(config(second, 0)!.mode).toBeUndefined();
