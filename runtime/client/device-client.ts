@@ -68,7 +68,7 @@ export interface DeviceEvents {
   /** A server's client was made (before its start): subscribe to its events here. */
   server: { readonly shortServerId: number; readonly uri: string; readonly client: Lwm2mClient };
   registered: { readonly shortServerId: number; readonly location: readonly string[] };
-  /** Observations of a stream server (coap+tcp, coaps+tcp) that a restart could not resume: they ended with the old connection. */
+  /** Observations of a stream server (coap+tcp, coaps+tcp) that ended with their connection (a restart, or a connection lost): the device registers afresh. */
   'observations-ended': { readonly shortServerId: number; readonly paths: readonly string[]; readonly reason: string };
   error: Error;
 }
