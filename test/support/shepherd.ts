@@ -19,8 +19,6 @@ export interface CoapNode {
   executeReq(path: string, args?: unknown[]): Promise<RspObj>;
   discoverReq(path: string): Promise<RspObj>;
   writeAttrsReq(path: string, attrs: Record<string, number>): Promise<RspObj>;
-  /** Arms (true) or clears (false) the shepherd's timer that drops the client after its lifetime. */
-  lifeCheck(enable: boolean): void;
   observeReq(path: string): Promise<RspObj>;
   cancelObserveReq(path: string): Promise<RspObj>;
 }
@@ -30,8 +28,11 @@ export interface Shepherd {
   permitJoin(seconds: number): boolean;
   find(name: string): CoapNode | undefined;
   on(event: 'ind', listener: (msg: { type: string; cnode?: { clientName: string }; data?: unknown }) => void): void;
+  removeListener(event: 'ind', listener: (msg: { type: string; cnode?: { clientName: string }; data?: unknown }) => void): void;
   removeAllListeners(event?: string): void;
   _net: { ip: string; port: number };
+  /** Its clients by name; each holds a timer until its lifetime runs out. */
+  _registry: Record<string, { lifeCheck(enable: boolean): unknown }>;
 }
 interface CoapServer {
   listen(port: number, addressOrDone?: unknown, done?: (err?: Error) => void): unknown;
@@ -99,6 +100,8 @@ export async function startShepherd(options: ShepherdOptions = {}): Promise<Runn
     }),
     async stop() {
       shepherd.permitJoin(0);
+      // A client still registered (a device killed, or one that keeps its registration) would hold the process open.
+      for (const cnode of Object.values(shepherd._registry)) cnode.lifeCheck(false);
       await shepherd.stop();
       for (const agent of requireTimeAgents) agent._doClose();
       rmSync(dbDir, { recursive: true, force: true });
