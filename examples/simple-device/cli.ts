@@ -46,7 +46,7 @@ export function parseArgs(argv: readonly string[]): DeviceCliOptions {
     .usage('$0 --server URI --endpoint NAME [options]')
     .option('server', { type: 'string', describe: 'coap://, coaps://, coap+tcp:// or coaps+tcp:// URI of the LwM2M server' })
     .option('bootstrap', { type: 'string', describe: 'coap:// or coaps:// URI of a Bootstrap-Server: the device is provisioned by it' })
-    .option('state', { type: 'string', describe: 'folder where the device keeps /0, /1, its registrations and observations across restarts' })
+    .option('state', { type: 'string', describe: 'folder where the device keeps /0, /1, its registrations, observations, Config values and firmware state across restarts' })
     .option('endpoint', { type: 'string', describe: 'Endpoint Client Name (the DeviceId with --connection-string)' })
     .option('port', { type: 'number', describe: 'local UDP port (coap://, coaps://); ephemeral by default' })
     .option('lifetime', { type: 'number', default: 300, describe: 'registration lifetime, seconds' })
@@ -110,7 +110,7 @@ export function parseArgs(argv: readonly string[]): DeviceCliOptions {
 
 export const USAGE = `usage: npm run device -- --server coap://HOST:PORT --endpoint NAME [--port LOCALPORT] [--lifetime S]
        --bootstrap coap://HOST:PORT --endpoint NAME  provisioned by a Bootstrap-Server (--psk-identity/--psk-key apply to it)
-       [--state DIR]  keep /0, /1, registrations and observations in DIR: a restart resumes them without bootstrap
+       [--state DIR]  keep /0, /1, registrations, observations, Config values and the firmware state in DIR: a restart resumes them without bootstrap
        --server coaps://HOST:PORT | coap+tcp://HOST:PORT | coaps+tcp://HOST:PORT  --psk-identity ID --psk-key HEX
        --connection-string "HostName=…;DeviceId=…;SharedAccessKey=…" [--sas-ttl S] [--sas-renew-before S]
        [--interval S]  seconds between simulated battery/memory changes
