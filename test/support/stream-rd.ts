@@ -2,6 +2,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { StreamCoapEndpoint, type IncomingRequest, type OutgoingResponse } from '../../runtime/coap/index.js';
+import { acceptSend, type SendReport } from '../../testing/send.js';
 
 export class StreamRegistrationServer {
   /** Current registrations: location id → endpoint name. */
@@ -9,6 +10,8 @@ export class StreamRegistrationServer {
   /** PSK identities of the TLS handshakes, in order. */
   readonly identities: string[] = [];
   deregistrations = 0;
+  /** Sends (POST /dp) from a connection that registered, decoded as the test server decodes them. */
+  readonly sends: SendReport[] = [];
   readonly #connections = new Set<StreamCoapEndpoint>();
   #server: net.Server | undefined;
   #next = 1;
@@ -22,7 +25,9 @@ export class StreamRegistrationServer {
       const ep = new StreamCoapEndpoint(socket);
       this.#connections.add(ep);
       ep.onClose(() => this.#connections.delete(ep));
-      ep.serve((req) => this.#handle(req));
+      // The connection is the client's identity on a stream: a Send is taken from one that registered.
+      const client: { endpoint?: string } = {};
+      ep.serve((req) => this.#handle(req, client));
     };
     const key = this.pskKey;
     const server = key
@@ -54,11 +59,18 @@ export class StreamRegistrationServer {
     await closed;
   }
 
-  #handle(req: IncomingRequest): OutgoingResponse {
+  #handle(req: IncomingRequest, client: { endpoint?: string }): OutgoingResponse {
     const [root, id] = req.path;
+    if (root === 'dp' && req.method === 'POST' && id === undefined) {
+      if (client.endpoint === undefined) return { code: '4.04' };
+      const { response, report } = acceptSend(req, client.endpoint);
+      if (report) this.sends.push(report);
+      return response;
+    }
     if (root !== 'rd') return { code: '4.04' };
     if (req.method === 'POST' && id === undefined) {
       const ep = req.query.find((q) => q.startsWith('ep='))?.slice(3) ?? '';
+      client.endpoint = ep;
       const location = String(this.#next++);
       this.registrations.set(location, ep);
       return { code: '2.01', locationPath: ['rd', location] };
