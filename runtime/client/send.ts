@@ -169,7 +169,7 @@ export class Sender {
     if (targets.length === 0) throw new SendError('a Send needs at least one path');
     const now = this.#o.now();
     const baseTime = options.time === undefined ? now : millis(options.time, 'the base time');
-    const values = this.capture(targets, now);
+    const values = captureValues(this.#o.registry, targets, now);
     const muted = this.#o.muteSend();
     if (muted !== false) throw new SendMutedError(this.#o.shortServerId(), muted === undefined);
     const records: Lwm2mRecord[] = values.map((v) => ({ path: v.path, value: v.value, time: v.time / 1000 }));
@@ -199,58 +199,62 @@ export class Sender {
     if (!code.startsWith('2.')) throw new SendRejectedError(code, detail);
     return { status: 'delivered', code, format, records, baseTime };
   }
+}
 
-  /**
-   * The values of the targets, in order, each once (a path under another one listed adds nothing new): read now, or
-   * as given. Every path is checked before anything is sent; the first refused one throws SendPathError naming it.
-   */
-  capture(targets: readonly SendTarget[], now: number): CapturedValue[] {
-    const out: CapturedValue[] = [];
-    const seen = new Set<string>();
-    for (const target of targets) {
-      const item = itemOf(target);
-      const text = typeof item.path === 'string' ? item.path : formatPath(item.path);
-      const path = typeof item.path === 'string' ? parsePath(item.path) : item.path;
-      if (!path) throw new SendPathError(text, '4.00', 'not an LwM2M path (e.g. /3/0/9)');
-      if (path.objectId === SECURITY_OBJECT) throw new SendPathError(text, '4.01', 'the Security object holds keys and is never sent');
-      const time = item.time === undefined ? now : millis(item.time, `the time of ${text}`);
-      for (const r of item.value === undefined ? this.#read(path, text) : this.#given(path, text, item.value)) {
-        const key = formatPath(r.path);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push({ path: r.path, value: r.value, time });
-      }
-    }
-    return out;
-  }
-
-  #read(path: Lwm2mPath, text: string): Lwm2mRecord[] {
-    try {
-      return pathRecords(this.#o.registry, path);
-    } catch (err) {
-      if (err instanceof Lwm2mError) throw new SendPathError(text, err.code, err.message.replace(/^\/[\d/]+: /, ''));
-      throw err;
+/**
+ * The values of a Send's targets, in order, each once (a path under another one listed adds nothing new): read from
+ * the registry now, or as given, each with its time (ms; `now` for values read now). Every path is checked, nothing
+ * is sent: the first refused one throws SendPathError naming it. An app can check paths at start this way.
+ */
+export function captureValues(registry: ObjectRegistry, targets: readonly SendTarget[], now: number = Date.now()): CapturedValue[] {
+  const out: CapturedValue[] = [];
+  const seen = new Set<string>();
+  for (const target of targets) {
+    const item = itemOf(target);
+    const text = typeof item.path === 'string' ? item.path : formatPath(item.path);
+    const path = typeof item.path === 'string' ? parsePath(item.path) : item.path;
+    if (!path) throw new SendPathError(text, '4.00', 'not an LwM2M path (e.g. /3/0/9)');
+    if (path.objectId === SECURITY_OBJECT) throw new SendPathError(text, '4.01', 'the Security object holds keys and is never sent');
+    const time = item.time === undefined ? now : millis(item.time, `the time of ${text}`);
+    for (const r of item.value === undefined ? readPath(registry, path, text) : givenValue(registry, path, text, item.value)) {
+      const key = formatPath(r.path);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ path: r.path, value: r.value, time });
     }
   }
+  return out;
+}
 
-  /** A value captured earlier: the object and resource must be known; the instance may have gone since. */
-  #given(path: Lwm2mPath, text: string, value: ResourceContent): Lwm2mRecord[] {
-    if (path.resourceId === undefined || path.instanceId === undefined) {
-      throw new SendPathError(text, '4.00', 'a value is given for a resource or a resource instance, not a whole object or instance');
+/** A Read's refusal as the Send's: the same code, the path named once. */
+function refusal(err: unknown, text: string): unknown {
+  return err instanceof Lwm2mError ? new SendPathError(text, err.code, err.message.replace(/^\/[\d/]+: /, '')) : err;
+}
+
+function readPath(registry: ObjectRegistry, path: Lwm2mPath, text: string): Lwm2mRecord[] {
+  try {
+    return pathRecords(registry, path);
+  } catch (err) {
+    throw refusal(err, text);
+  }
+}
+
+/** A value captured earlier: the object and resource must be known; the instance may have gone since. */
+function givenValue(registry: ObjectRegistry, path: Lwm2mPath, text: string, value: ResourceContent): Lwm2mRecord[] {
+  if (path.resourceId === undefined || path.instanceId === undefined) {
+    throw new SendPathError(text, '4.00', 'a value is given for a resource or a resource instance, not a whole object or instance');
+  }
+  const model = registry.object(path.objectId) ? registry.lookup(path.objectId, path.resourceId) : undefined;
+  if (!model) throw new SendPathError(text, '4.04', registry.object(path.objectId) ? 'no such resource in this object' : 'no such object');
+  try {
+    if (path.resourceInstanceId !== undefined) {
+      if (!model.multiple) throw new SendPathError(text, '4.04', 'not a multiple resource');
+      return [{ path, value: checkContent({ ...model, multiple: false }, value, path) as ResourceValue }];
     }
-    const model = this.#o.registry.object(path.objectId) ? this.#o.registry.lookup(path.objectId, path.resourceId) : undefined;
-    if (!model) throw new SendPathError(text, '4.04', this.#o.registry.object(path.objectId) ? 'no such resource in this object' : 'no such object');
-    try {
-      if (path.resourceInstanceId !== undefined) {
-        if (!model.multiple) throw new SendPathError(text, '4.04', 'not a multiple resource');
-        return [{ path, value: checkContent({ ...model, multiple: false }, value, path) as ResourceValue }];
-      }
-      const content = checkContent(model, value, path);
-      if (!(content instanceof Map)) return [{ path, value: content as ResourceValue }];
-      return [...content.entries()].sort((a, b) => a[0] - b[0]).map(([riid, v]) => ({ path: { ...path, resourceInstanceId: riid }, value: v }));
-    } catch (err) {
-      if (err instanceof Lwm2mError) throw new SendPathError(text, err.code, err.message.replace(/^\/[\d/]+: /, ''));
-      throw err;
-    }
+    const content = checkContent(model, value, path);
+    if (!(content instanceof Map)) return [{ path, value: content as ResourceValue }];
+    return [...content.entries()].sort((a, b) => a[0] - b[0]).map(([riid, v]) => ({ path: { ...path, resourceInstanceId: riid }, value: v }));
+  } catch (err) {
+    throw refusal(err, text);
   }
 }
