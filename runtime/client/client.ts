@@ -197,6 +197,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       muteSend: () => this.#server.muteSend(),
       shortServerId: () => this.#server.shortServerId(),
       now: options.wallClock ?? Date.now,
+      lwm2mVersion: options.lwm2mVersion ?? '1.1',
       ...(options.offlineSend ? { offline: options.offlineSend } : {}),
     });
     this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
@@ -356,8 +357,9 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   /**
    * Send (LwM2M 1.1, POST /dp): the values of `targets` (paths read now, or values captured earlier with their times)
    * as timestamped SenML to this client's server. Rejects with SendPathError (a path the device lacks, cannot read, or
-   * /0), SendMutedError (Mute Send /1/x/23), SendNotRegisteredError (offline, unless `offlineSend` keeps it) or
-   * SendRejectedError (the server's error code); nothing goes out in the first three cases.
+   * /0), SendMutedError (Mute Send /1/x/23), SendNotRegisteredError (offline, unless `offlineSend` keeps it),
+   * SendError (registered as LwM2M 1.0, which has no Send) or SendRejectedError (the server's error code, or no
+   * answer); nothing goes out but in the last case.
    */
   send(targets: readonly SendTarget[], options?: SendOptions): Promise<SendResult> {
     return this.#sender.send(targets, options);

@@ -140,6 +140,8 @@ export interface SenderOptions {
   readonly shortServerId: () => number | undefined;
   /** Wall-clock ms since the epoch, for timestamps. */
   readonly now: () => number;
+  /** The `lwm2m=` version the client registers with: Send needs 1.1 or later. */
+  readonly lwm2mVersion: string;
   readonly offline?: OfflineSendSink;
 }
 
@@ -167,6 +169,9 @@ export class Sender {
     const format = options.format ?? ContentFormat.SENML_CBOR;
     if (!SEND_FORMATS.has(format)) throw new SendError(`Content-Format ${String(format)} cannot carry a Send; use SenML CBOR (112) or SenML JSON (110)`);
     if (targets.length === 0) throw new SendError('a Send needs at least one path');
+    if (/^1\.0(\D|$)/.test(this.#o.lwm2mVersion)) {
+      throw new SendError(`the client registers as LwM2M ${this.#o.lwm2mVersion}, which has no Send (LwM2M 1.1 added it)`);
+    }
     const now = this.#o.now();
     const baseTime = options.time === undefined ? now : millis(options.time, 'the base time');
     const values = captureValues(this.#o.registry, targets, now);

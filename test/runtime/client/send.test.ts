@@ -96,6 +96,7 @@ describe('Send over UDP', () => {
     await expect(rig.client.send([{ path: '/3/0/9', value: 101 }])).rejects.toMatchObject({ path: '/3/0/9', code: '4.00' });
     await expect(rig.client.send([{ path: '/3/0', value: 1 }])).rejects.toMatchObject({ path: '/3/0', code: '4.00' });
     await expect(rig.client.send([])).rejects.toBeInstanceOf(SendError);
+    await expect(rig.client.send(['/3/0/9'], { format: ContentFormat.TLV as never })).rejects.toThrow('Content-Format 11542 cannot carry a Send');
     expect(rig.server.log.filter((e) => e.kind === 'send')).toHaveLength(0);
   });
 
@@ -180,6 +181,17 @@ describe('Send without an offline sink, and the test server\'s own checks', () =
     expect(err).toBeInstanceOf(SendNotRegisteredError);
     expect((err as SendNotRegisteredError).state).toBe('idle');
     expect(rig.server.log).toHaveLength(0);
+  });
+
+  it('refuses locally when the client registers as LwM2M 1.0, which has no Send', async () => {
+    const old = await createUdpRig({ endpointName: 'send-10', objects: addObjects, client: { lwm2mVersion: '1.0' } });
+    try {
+      await old.register();
+      await expect(old.client.send(['/3/0/9'])).rejects.toThrow('the client registers as LwM2M 1.0, which has no Send (LwM2M 1.1 added it)');
+      expect(old.server.log.filter((e) => e.kind === 'send')).toHaveLength(0);
+    } finally {
+      await old.close();
+    }
   });
 
   it('answers 4.04 to a peer that has no registration, 4.00 to a body it cannot decode, 4.15 to another format', async () => {
