@@ -54,6 +54,11 @@ export interface CapturedSend {
   readonly capturedAt: number;
   /** The Short Server ID of the server it was for (a device with several servers has one client, and sink, per server). */
   readonly shortServerId: number | undefined;
+  /**
+   * The body as it would have gone (`format`, bt the time of the send() call, t per value captured earlier): a sink
+   * that keeps bytes can POST it to /dp later as it is.
+   */
+  readonly payload: Uint8Array;
 }
 
 /**
@@ -188,7 +193,7 @@ export class Sender {
     const state = this.#o.state();
     if (state !== 'registered') {
       if (!this.#o.offline) throw new SendNotRegisteredError(state);
-      await this.#o.offline({ values, format, capturedAt: now, shortServerId: this.#o.shortServerId() }, state);
+      await this.#o.offline({ values, format, capturedAt: now, shortServerId: this.#o.shortServerId(), payload }, state);
       return { status: 'kept', code: undefined, format, records, baseTime };
     }
     let code: string;

@@ -119,8 +119,10 @@ describe('Send over UDP', () => {
     expect([kept.status, kept.code]).toEqual(['kept', undefined]);
     expect(offline).toEqual([{
       values: [{ path: { objectId: 3, instanceId: 0, resourceId: 9 }, value: 87, time: wall }],
-      format: ContentFormat.SENML_CBOR, capturedAt: wall, shortServerId: 7,
+      format: ContentFormat.SENML_CBOR, capturedAt: wall, shortServerId: 7, payload: expect.any(Uint8Array),
     }]);
+    // The body as it would have gone, bt the time of the call.
+    expect(cbor.decodeFirstSync(offline[0]!.payload)).toEqual([new Map<number, unknown>([[-3, wall / 1000], [0, '/3/0/9'], [2, 87]])]);
     await rig.register();
     wall += 60_000;
     const later = await rig.client.send(offline[0]!.values, { format: offline[0]!.format });
@@ -214,9 +216,10 @@ describe('Send without an offline sink, and the test server\'s own checks', () =
 });
 
 describe('Send over coap+tcp (RFC 8323)', () => {
-  it('delivers SenML CBOR over a TCP connection to a server that decodes it', async () => {
+  it('delivers SenML CBOR over a TCP connection to a server that decodes it, timed by connectClient\'s wallClock', async () => {
     const rd = await new StreamRegistrationServer().start();
-    const { client, close } = await connectClient(`coap+tcp://127.0.0.1:${rd.port}`, { endpointName: 'tcp-send', lifetime: 60 });
+    const wall = Date.UTC(2027, 0, 1);
+    const { client, close } = await connectClient(`coap+tcp://127.0.0.1:${rd.port}`, { endpointName: 'tcp-send', lifetime: 60, wallClock: () => wall });
     try {
       addObjects(client);
       const registered = client.next('registered');
@@ -227,6 +230,8 @@ describe('Send over coap+tcp (RFC 8323)', () => {
       expect(rd.sends.map((s) => [s.endpoint, s.contentFormat, s.values.map((v) => [v.path, v.value])])).toEqual([
         ['tcp-send', ContentFormat.SENML_CBOR, [['/3/0/9', 87], ['/10250/0/1', 1]]],
       ]);
+      // connectClient's wallClock is the Send's clock too.
+      expect(rd.sends[0]!.values.map((v) => v.time)).toEqual([new Date(wall), new Date(wall)]);
     } finally {
       await close();
       await rd.stop();
