@@ -6,6 +6,7 @@ import {
 import { Config } from '../../generated/config.js';
 import { formatLocation, type SimpleDeviceOptions } from './app.js';
 import { DEFAULT_SETTINGS, SimConfig, SimDevice, SimFirmware, Ticker } from './objects.js';
+import { SendLoop, checkSendPaths } from './send.js';
 
 /** The options of a provisioned device: `bootstrap` (a bootstrap server URI) or `server` with a `stateDir`. */
 export interface ProvisionedDeviceOptions extends Omit<SimpleDeviceOptions, 'server'> {
@@ -89,6 +90,13 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
     onApplyFailed: ({ name, code, error }) => log(`config apply failed for ${name} (${code}): ${error.message}`),
   }, instanceId);
   device.addInstance(sim).addInstance(firmware).addObject(Config, { create: (id) => newConfig(id) }).addInstance(newConfig(0));
+  if (o.sendPaths !== undefined) checkSendPaths(device.registry, o.sendPaths);
+  const sending = o.sendPaths === undefined ? undefined : new SendLoop({
+    paths: o.sendPaths, clock, log, send: (paths, options) => device.send(paths, options),
+    ...(o.sendIntervalMs !== undefined ? { intervalMs: o.sendIntervalMs } : {}),
+    ...(o.preferredFormat !== undefined ? { preferredFormat: o.preferredFormat } : {}),
+  });
+  device.on('registered', () => sending?.registered());
 
   // One line per bootstrap step and per restored item; none holds a key (the runtime's events carry none).
   device.on('bootstrap', (s) => {
@@ -123,6 +131,7 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= (async () => {
     simulation.stop();
+    sending?.stop();
     sim.behaviour.dispose();
     await device.stop();
   })());

@@ -16,6 +16,7 @@ import {
 } from './device-state.js';
 import type { ClientEvents } from './events.js';
 import { lwm2mRetrySchedule, type RetryOptions } from './registration.js';
+import { SendError, SendNotRegisteredError, type SendOptions, type SendResult, type SendTarget } from './send.js';
 import { ClientUsageError, ObjectRegistry, type ObjectOptions } from './registry.js';
 import { SECURITY_MODEL } from './security-model.js';
 import { SECURITY_OBJECT, SecurityInstance, type SecurityAccount, type SecurityAccountInput } from './security-object.js';
@@ -132,6 +133,27 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
   /** Each server's client, by Short Server ID. */
   clients(): ReadonlyMap<number, Lwm2mClient> {
     return new Map([...this.#connections].map(([ssid, c]) => [ssid, c.client]));
+  }
+
+  /**
+   * Send (POST /dp) to one server. A Send is one request to one server (the spec leaves the choice to the client):
+   * `shortServerId`'s, else the first server by Short Server ID that is registered and not muted (Mute Send /1/x/23
+   * false), else the first not muted (which then rejects as not registered, or keeps the Send in its offline sink),
+   * else the first (which rejects as muted). See Lwm2mClient.send for the errors.
+   */
+  async send(targets: readonly SendTarget[], options: SendOptions & { readonly shortServerId?: number } = {}): Promise<SendResult & { readonly shortServerId: number }> {
+    const { shortServerId, ...sendOptions } = options;
+    const servers = [...this.#connections].sort((a, b) => a[0] - b[0]).map(([ssid, c]) => ({ ssid, client: c.client }));
+    let chosen: { ssid: number; client: Lwm2mClient } | undefined;
+    if (shortServerId !== undefined) {
+      chosen = servers.find((s) => s.ssid === shortServerId);
+      if (!chosen) throw new SendError(`no LwM2M Server with Short Server ID ${shortServerId} (servers: ${servers.map((s) => s.ssid).join(', ') || 'none'})`);
+    } else {
+      const open = servers.filter((s) => s.client.muteSend() === false);
+      chosen = open.find((s) => s.client.state === 'registered') ?? open[0] ?? servers[0];
+      if (!chosen) throw new SendNotRegisteredError('idle');
+    }
+    return { ...await chosen.client.send(targets, sendOptions), shortServerId: chosen.ssid };
   }
 
   /** The accounts /0 holds now (keys included: for the app, never for a log). */

@@ -1,9 +1,10 @@
-// A registration server over RFC 8323 (coap+tcp, or coaps+tcp with TLS-PSK) for tests: registers, updates and de-registers, recording each; observes over a client's connection.
+// A registration server over RFC 8323 (coap+tcp, or coaps+tcp with TLS-PSK) for tests: registers, updates and de-registers, recording each; observes over a client's connection, and takes Sends.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { StreamCoapEndpoint, type IncomingRequest, type OutgoingResponse } from '../../runtime/coap/index.js';
 import { decodeUint } from '../../runtime/coap/message.js';
 import { StreamFrameDecoder } from '../../runtime/coap/stream-codec.js';
+import { acceptSend, type SendReport } from '../../testing/send.js';
 
 /** A 2.xx response frame a connection carried (a response or a notification), as the wire had it. */
 export interface StreamFrame {
@@ -34,6 +35,8 @@ export class StreamRegistrationServer {
   /** The connection each registration last spoke on: location id → endpoint and its number. */
   readonly #routes = new Map<string, { ep: StreamCoapEndpoint; connection: number }>();
   #accepted = 0;
+  /** Sends (POST /dp) from a connection that registered, decoded as the test server decodes them. */
+  readonly sends: SendReport[] = [];
   #server: net.Server | undefined;
   #next = 1;
   port = 0;
@@ -61,7 +64,9 @@ export class StreamRegistrationServer {
       const ep = new StreamCoapEndpoint(socket);
       this.connections.add(ep);
       ep.onClose(() => this.connections.delete(ep));
-      ep.serve((req) => this.#handle(req, ep, connection));
+      // The connection is the client's identity on a stream: a Send is taken from one that registered.
+      const client: { endpoint?: string } = {};
+      ep.serve((req) => this.#handle(req, ep, connection, client));
     };
     const psk = this.psk instanceof Uint8Array ? { key: this.psk } : this.psk;
     const server = psk
@@ -116,11 +121,18 @@ export class StreamRegistrationServer {
     for (const ep of this.connections) ep.abort('server restarting');
   }
 
-  #handle(req: IncomingRequest, from: StreamCoapEndpoint, connection: number): OutgoingResponse {
+  #handle(req: IncomingRequest, from: StreamCoapEndpoint, connection: number, client: { endpoint?: string }): OutgoingResponse {
     const [root, id] = req.path;
+    if (root === 'dp' && req.method === 'POST' && id === undefined) {
+      if (client.endpoint === undefined) return { code: '4.04' };
+      const { response, report } = acceptSend(req, client.endpoint);
+      if (report) this.sends.push(report);
+      return response;
+    }
     if (root !== 'rd') return { code: '4.04' };
     if (req.method === 'POST' && id === undefined) {
       const ep = req.query.find((q) => q.startsWith('ep='))?.slice(3) ?? '';
+      client.endpoint = ep;
       const location = String(this.#next++);
       this.registrations.set(location, ep);
       this.#routes.set(location, { ep: from, connection });
