@@ -14,6 +14,7 @@ import { ClientObservations, type StoredObservation } from './observe.js';
 import { QueueModeController, type QueueModeOptions } from './queue-mode.js';
 import { RegistrationEngine, type RegistrationSettings, type RegistrationState, type ResumedRegistration } from './registration.js';
 import { RequestRouter } from './router.js';
+import { Sender, type OfflineSendSink, type SendOptions, type SendResult, type SendTarget } from './send.js';
 import { ServerObject, ServerResource, type ServerSettings } from './server-object.js';
 
 export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'>, RegistrationSettings {
@@ -73,6 +74,13 @@ export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'
   };
   /** Queue mode (LwM2M 1.1): registers with `Q`, sleeps after each awake period, wakes to send; see wake(). */
   readonly queueMode?: QueueModeOptions;
+  /**
+   * Where a Send goes while the client is not registered (see send.ts's OfflineSendSink); absent, such a send()
+   * rejects with SendNotRegisteredError.
+   */
+  readonly offlineSend?: OfflineSendSink;
+  /** Wall-clock time, ms since the epoch, for the timestamps of Sends; Date.now by default. */
+  readonly wallClock?: () => number;
 }
 
 /** A server's session as a store keeps it across a restart. */
@@ -111,6 +119,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   readonly #router: RequestRouter;
   readonly #server: ServerObject;
   readonly #engine: RegistrationEngine;
+  readonly #sender: Sender;
   /** The client's observations (Observe on its server's requests), for inspection and tests. */
   readonly observations: ClientObservations;
   /** Resources whose block-wise Writes stream to a sink, by "objectId/resourceId". */
@@ -231,6 +240,17 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       // Several servers: each manages its own Server instance only (LwM2M 1.1 7.3.2 without an Access Control object).
       foreignInstance: (objectId, instanceId) => this.#server.isForeign(objectId, instanceId),
       onInternalError: (error) => this.emit('error', error),
+    });
+    this.#sender = new Sender({
+      registry: this.registry,
+      transport: options.transport,
+      server: options.server,
+      state: () => this.#engine.state,
+      muteSend: () => this.#server.muteSend(),
+      shortServerId: () => this.#server.shortServerId(),
+      now: options.wallClock ?? Date.now,
+      lwm2mVersion: options.lwm2mVersion ?? '1.1',
+      ...(options.offlineSend ? { offline: options.offlineSend } : {}),
     });
     this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
   }
@@ -419,6 +439,22 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     } else if (name === 'deregistered') {
       this.outbox.offline((event as ClientEvents['deregistered']).reason === 'disable' ? 'disabled' : 'unreachable', true);
     }
+  }
+
+  /**
+   * Send (LwM2M 1.1, POST /dp): the values of `targets` (paths read now, or values captured earlier with their times)
+   * as timestamped SenML to this client's server. Rejects with SendPathError (a path the device lacks, cannot read, or
+   * /0), SendMutedError (Mute Send /1/x/23), SendNotRegisteredError (offline, unless `offlineSend` keeps it),
+   * SendError (registered as LwM2M 1.0, which has no Send) or SendRejectedError (the server's error code, or no
+   * answer); nothing goes out but in the last case.
+   */
+  send(targets: readonly SendTarget[], options?: SendOptions): Promise<SendResult> {
+    return this.#sender.send(targets, options);
+  }
+
+  /** Mute Send (/1/x/23) of this server's /1 instance; undefined when absent, which LwM2M 1.1 reads as muted. */
+  muteSend(): boolean | undefined {
+    return this.#server.muteSend();
   }
 
   // ---- serving ----
