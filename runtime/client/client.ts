@@ -417,7 +417,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
    * Queue mode: wakes the client (an Update goes first, then what was held is delivered) and resolves once the Update
    * is answered; awake already, it starts the awake period again. Without queue mode, nothing happens.
    */
-  async wake(reason: 'app' | 'notification' = 'app'): Promise<void> {
+  async wake(reason: 'app' | 'notification' | 'send' = 'app'): Promise<void> {
     const q = this.#queueMode;
     if (!q) return;
     if (!q.wake(reason)) {
@@ -448,7 +448,9 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
    * SendError (registered as LwM2M 1.0, which has no Send) or SendRejectedError (the server's error code, or no
    * answer); nothing goes out but in the last case.
    */
-  send(targets: readonly SendTarget[], options?: SendOptions): Promise<SendResult> {
+  async send(targets: readonly SendTarget[], options?: SendOptions): Promise<SendResult> {
+    // Queue mode: a sleeping client would not hear the answer; it wakes (an Update first) to send.
+    if (this.#queueMode?.asleep) await this.wake('send');
     return this.#sender.send(targets, options);
   }
 

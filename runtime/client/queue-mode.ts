@@ -24,8 +24,8 @@ export interface QueueModeOptions {
   readonly radio?: Radio;
 }
 
-/** Why the client woke: the app asked, a notification (or another held message) was due, or an Update was due. */
-export type WakeReason = 'app' | 'notification' | 'update';
+/** Why the client woke: the app asked, a notification (or another held message) was due, a Send, or an Update was due. */
+export type WakeReason = 'app' | 'notification' | 'send' | 'update';
 
 /**
  * The datagram transport with a radio switch: while asleep, what arrives is dropped unread, as a device with its radio

@@ -108,6 +108,24 @@ describe('queue mode', () => {
     expect(obs.notifications.map((x) => (JSON.parse(text.decode(x.payload)) as Array<{ v: number }>)[0]!.v)).toEqual([20, 10]);
   });
 
+  it('a Send while asleep wakes the client: an Update first, then the POST /dp, answered', async () => {
+    server = await TestLwm2mServer.start({ coap: fast });
+    // The client's own /1 instance (from its options): it has Mute Send (/1/x/23), false.
+    connected = await connectClient(server.uri(), {
+      endpointName: 'q-dev', coap: fast, closeTimeoutMs: 1000, queueMode: { awakeMs: 200 }, lifetime: 300,
+    });
+    const { client } = connected;
+    client.addInstance(new TestDevice());
+    await client.start();
+    await asleep(client);
+    const updates = server.log.filter((e) => e.kind === 'update').length;
+    const awake = client.next('awake');
+    const result = await client.send(['/3/0/9']);
+    expect((await awake).reason).toBe('send');
+    expect(result.status).toBe('delivered');
+    expect(server.log.filter((e) => e.kind === 'update')).toHaveLength(updates + 1);
+  });
+
   it('the lifetime Update due while asleep wakes the client for it', async () => {
     server = await TestLwm2mServer.start({ coap: fast });
     connected = await connectClient(server.uri(), {
