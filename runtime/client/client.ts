@@ -14,7 +14,9 @@ import { ClientObservations, type StoredObservation } from './observe.js';
 import { QueueModeController, type QueueModeOptions } from './queue-mode.js';
 import { RegistrationEngine, type RegistrationSettings, type RegistrationState, type ResumedRegistration } from './registration.js';
 import { RequestRouter } from './router.js';
-import { Sender, type OfflineSendSink, type SendOptions, type SendResult, type SendTarget } from './send.js';
+import {
+  Sender, SendNotRegisteredError, sendDeliverer, type CapturedSend, type OfflineSendSink, type SendOptions, type SendResult, type SendTarget,
+} from './send.js';
 import { ServerObject, ServerResource, type ServerSettings } from './server-object.js';
 
 export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'>, RegistrationSettings {
@@ -75,8 +77,10 @@ export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'
   /** Queue mode (LwM2M 1.1): registers with `Q`, sleeps after each awake period, wakes to send; see wake(). */
   readonly queueMode?: QueueModeOptions;
   /**
-   * Where a Send goes while the client is not registered (see send.ts's OfflineSendSink); absent, such a send()
-   * rejects with SendNotRegisteredError.
+   * Where a Send goes while the client is not registered or its outbox holds messages (see send.ts's OfflineSendSink).
+   * Absent, the client holds it in its outbox with the notifications (kept per Notification Storing, /1/x/6: all of
+   * them when true, the latest when false) and POSTs it, with its original times, once the server is back; a client
+   * not started, or stopped, rejects with SendNotRegisteredError.
    */
   readonly offlineSend?: OfflineSendSink;
   /** Wall-clock time, ms since the epoch, for the timestamps of Sends; Date.now by default. */
@@ -250,8 +254,10 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       shortServerId: () => this.#server.shortServerId(),
       now: options.wallClock ?? Date.now,
       lwm2mVersion: options.lwm2mVersion ?? '1.1',
-      ...(options.offlineSend ? { offline: options.offlineSend } : {}),
+      open: () => this.outbox.open,
+      offline: options.offlineSend ?? ((captured, state) => this.#holdSend(captured, state)),
     });
+    this.outbox.deliverer('send', sendDeliverer(options.transport, options.server));
     this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
   }
 
@@ -444,10 +450,21 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   /**
    * Send (LwM2M 1.1, POST /dp): the values of `targets` (paths read now, or values captured earlier with their times)
    * as timestamped SenML to this client's server. Rejects with SendPathError (a path the device lacks, cannot read, or
-   * /0), SendMutedError (Mute Send /1/x/23), SendNotRegisteredError (offline, unless `offlineSend` keeps it),
+   * /0), SendMutedError (Mute Send /1/x/23), SendNotRegisteredError (not started or stopped; offline, it is held),
    * SendError (registered as LwM2M 1.0, which has no Send) or SendRejectedError (the server's error code, or no
    * answer); nothing goes out but in the last case.
    */
+  /** The default offline sink: a started client holds the Send in its outbox, to go out in order once the server is back. */
+  async #holdSend(captured: CapturedSend, state: RegistrationState): Promise<void> {
+    if (state === 'idle' || state === 'stopped') throw new SendNotRegisteredError(state);
+    const deliver = sendDeliverer(this.#o.transport, this.#o.server);
+    const item = { kind: 'send', key: 'send', time: captured.capturedAt, payload: captured.payload, contentFormat: captured.format };
+    await this.outbox.submit(
+      { kind: 'send', key: 'send', payload: captured.payload, contentFormat: captured.format },
+      async () => ((await deliver(item)) === 'failed' ? 'timeout' : 'sent'),
+    );
+  }
+
   async send(targets: readonly SendTarget[], options?: SendOptions): Promise<SendResult> {
     // Queue mode: a sleeping client would not hear the answer; it wakes (an Update first) to send.
     if (this.#queueMode?.asleep) await this.wake('send');

@@ -1,5 +1,6 @@
 // The LwM2M 1.1 Send operation (POST /dp): values of several paths, read now or captured earlier, as timestamped SenML to one server.
 import type { CoapEndpoint, Peer } from '../coap/types.js';
+import type { Deliverer } from '../notify/outbox.js';
 import { ContentFormat, encodeSendRecords, SEND_FORMATS, type Lwm2mRecord } from '../codec/index.js';
 import { Lwm2mError } from '../errors.js';
 import { formatPath, parsePath, type Lwm2mPath, type ResourceContent, type ResourceValue } from '../model.js';
@@ -147,6 +148,11 @@ export interface SenderOptions {
   readonly now: () => number;
   /** The `lwm2m=` version the client registers with: Send needs 1.1 or later. */
   readonly lwm2mVersion: string;
+  /**
+   * Whether a Send made while registered may go out now: false while the client's outbox holds messages (asleep in
+   * queue mode, an Update unanswered, or held messages still to go first), so the Send takes the offline path.
+   */
+  readonly open?: () => boolean;
   readonly offline?: OfflineSendSink;
 }
 
@@ -191,7 +197,7 @@ export class Sender {
       throw new SendPathError(path, '4.00', err instanceof Error ? err.message : String(err));
     }
     const state = this.#o.state();
-    if (state !== 'registered') {
+    if (state !== 'registered' || this.#o.open?.() === false) {
       if (!this.#o.offline) throw new SendNotRegisteredError(state);
       await this.#o.offline({ values, format, capturedAt: now, shortServerId: this.#o.shortServerId(), payload }, state);
       return { status: 'kept', code: undefined, format, records, baseTime };
@@ -209,6 +215,23 @@ export class Sender {
     if (!code.startsWith('2.')) throw new SendRejectedError(code, detail);
     return { status: 'delivered', code, format, records, baseTime };
   }
+}
+
+/**
+ * The deliverer of held Sends (an Outbox's 'send' kind): POSTs the body as it was encoded, bt and t included. A
+ * success code delivers it, another code refuses it (dropped, as the server would refuse it again), no answer keeps it.
+ */
+export function sendDeliverer(transport: CoapEndpoint, server: Peer): Deliverer {
+  return async (item) => {
+    try {
+      const res = await transport.request(server, {
+        method: 'POST', path: ['dp'], payload: item.payload, ...(item.contentFormat !== undefined ? { contentFormat: item.contentFormat } : {}),
+      });
+      return res.code.startsWith('2.') ? 'delivered' : 'rejected';
+    } catch {
+      return 'failed';
+    }
+  };
 }
 
 /**

@@ -185,6 +185,39 @@ describe('Send without an offline sink, and the test server\'s own checks', () =
     expect(rig.server.log).toHaveLength(0);
   });
 
+  it('holds Sends made while the server is unreachable and POSTs them in order, with their times, once it is back', async () => {
+    const held = await createUdpRig({ endpointName: 'send-held', objects: addObjects, client: { notificationStoring: true } });
+    try {
+      await held.register();
+      held.server.down = true;
+      const failed = held.client.next('registration-failed');
+      void held.client.update();
+      await failed;
+      const times: number[] = [];
+      for (const value of [11, 22]) {
+        times.push(Date.now());
+        expect((await held.client.send([{ path: '/3/0/9', value }])).status).toBe('kept');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(held.client.outbox.queue.size).toBe(2);
+      expect(held.server.sends('send-held')).toHaveLength(0);
+      const updated = held.client.next('updated');
+      held.server.down = false;
+      await updated;
+      // Delivered one at a time, each confirmed before the next: done when the queue is empty.
+      while (held.client.outbox.queue.size > 0) await new Promise((r) => setTimeout(r, 10));
+      const [first, second] = held.server.sends('send-held');
+      expect([first, second].map((r) => r!.values.map((v) => v.value))).toEqual([[11], [22]]);
+      // Each carries the time it was made (bt, ms precision), not the time it was delivered.
+      expect(first!.values[0]!.time!.getTime()).toBeGreaterThanOrEqual(times[0]!);
+      expect(first!.values[0]!.time!.getTime()).toBeLessThan(times[1]!);
+      expect(second!.values[0]!.time!.getTime()).toBeGreaterThanOrEqual(times[1]!);
+      expect(held.server.sends('send-held')).toHaveLength(2);
+    } finally {
+      await held.close();
+    }
+  });
+
   it('refuses locally when the client registers as LwM2M 1.0, which has no Send', async () => {
     const old = await createUdpRig({ endpointName: 'send-10', objects: addObjects, client: { lwm2mVersion: '1.0' } });
     try {
