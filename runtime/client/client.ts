@@ -10,7 +10,7 @@ import { registrationLinks } from './links.js';
 import { ObjectRegistry, ClientUsageError, type ObjectOptions, type RegistryEvent } from './registry.js';
 import { ClientObservations, type StoredObservation } from './observe.js';
 import { RegistrationEngine, type RegistrationSettings, type RegistrationState, type ResumedRegistration } from './registration.js';
-import { RequestRouter } from './router.js';
+import { RequestRouter, type ObserveHooks } from './router.js';
 import { ServerObject, type ServerSettings } from './server-object.js';
 
 export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'>, RegistrationSettings {
@@ -90,19 +90,20 @@ export type StreamedWriteOpener = (instance: ObjectInstance, start: Block1Start)
 
 export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   readonly registry: ObjectRegistry;
-  /** Notification attributes this server wrote (Write-Attributes), read by Discover and the notify scheduler. */
-  readonly attributes = new AttributeStore();
   readonly #o: Lwm2mClientOptions;
-  readonly #router: RequestRouter;
   readonly #server: ServerObject;
   readonly #engine: RegistrationEngine;
-  /** The client's observations (Observe on its server's requests), for inspection and tests. */
-  readonly observations: ClientObservations;
+  // Made on first use (a fleet holds many clients, most of them never observed nor written to): the attributes,
+  // the observations and the router, with the tables below.
+  #attributes: AttributeStore | undefined;
+  #observations: ClientObservations | undefined;
+  #router: RequestRouter | undefined;
+  #observeHooks: ObserveHooks | undefined;
   /** Resources whose block-wise Writes stream to a sink, by "objectId/resourceId". */
-  readonly #streamed = new Map<string, StreamedWriteOpener>();
+  #streamed: Map<string, StreamedWriteOpener> | undefined;
   readonly #offRegistry: () => void;
   /** Paths the server wrote attributes at, for the session a store keeps. */
-  readonly #attributePaths = new Map<string, Lwm2mPath>();
+  #attributePaths: Map<string, Lwm2mPath> | undefined;
 
   constructor(options: Lwm2mClientOptions) {
     super();
@@ -131,7 +132,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       links: () => this.links(),
       disableTimeout: () => this.#server.disableTimeout(),
       endSession: () => {
-        if (this.observations.endAll() > 0) options.onSessionChange?.();
+        if ((this.#observations?.endAll() ?? 0) > 0) options.onSessionChange?.();
       },
       emit: (name, event) => {
         this.emit(name, event);
@@ -139,7 +140,22 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       },
       ...(options.onRegistrationExhausted ? { onExhausted: options.onRegistrationExhausted } : {}),
     });
-    this.observations = new ClientObservations({
+    this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
+  }
+
+  /** Notification attributes this server wrote (Write-Attributes), read by Discover and the notify scheduler. */
+  get attributes(): AttributeStore {
+    return (this.#attributes ??= new AttributeStore());
+  }
+
+  /** The client's observations (Observe on its server's requests), for inspection and tests. */
+  get observations(): ClientObservations {
+    return (this.#observations ??= this.#makeObservations());
+  }
+
+  #makeObservations(): ClientObservations {
+    const options = this.#o;
+    return new ClientObservations({
       registry: this.registry,
       transport: options.transport,
       attributes: this.attributes,
@@ -151,28 +167,39 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       onError: (error) => this.emit('error', error),
       ...(options.onSessionChange ? { onNotified: options.onSessionChange } : {}),
     });
-    const observe = this.observations.hooks();
-    this.#router = new RequestRouter({
+  }
+
+  /** The observations' Observe hooks, made once with them. */
+  #hooks(): ObserveHooks {
+    return (this.#observeHooks ??= this.observations.hooks());
+  }
+
+  #makeRouter(): RequestRouter {
+    const options = this.#o;
+    return new RequestRouter({
       registry: this.registry,
-      preferredFormat: format,
+      preferredFormat: options.preferredFormat ?? ContentFormat.SENML_CBOR,
       attributes: this.attributes,
       // ---- the Observe hook: GET Observe=0/1 go to the notify module's registry and scheduler ----
+      // The observations are made by the first Observe; a cancel before that has nothing to cancel.
       observe: {
-        ...observe,
         onObserve: (r) => {
-          const sequence = observe.onObserve!(r);
+          const sequence = this.#hooks().onObserve!(r);
           options.onSessionChange?.();
           return sequence;
         },
         onCancelObserve: (peer, token, path) => {
-          observe.onCancelObserve!(peer, token, path);
+          if (this.#observations) this.#hooks().onCancelObserve!(peer, token, path);
           options.onSessionChange?.();
         },
-        // Composite observations (onObserveComposite, onCancelObserveComposite) go through as they are.
+        onObserveComposite: (r) => this.#hooks().onObserveComposite!(r),
+        onCancelObserveComposite: (peer, token, paths) => {
+          if (this.#observations) this.#hooks().onCancelObserveComposite!(peer, token, paths);
+        },
       },
       onAttributesWritten: (path) => {
-        this.#attributePaths.set(formatPath(path), path);
-        this.observations.refresh(path);
+        (this.#attributePaths ??= new Map()).set(formatPath(path), path);
+        this.#observations?.refresh(path);
         options.onSessionChange?.();
       },
       protectedInstance: (objectId, instanceId) => this.#server.isProtected(objectId, instanceId),
@@ -180,13 +207,12 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       foreignInstance: (objectId, instanceId) => this.#server.isForeign(objectId, instanceId),
       onInternalError: (error) => this.emit('error', error),
     });
-    this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
   }
 
   /** Stops listening to a shared registry (the device replaced this server's client); call after stop(). */
   dispose(): void {
     this.#offRegistry();
-    this.observations.endAll();
+    this.#observations?.endAll();
   }
 
   // ---- the object registry ----
@@ -212,7 +238,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
    * Write arrives whole through the instance's write hook as before.
    */
   streamWrites(objectId: number, resourceId: number, open: StreamedWriteOpener): this {
-    this.#streamed.set(`${objectId}/${resourceId}`, open);
+    (this.#streamed ??= new Map()).set(`${objectId}/${resourceId}`, open);
     this.#o.transport.streamBlock1?.((start) => this.#selectStream(start));
     return this;
   }
@@ -224,7 +250,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     if (start.contentFormat !== ContentFormat.OPAQUE) return undefined;
     const path = parsePath(start.path.join('/'));
     if (!path || path.instanceId === undefined || path.resourceId === undefined || path.resourceInstanceId !== undefined) return undefined;
-    const open = this.#streamed.get(`${path.objectId}/${path.resourceId}`);
+    const open = this.#streamed?.get(`${path.objectId}/${path.resourceId}`);
     const instance = open ? this.registry.instance(path.objectId, path.instanceId) : undefined;
     return open && instance ? open(instance, start) : undefined;
   }
@@ -234,7 +260,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
    * Wire it to the endpoint: `createUdpEndpoint({ onNotificationReset: (p, t) => client.notificationReset(p, t) })`.
    */
   notificationReset(peer: Peer, token: Uint8Array): void {
-    this.observations.reset(peer, token);
+    this.#observations?.reset(peer, token);
   }
 
   // ---- state ----
@@ -253,8 +279,8 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     const registration = this.#engine.registration;
     return {
       ...(registration ? { registration } : {}),
-      observations: this.observations.snapshot(this.#o.server),
-      attributes: [...this.#attributePaths.values()]
+      observations: this.#observations?.snapshot(this.#o.server) ?? [],
+      attributes: [...(this.#attributePaths?.values() ?? [])]
         .map((path) => ({ path, attributes: this.attributes.get(path) }))
         .filter((a) => Object.keys(a.attributes).length > 0),
     };
@@ -305,7 +331,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     if (resume) {
       for (const a of resume.attributes) {
         this.attributes.apply(a.path, { set: a.attributes, clear: [] });
-        this.#attributePaths.set(formatPath(a.path), a.path);
+        (this.#attributePaths ??= new Map()).set(formatPath(a.path), a.path);
       }
       if (resume.registration) this.observations.restore(this.#o.server, resume.observations);
     }
@@ -356,16 +382,16 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       this.emit('request', { method: req.method, path: parsePath(req.path.join('/')), uriPath, code: '2.04' });
       return { code: '2.04' };
     }
-    const { response, path } = await this.#router.handle(req);
+    const { response, path } = await (this.#router ??= this.#makeRouter()).handle(req);
     this.emit('request', { method: req.method, path, uriPath, code: response.code });
     return response;
   }
 
   #onRegistryEvent(e: RegistryEvent): void {
-    if (e.kind === 'instance-removed') this.attributes.clearInstance(e.objectId, e.instanceId);
-    this.observations.onRegistryEvent(e);
+    if (e.kind === 'instance-removed') this.#attributes?.clearInstance(e.objectId, e.instanceId);
+    this.#observations?.onRegistryEvent(e);
     const meaning = this.#server.onRegistryEvent(e);
-    if (meaning === 'periods') this.observations.refresh();
+    if (meaning === 'periods') this.#observations?.refresh();
     else if (meaning === 'registration') this.#engine.requestUpdate();
   }
 }
