@@ -81,6 +81,17 @@ export class MissingMandatoryError extends ClientUsageError {
   }
 }
 
+/** Links texts in use, so the clients of a fleet (alike devices) keep one copy of theirs; bounded. */
+const linksTexts = new Map<string, string>();
+
+function intern(text: string): string {
+  const known = linksTexts.get(text);
+  if (known !== undefined) return known;
+  if (linksTexts.size >= 256) linksTexts.delete(linksTexts.keys().next().value!);
+  linksTexts.set(text, text);
+  return text;
+}
+
 function normalizeAddress(a: string): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
@@ -308,7 +319,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
 
   /** The object links the client would register with now. */
   links(): string {
-    return registrationLinks(this.registry, { contentFormat: this.#o.preferredFormat ?? ContentFormat.SENML_CBOR });
+    return intern(registrationLinks(this.registry, { contentFormat: this.#o.preferredFormat ?? ContentFormat.SENML_CBOR }));
   }
 
   // ---- lifecycle ----
