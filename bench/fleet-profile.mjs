@@ -1,5 +1,6 @@
 // Memory profile of one fleet device, part by part: N copies of each part kept alive, measured with gc before and after.
-// Run: node --expose-gc bench/fleet-profile.mjs [N]   (N default 5000; needs 2 N + 100 open files for the socket parts).
+// Run: node --expose-gc bench/fleet-profile.mjs [N] [--json]   (N default 5000; needs 2 N + 100 open files for the socket
+// parts). bench/fleet-compare.mjs runs it on two versions side by side.
 // Parts: a bound node:dgram socket; the runtime's UDP transport around it; a CoAP endpoint on a socket-less transport;
 // an Lwm2mClient on that endpoint; the model Device instance; adding it to the client; a Register answered (the
 // registered client's state: engine timers, the endpoint's tables after one exchange); the fleet's own per-device
@@ -8,7 +9,7 @@ import dgram from 'node:dgram';
 import { importSources } from './lib.mjs';
 
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
-const N = Number(process.argv[2] ?? 5000);
+const N = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 5000);
 const [runtime, device, modelDevice] = await importSources('runtime/index.ts', 'generated/device.ts', 'fleet/model-device.ts');
 const { createCoapEndpoint, createUdpTransport, encodeMessage, decodeMessage, OptionNumber, Lwm2mClient } = runtime;
 
@@ -75,6 +76,12 @@ await part('fleet: 7 event listeners', (i) => {
 });
 const registered = clients.filter((c) => c.state === 'registered').length;
 
+if (process.argv.includes('--json')) {
+  // For bench/fleet-compare.mjs: the rows as they are.
+  process.stdout.write(`${JSON.stringify({ n: N, registered, rows })}\n`);
+  for (const c of clients) await c.stop({ deregister: false });
+  process.exit(0);
+}
 const kb = (b) => (b / 1024).toFixed(2).padStart(7);
 console.log(`bench/fleet-profile: ${N} copies of each part (${registered} clients registered); per copy:`);
 console.log(`  ${'part'.padEnd(36)} ${'heap KB'.padStart(7)} ${'RSS KB'.padStart(7)} ${'ext KB'.padStart(7)}`);

@@ -147,9 +147,11 @@ async function udp(files) {
   const room = files - SPARE;
   const processes = Math.max(1, env('FLEET_PROCESSES', Math.ceil(UDP / room)));
   const each = Math.min(room, Math.ceil(UDP / processes));
-  const total = each * processes;
+  const total = Math.min(UDP, each * processes);
+  // The last process takes what is left, so the total is what was asked for.
+  const sizes = Array.from({ length: processes }, (_, w) => Math.max(0, Math.min(each, total - w * each)));
   if (processes > 1) {
-    console.log(`UDP: ${total} devices in ${processes} processes of ${each}: NOT one process. Each device holds its own`
+    console.log(`UDP: ${total} devices in ${processes} processes of up to ${each}: NOT one process. Each device holds its own`
       + ` socket (an open file), and a process here may open ${files} files: the hard limit (ulimit -Hn) cannot be raised`
       + ' without CAP_SYS_RESOURCE, which this container lacks.');
   } else if (each < UDP) {
@@ -165,7 +167,7 @@ async function udp(files) {
   const workers = await Promise.all(Array.from({ length: processes }, (_, w) => startWorker({
     name: `udp-${w + 1}`,
     options: {
-      server: `coap://127.0.0.1:${port}`, devices: each, firstIndex: w * each, maxConcurrentStarts: concurrency,
+      server: `coap://127.0.0.1:${port}`, devices: sizes[w], firstIndex: w * each, maxConcurrentStarts: concurrency,
       localAddresses: Array.from({ length: ADDRESSES }, (_, i) => `127.0.0.${2 + ((w * ADDRESSES + i) % 250)}`),
     },
   })));
