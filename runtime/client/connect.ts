@@ -87,7 +87,7 @@ export interface ServerTransportOptions {
   readonly coap?: CoapEndpointOptions;
   /** RFC 8323 endpoint options of coap+tcp:// and coaps+tcp:// connections. */
   readonly stream?: StreamEndpointOptions;
-  /** Timers of UDP/DTLS endpoints (a ManualClock in tests). */
+  /** Timers of every transport's endpoint: retransmissions, request timeouts, Ping and CSM (a ManualClock in tests). */
   readonly clock?: Clock;
 }
 
@@ -174,6 +174,7 @@ export async function openServerTransport(uri: string, options: ServerTransportO
         // Every connection, the first and those after a drop, is opened with the same options.
         const endpoint = await ReconnectingStreamEndpoint.open(() => connectCoapEndpoint(uri, {
           ...options.stream,
+          ...(options.clock ? { clock: options.clock } : {}),
           connectTimeoutMs: timeoutMs,
           ...(secure ? { pskIdentity: options.pskIdentity!, pskKey: options.pskKey! } : {}),
         }));

@@ -1,16 +1,25 @@
-// A child process for end-to-end tests: its output lines, a wait for a line, and a stop that waits for the exit.
+// A child process for end-to-end tests: its output lines, a wait for a line, and stops that wait for the exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface Child {
   readonly proc: ChildProcess;
   readonly lines: string[];
+  /** The exit code (null when ended by a signal), once the process has exited. */
+  readonly exit: Promise<number | null>;
   /** Resolves with the first output line matching, already printed or to come; rejects after timeoutMs. */
   line(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  /** SIGTERM, then waits for the exit code. */
+  /** SIGTERM when still running, then waits for the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL when still running, then waits for the exit. */
+  kill(): Promise<void>;
 }
 
-export function startChild(command: string, args: readonly string[], cwd: string): Child {
+export interface ChildOptions {
+  /** How long `line()` waits when not told; default 15 s. */
+  readonly lineTimeoutMs?: number;
+}
+
+export function startChild(command: string, args: readonly string[], cwd: string, options: ChildOptions = {}): Child {
   const proc = spawn(command, [...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters = new Set<{ pattern: RegExp; resolve: (l: string) => void }>();
@@ -27,9 +36,10 @@ export function startChild(command: string, args: readonly string[], cwd: string
   proc.stdout!.on('data', take);
   proc.stderr!.on('data', take);
   const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const running = (): boolean => proc.exitCode === null && proc.signalCode === null;
   return {
-    proc, lines,
-    line: (pattern, timeoutMs = 15000) => {
+    proc, lines, exit,
+    line: (pattern, timeoutMs = options.lineTimeoutMs ?? 15000) => {
       const found = lines.find((l) => pattern.test(l));
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
@@ -42,8 +52,12 @@ export function startChild(command: string, args: readonly string[], cwd: string
       });
     },
     stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      if (running()) proc.kill('SIGTERM');
       return exit;
+    },
+    kill: async () => {
+      if (running()) proc.kill('SIGKILL');
+      await exit;
     },
   };
 }

@@ -1,6 +1,6 @@
 // connect.ts: server URI parsing and checks, connection-string identity, SAS renewal on a manual clock, connectClient over UDP.
 import * as net from 'node:net';
-import { ManualClock, MemoryNetwork, createCoapEndpoint } from '../../../runtime/coap/index.js';
+import { CoapTimeoutError, ManualClock, MemoryNetwork, StreamCoapEndpoint, createCoapEndpoint } from '../../../runtime/coap/index.js';
 import { ContentFormat } from '../../../runtime/codec/index.js';
 import {
   ConnectError, Lwm2mClient, checkServerTransport, clientIdentity, connectClient, parseServerUri, renewSasRegistration,
@@ -272,6 +272,28 @@ describe('connectClient', () => {
     const c = connected;
     connected = undefined;
     expect(await c.close()).toEqual({ timedOut: true });
+  });
+
+  it('times a coap+tcp:// Register out on the client clock, not the wall clock', async () => {
+    const silent = net.createServer((socket) => new StreamCoapEndpoint(socket).serve(() => new Promise(() => undefined)));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const clock = new ManualClock();
+      connected = await connectClient(`coap+tcp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, {
+        endpointName: 'stream-clock', clock, closeTimeoutMs: 50, retry: { initialDelayMs: 1_000_000, maxDelayMs: 1_000_000 },
+      });
+      connected.client.addInstance(new TestDevice());
+      const failed = new Promise<Error>((resolve) => connected!.client.on('registration-failed', (e) => resolve(e.error)));
+      const started = connected.client.start();
+      await flush();
+      clock.advance(30_000); // the stream endpoint's default request timeout
+      await started;
+      expect(await failed).toBeInstanceOf(CoapTimeoutError);
+    } finally {
+      await connected?.close();
+      connected = undefined;
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('checks its options before opening anything', async () => {

@@ -1,92 +1,23 @@
 // connectClient over coap+tcp:// and coaps+tcp:// (PSK) recovers from a server restart on the same port: reconnects, registers again.
-import * as net from 'node:net';
-import * as tls from 'node:tls';
 import { inspect } from 'node:util';
-import { StreamCoapEndpoint, TlsError, type IncomingRequest, type OutgoingResponse } from '../../../runtime/coap/index.js';
+import { TlsError } from '../../../runtime/coap/index.js';
 import { ReconnectingStreamEndpoint } from '../../../runtime/coap/reconnect.js';
 import { connectClient, type ConnectedClient } from '../../../runtime/client/index.js';
 import { TestDevice, TestServer } from '../../support/objects.js';
+import { StreamRegistrationServer } from '../../support/stream-rd.js';
 
 const KEY = Buffer.from('5ec7e75ec7e75ec7e75ec7e75ec7e75e', 'hex');
 const IDENTITY = 'urn:dev:reconnect';
-const pskServerOptions: tls.TlsOptions = {
-  pskCallback: (_socket, identity) => (identity === IDENTITY ? KEY : null),
-  pskIdentityHint: 'lwm2m',
-  ciphers: 'PSK-AES128-CCM8:PSK-AES128-GCM-SHA256',
-  maxVersion: 'TLSv1.2',
-};
-
-/** A registration server over RFC 8323 that forgets everything when stopped, as a restarted server does. */
-class StreamRd {
-  readonly registrations = new Map<string, string>();
-  readonly connections = new Set<StreamCoapEndpoint>();
-  #server: net.Server | undefined;
-  #next = 1;
-  port = 0;
-
-  constructor(readonly secure: boolean) {}
-
-  async start(port = 0): Promise<void> {
-    this.registrations.clear();
-    const onSocket = (socket: net.Socket): void => {
-      const ep = new StreamCoapEndpoint(socket);
-      this.connections.add(ep);
-      ep.onClose(() => this.connections.delete(ep));
-      ep.serve((req) => this.#handle(req));
-    };
-    const server = this.secure ? tls.createServer(pskServerOptions, onSocket) : net.createServer(onSocket);
-    server.on('tlsClientError', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.#server = server;
-    this.port = (server.address() as net.AddressInfo).port;
-  }
-
-  /** Stops listening first (so a reconnect is refused), then drops every connection without a Release. */
-  async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    for (const ep of this.connections) ep.abort('server going down');
-    await closed;
-  }
-
-  /** What a restart does to the server's state, without closing the listener. */
-  forget(): void {
-    this.registrations.clear();
-    for (const ep of this.connections) ep.abort('server restarting');
-  }
-
-  #handle(req: IncomingRequest): OutgoingResponse {
-    const [root, id] = req.path;
-    if (root !== 'rd') return { code: '4.04' };
-    if (req.method === 'POST' && id === undefined) {
-      const ep = req.query.find((q) => q.startsWith('ep='))?.slice(3) ?? '';
-      const location = String(this.#next++);
-      this.registrations.set(location, ep);
-      return { code: '2.01', locationPath: ['rd', location] };
-    }
-    if (id === undefined || !this.registrations.has(id)) return { code: '4.04' };
-    if (req.method === 'POST') return { code: '2.04' };
-    if (req.method === 'DELETE') {
-      this.registrations.delete(id);
-      return { code: '2.02' };
-    }
-    return { code: '4.05' };
-  }
-}
 
 describe.each([
   ['coap+tcp', false],
   ['coaps+tcp', true],
 ] as const)('connectClient over %s after a server restart', (scheme, secure) => {
-  let rd: StreamRd;
+  let rd: StreamRegistrationServer;
   let connected: ConnectedClient | undefined;
 
   beforeEach(async () => {
-    rd = new StreamRd(secure);
+    rd = new StreamRegistrationServer(secure ? { key: KEY, identity: IDENTITY } : undefined);
     await rd.start();
   });
   afterEach(async () => {
