@@ -17,10 +17,12 @@ export interface Child {
 export interface ChildOptions {
   /** How long `line()` waits when not told; default 15 s. */
   readonly lineTimeoutMs?: number;
+  /** Gives the child a stdin pipe that stays open until it exits (for programs that read commands); default none. */
+  readonly stdin?: boolean;
 }
 
 export function startChild(command: string, args: readonly string[], cwd: string, options: ChildOptions = {}): Child {
-  const proc = spawn(command, [...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(command, [...args], { cwd, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters = new Set<{ pattern: RegExp; resolve: (l: string) => void }>();
   let buffered = '';
@@ -35,7 +37,10 @@ export function startChild(command: string, args: readonly string[], cwd: string
   };
   proc.stdout!.on('data', take);
   proc.stderr!.on('data', take);
-  const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
+    proc.stdin?.destroy(); // an open stdin pipe would keep the test process alive
+    resolve(code);
+  }));
   const running = (): boolean => proc.exitCode === null && proc.signalCode === null;
   return {
     proc, lines, exit,

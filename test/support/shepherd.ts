@@ -28,8 +28,11 @@ export interface Shepherd {
   permitJoin(seconds: number): boolean;
   find(name: string): CoapNode | undefined;
   on(event: 'ind', listener: (msg: { type: string; cnode?: { clientName: string }; data?: unknown }) => void): void;
+  removeListener(event: 'ind', listener: (msg: { type: string; cnode?: { clientName: string }; data?: unknown }) => void): void;
   removeAllListeners(event?: string): void;
   _net: { ip: string; port: number };
+  /** Its clients by name; each holds a timer until its lifetime runs out. */
+  _registry: Record<string, { lifeCheck(enable: boolean): unknown }>;
 }
 interface CoapServer {
   listen(port: number, addressOrDone?: unknown, done?: (err?: Error) => void): unknown;
@@ -97,6 +100,8 @@ export async function startShepherd(options: ShepherdOptions = {}): Promise<Runn
     }),
     async stop() {
       shepherd.permitJoin(0);
+      // A client still registered (a device killed, or one that keeps its registration) would hold the process open.
+      for (const cnode of Object.values(shepherd._registry)) cnode.lifeCheck(false);
       await shepherd.stop();
       for (const agent of requireTimeAgents) agent._doClose();
       rmSync(dbDir, { recursive: true, force: true });
