@@ -7,7 +7,7 @@ import {
 import { nameObjects } from '../generator/names.js';
 import { RequestError, ResponseFormatError } from './errors.js';
 import { TypedObservation, type ObservedPayload } from './observation.js';
-import type { Registration, TestLwm2mServer } from './server.js';
+import type { Registration, SendReport, TestLwm2mServer, WaitOptions } from './server.js';
 import type {
   AttributesInput, CreateOptions, ExecuteArgumentsInput, ExecuteMember, FormatOptions, InstanceInput, InstanceValues,
   ObjectClass, ResourceMember, ResourceValueOf, WritableValue, WriteOptions,
@@ -263,6 +263,18 @@ export class RegisteredDevice {
     const resource = typeof rest[1] === 'string' ? resourceOf(m, rest[1]).id : undefined;
     const path = pathOf(m.model.id, instanceId, resource);
     await this.#send('write-attributes', path, { method: 'PUT', query: attributesQuery(attributes) }, '2.04');
+  }
+
+  // ---- Send ----
+
+  /** The device's next Send (POST /dp) not handed out before: already received, or the next to come. */
+  nextSend(options?: WaitOptions): Promise<SendReport> {
+    return this.server.nextSend(this.endpoint, options);
+  }
+
+  /** Every Send the server accepted from the device, in order. */
+  get sends(): SendReport[] {
+    return this.server.sends(this.endpoint);
   }
 
   // ---- Observe ----

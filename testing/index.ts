@@ -2,7 +2,7 @@
 export {
   TestLwm2mServer,
   type TestServerOptions, type WaitOptions, type Registration, type RegistrationLogEntry, type RejectedRegistration, type RegistrationEvent,
-  type Observation, type Notification,
+  type Observation, type Notification, type SendReport, type SentValue,
 } from './server.js';
 export { RegisteredDevice } from './device.js';
 export { DtlsPskServer, type DtlsServerOptions, type DtlsHandshakeFailure } from './dtls-server.js';

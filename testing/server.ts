@@ -9,8 +9,10 @@ import { RegistrationTimeoutError, MalformedRegistrationError } from './errors.j
 import { DtlsPskServer } from './dtls-server.js';
 import { ObservationTap, type Observation } from './observe-tap.js';
 import { queryValue, registerProblem, updateProblem } from './registration.js';
+import { acceptSend, type SendReport } from './send.js';
 
 export type { Notification, Observation } from './observe-tap.js';
+export type { SendReport, SentValue } from './send.js';
 
 /** One client registration as the server keeps it. */
 export interface Registration {
@@ -47,9 +49,12 @@ export interface RejectedRegistration {
   readonly reason: string;
 }
 
-/** What the server saw on its registration interface, in order. */
+/**
+ * What the server saw on its registration and information reporting interfaces, in order. A Send (kind 'send') is
+ * logged without its body, which may hold the device's values: see `sends()`.
+ */
 export interface RegistrationLogEntry {
-  readonly kind: 'register' | 'update' | 'deregister' | 'other';
+  readonly kind: 'register' | 'update' | 'deregister' | 'send' | 'other';
   readonly peer: Peer;
   readonly path: readonly string[];
   readonly query: readonly string[];
@@ -82,6 +87,16 @@ export interface WaitOptions {
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
+/** A Send (LwM2M 1.1 information reporting): POST to /dp. */
+function isSend(req: IncomingRequest): boolean {
+  return req.method === 'POST' && req.path.length === 1 && req.path[0] === 'dp';
+}
+
+function samePeer(a: Peer, b: Peer): boolean {
+  const bare = (x: string): string => (x.startsWith('::ffff:') ? x.slice(7) : x);
+  return a.port === b.port && bare(a.address) === bare(b.address);
+}
+
 /**
  * An LwM2M server for tests, in the test's own process, on a UDP socket of 127.0.0.1 (coap://, or coaps:// with DTLS-PSK).
  *
@@ -111,6 +126,10 @@ export class TestLwm2mServer {
   readonly #logWaiters: Array<{ pred: (e: RegistrationLogEntry) => boolean; resolve: (e: RegistrationLogEntry) => void }> = [];
   readonly #changeWaiters = new Set<() => void>();
   readonly #registrationListeners = new Set<(e: RegistrationEvent) => void>();
+  readonly #sends: SendReport[] = [];
+  readonly #sendListeners = new Set<(report: SendReport) => void>();
+  /** How many of an endpoint's Sends nextSend() has handed out already. */
+  readonly #sendCursor = new Map<string, number>();
   #nextId = 1;
 
   private constructor(tap: ObservationTap, endpoint: CoapEndpoint, options: TestServerOptions, dtls: DtlsPskServer | undefined) {
@@ -241,15 +260,71 @@ export class TestLwm2mServer {
 
   #serve(req: IncomingRequest): OutgoingResponse | Promise<OutgoingResponse> {
     const intercepted = this.intercept?.(req);
-    const response = intercepted ?? this.#handle(req);
-    const kind: RegistrationLogEntry['kind'] = req.path[0] !== this.#root ? 'other'
+    const send = isSend(req);
+    const response = intercepted ?? (send ? this.#send(req) : this.#handle(req));
+    const kind: RegistrationLogEntry['kind'] = send ? 'send' : req.path[0] !== this.#root ? 'other'
       : req.path.length === 1 && req.method === 'POST' ? 'register'
         : req.method === 'POST' ? 'update' : req.method === 'DELETE' ? 'deregister' : 'other';
     this.#record({
       kind, peer: req.peer, path: req.path, query: req.query, contentFormat: req.contentFormat,
-      payload: text.decode(req.payload), code: response.code,
+      payload: send ? '' : text.decode(req.payload), code: response.code,
     });
     return response;
+  }
+
+  // ---- Send (information reporting) ----
+
+  /**
+   * POST /dp: 2.04 from a registered device, with the report kept for `sends()`; 4.04 from a peer with no
+   * registration (as Leshan answers), 4.15 or 4.00 for a body it cannot read.
+   */
+  #send(req: IncomingRequest): OutgoingResponse {
+    const reg = [...this.registrations.values()].find((r) => samePeer(r.peer, req.peer));
+    if (!reg) return { code: '4.04', payload: utf8.encode('no registration for this peer') };
+    const { response, report } = acceptSend(req, reg.endpoint);
+    if (report) {
+      this.#sends.push(report);
+      for (const l of [...this.#sendListeners]) l(report);
+    }
+    return response;
+  }
+
+  /** The Sends the server accepted, in order: every endpoint's, or one endpoint's. */
+  sends(endpointName?: string): SendReport[] {
+    return this.#sends.filter((s) => endpointName === undefined || s.endpoint === endpointName);
+  }
+
+  /** Calls `listener` for every Send the server accepts; returns the function that stops it. */
+  onSend(listener: (report: SendReport) => void): () => void {
+    this.#sendListeners.add(listener);
+    return () => this.#sendListeners.delete(listener);
+  }
+
+  /**
+   * The endpoint's next Send: the first one not handed out by an earlier nextSend (already received, or to come).
+   * Rejects after `timeoutMs` (default 5000).
+   */
+  nextSend(endpointName: string, options: WaitOptions = {}): Promise<SendReport> {
+    const index = this.#sendCursor.get(endpointName) ?? 0;
+    const take = (report: SendReport): SendReport => {
+      this.#sendCursor.set(endpointName, index + 1);
+      return report;
+    };
+    const ready = this.sends(endpointName)[index];
+    if (ready) return Promise.resolve(take(ready));
+    const timeoutMs = options.timeoutMs ?? 5000;
+    return new Promise((resolve, reject) => {
+      const off = this.onSend((report) => {
+        if (report.endpoint !== endpointName) return;
+        off();
+        clearTimeout(timer);
+        resolve(take(report));
+      });
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no Send from ${endpointName} within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
   }
 
   #handle(req: IncomingRequest): OutgoingResponse {

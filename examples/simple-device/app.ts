@@ -6,6 +6,7 @@ import {
 } from 'lwm2m-gen/runtime';
 import { Config } from '../../generated/config.js';
 import { DEFAULT_SETTINGS, SimConfig, SimDevice, SimFirmware, Ticker } from './objects.js';
+import { SendLoop, checkSendPaths } from './send.js';
 
 /** Notification defaults the device offers: the spec's (pmin 0, no pmax) or the 2016 library's profile. */
 export type NotifyPresetName = keyof typeof NOTIFY_PRESETS;
@@ -52,6 +53,12 @@ export interface SimpleDeviceOptions {
   readonly firmwareDownload?: DownloadOptions;
   /** Stops the device when aborted, also while the first Register is still unanswered (a SIGINT at start). */
   readonly signal?: AbortSignal;
+  /**
+   * Paths to Send (LwM2M 1.1, POST /dp), e.g. ["/3/0/9", "/3/0/13"]: checked against the device's objects at start
+   * (SendPathsError names a bad one), sent once after the first registration, or every `sendIntervalMs`.
+   */
+  readonly sendPaths?: readonly string[];
+  readonly sendIntervalMs?: number;
 }
 
 export interface SimpleDevice {
@@ -196,7 +203,25 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
     .addObject(Config, { create: (instanceId) => newConfig(instanceId) })
     .addInstance(newConfig(0));
 
+  let sending: SendLoop | undefined;
+  if (o.sendPaths !== undefined) {
+    try {
+      checkSendPaths(c.registry, o.sendPaths);
+    } catch (err) {
+      simulation.stop();
+      device.behaviour.dispose();
+      await connected.close();
+      throw err;
+    }
+    sending = new SendLoop({
+      paths: o.sendPaths, clock, log, send: (paths, options) => c.send(paths, options),
+      ...(o.sendIntervalMs !== undefined ? { intervalMs: o.sendIntervalMs } : {}),
+      ...(o.preferredFormat !== undefined ? { preferredFormat: o.preferredFormat } : {}),
+    });
+  }
+
   c.on('registered', (e) => log(`registered as ${endpointName} at ${formatLocation(e.location)} (lifetime ${e.lifetime} s, ${o.server})`));
+  c.on('registered', () => sending?.registered());
   c.on('updated', (e) => log(`updated ${formatLocation(e.location)}${e.lifetime !== undefined ? ` lifetime ${e.lifetime} s` : ''}${e.links ? ' with new object links' : ''}`));
   c.on('deregistered', (e) => log(`deregistered from ${formatLocation(e.location)} (${e.reason})`));
   c.on('registration-pending', (e) => {
@@ -211,6 +236,7 @@ export async function startSimpleDevice(o: SimpleDeviceOptions): Promise<SimpleD
   const stop = (): Promise<void> => (stopping ??= (async () => {
     stopped = true;
     simulation.stop();
+    sending?.stop();
     device.behaviour.dispose();
     await rebooting?.catch(() => undefined);
     const registered = c.state === 'registered';

@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { ContentFormat } from 'lwm2m-gen/runtime';
 import { startSimpleDevice, SimpleDeviceError, type NotifyPresetName, type SimpleDeviceOptions } from './app.js';
 import { startProvisionedDevice, type ProvisionedDeviceOptions } from './provisioned.js';
+import { SendPathsError, parseSendPaths } from './send.js';
 
 /** `--format` names and the Content-Format each announces (`ct=`) and answers multi-value Reads with. */
 export const FORMATS: Readonly<Record<string, number>> = {
@@ -46,7 +47,7 @@ export function parseArgs(argv: readonly string[]): DeviceCliOptions {
     .usage('$0 --server URI --endpoint NAME [options]')
     .option('server', { type: 'string', describe: 'coap://, coaps://, coap+tcp:// or coaps+tcp:// URI of the LwM2M server' })
     .option('bootstrap', { type: 'string', describe: 'coap:// or coaps:// URI of a Bootstrap-Server: the device is provisioned by it' })
-    .option('state', { type: 'string', describe: 'folder where the device keeps /0, /1, its registrations and observations across restarts' })
+    .option('state', { type: 'string', describe: 'folder where the device keeps /0, /1, its registrations, observations, Config values and firmware state across restarts' })
     .option('endpoint', { type: 'string', describe: 'Endpoint Client Name (the DeviceId with --connection-string)' })
     .option('port', { type: 'number', describe: 'local UDP port (coap://, coaps://); ephemeral by default' })
     .option('lifetime', { type: 'number', default: 300, describe: 'registration lifetime, seconds' })
@@ -58,6 +59,8 @@ export function parseArgs(argv: readonly string[]): DeviceCliOptions {
     .option('interval', { type: 'number', default: 10, describe: 'seconds between simulated battery and memory changes' })
     .option('format', { type: 'string', describe: 'preferred Content-Format: text is refused (it carries one value)' })
     .option('notify', { type: 'string', default: 'spec', describe: 'notification defaults: spec (pmin 0) or 2016 (pmin 300 s, pmax 6 h)' })
+    .option('send', { type: 'string', describe: 'paths to Send (POST /dp), comma-separated, e.g. /3/0/9,/3/0/13: once after registering' })
+    .option('send-interval', { type: 'number', describe: 'with --send: Send every S seconds (the first right after registering)' })
     .strict()
     .exitProcess(false)
     .fail((msg, err) => {
@@ -102,6 +105,17 @@ export function parseArgs(argv: readonly string[]): DeviceCliOptions {
     throw new UsageError(`--notify must be one of ${NOTIFY_PRESET_NAMES.join(', ')}`);
   }
   options.notifyPreset = parsed.notify as NotifyPresetName;
+  if (parsed.send !== undefined) {
+    try {
+      options.sendPaths = parseSendPaths(parsed.send);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  if (parsed['send-interval'] !== undefined) {
+    if (options.sendPaths === undefined) throw new UsageError('--send-interval needs --send PATHS');
+    options.sendIntervalMs = int('send-interval', parsed['send-interval'], 1, 86400)! * 1000;
+  }
   if (options.endpoint === undefined && options.connectionString === undefined) {
     throw new UsageError('give --endpoint NAME or --connection-string');
   }
@@ -110,12 +124,14 @@ export function parseArgs(argv: readonly string[]): DeviceCliOptions {
 
 export const USAGE = `usage: npm run device -- --server coap://HOST:PORT --endpoint NAME [--port LOCALPORT] [--lifetime S]
        --bootstrap coap://HOST:PORT --endpoint NAME  provisioned by a Bootstrap-Server (--psk-identity/--psk-key apply to it)
-       [--state DIR]  keep /0, /1, registrations and observations in DIR: a restart resumes them without bootstrap
+       [--state DIR]  keep /0, /1, registrations, observations, Config values and the firmware state in DIR: a restart resumes them without bootstrap
        --server coaps://HOST:PORT | coap+tcp://HOST:PORT | coaps+tcp://HOST:PORT  --psk-identity ID --psk-key HEX
        --connection-string "HostName=…;DeviceId=…;SharedAccessKey=…" [--sas-ttl S] [--sas-renew-before S]
        [--interval S]  seconds between simulated battery/memory changes
        [--format tlv|senml-json|senml-cbor|lwm2m-cbor|lwm2m-json]  preferred Content-Format, announced as ct= (default senml-cbor)
        [--notify spec|2016]  notification defaults: the spec's (pmin 0, no pmax) or the 2016 library's (pmin 300 s, pmax 21600 s)
+       [--send /3/0/9,/3/0/13 [--send-interval S]]  Send (POST /dp) these paths once after the first registration, or every S
+                      seconds; SenML CBOR (SenML JSON with --format senml-json); a path the device lacks exits 2
        --help  this text`;
 
 /**
@@ -173,6 +189,10 @@ export async function runCli(argv: readonly string[], log: (line: string) => voi
   } catch (err) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (err instanceof SendPathsError) {
+      log(`usage error: ${err.message}`);
+      return 2;
+    }
     log(`failed to start: ${err instanceof SimpleDeviceError || err instanceof Error ? err.message : String(err)}`);
     return 1;
   }

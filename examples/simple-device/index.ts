@@ -3,3 +3,4 @@ export * from './app.js';
 export * from './cli.js';
 export * from './objects.js';
 export * from './provisioned.js';
+export * from './send.js';

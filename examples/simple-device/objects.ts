@@ -1,8 +1,9 @@
 // The simulated device's objects: generated Device, Firmware Update and Config classes with the runtime's standard behaviour, plus the simulation.
+import { readFile } from 'node:fs/promises';
 import {
-  FirmwareResult, FirmwareState, MemoryStorage, ValueError, systemClock, withConfigBehaviour, withDeviceBehaviour,
+  FileStorage, FirmwareResult, FirmwareState, MemoryStorage, ValueError, systemClock, withConfigBehaviour, withDeviceBehaviour,
   withFirmwareUpdate, type Clock, type ConfigApplyFailure, type ConfigSetting, type DownloadOptions, type ExecuteArguments,
-  type TimerHandle,
+  type FirmwarePersistence, type TimerHandle,
 } from 'lwm2m-gen/runtime';
 import { DeviceBase, DeviceBatteryStatusValues } from '../../generated/device.js';
 import { FirmwareUpdateBase } from '../../generated/firmware-update.js';
@@ -89,6 +90,10 @@ export interface SimFirmwareOptions {
   readonly onInstalled: () => void | Promise<void>;
   /** Options of pulls from Package URI (short timeouts in tests). */
   readonly download?: DownloadOptions;
+  /** Keeps the package in this file instead of memory (with --state: a Downloaded package survives a restart). */
+  readonly packageFile?: string;
+  /** Where State, Update Result and the package's name survive a restart (with --state: a section of the device's store). */
+  readonly persist?: FirmwarePersistence;
 }
 
 /** The version a simulated package declares (`version=X` in its first 256 bytes), if any. */
@@ -102,25 +107,27 @@ function versionIn(image: Uint8Array): string | undefined {
  * (or a counter) as the device's Firmware Version, then the device restarts.
  */
 export class SimFirmware extends withFirmwareUpdate(FirmwareUpdateBase) {
-  readonly storage: MemoryStorage;
+  readonly storage: MemoryStorage | FileStorage;
 
   constructor(o: SimFirmwareOptions) {
-    const storage = new MemoryStorage();
+    const storage = o.packageFile !== undefined ? new FileStorage(o.packageFile) : new MemoryStorage();
+    const bytes = async (): Promise<Uint8Array> => (storage instanceof MemoryStorage ? storage.bytes() : readFile(storage.path).catch(() => new Uint8Array(0)));
     let installs = 0;
     super(0, {
       storage,
       maxPackageSize: 1 << 20,
-      describe: () => {
-        const version = versionIn(storage.bytes());
+      describe: async () => {
+        const version = versionIn(await bytes());
         return version === undefined ? { name: 'simple-device' } : { name: 'simple-device', version };
       },
-      apply: () => {
+      apply: async () => {
         installs++;
-        const version = versionIn(storage.bytes()) ?? `1.0.${installs}`;
+        const version = versionIn(await bytes()) ?? `1.0.${installs}`;
         o.device.firmwareVersion = version;
         o.log(`firmware updated to ${version}`);
       },
       ...(o.download ? { download: o.download } : {}),
+      ...(o.persist ? { persist: o.persist } : {}),
     });
     this.storage = storage;
     this.updater.on('state', ({ state, result }) => {

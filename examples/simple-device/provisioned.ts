@@ -1,11 +1,12 @@
 // The simulated device provisioned by a bootstrap server and/or kept in a state folder: a DeviceClient with a line per bootstrap step and restored item.
 import { join } from 'node:path';
 import {
-  DeviceClient, FileStateStore, NOTIFY_PRESETS, systemClock, type SecurityAccountInput,
+  DeviceClient, FileStateStore, FirmwareState, NOTIFY_PRESETS, systemClock, type PersistedFirmwareState, type SecurityAccountInput,
 } from 'lwm2m-gen/runtime';
 import { Config } from '../../generated/config.js';
 import { formatLocation, type SimpleDeviceOptions } from './app.js';
 import { DEFAULT_SETTINGS, SimConfig, SimDevice, SimFirmware, Ticker } from './objects.js';
+import { SendLoop, checkSendPaths } from './send.js';
 
 /** The options of a provisioned device: `bootstrap` (a bootstrap server URI) or `server` with a `stateDir`. */
 export interface ProvisionedDeviceOptions extends Omit<SimpleDeviceOptions, 'server'> {
@@ -13,7 +14,7 @@ export interface ProvisionedDeviceOptions extends Omit<SimpleDeviceOptions, 'ser
   readonly server?: string;
   /** coap:// or coaps:// URI of the Bootstrap-Server; the PSK options apply to it when given. */
   readonly bootstrap?: string;
-  /** Folder of the state file (/0, /1, registrations, observations); nothing is kept without it. */
+  /** Folder of the state file (/0, /1, registrations, observations, Config values, firmware state) and the firmware package; nothing is kept without it. */
   readonly stateDir?: string;
 }
 
@@ -55,6 +56,7 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
     },
     ...(o.retry ? { retry: o.retry } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
+    wallClock,
   });
 
   const simulation = new Ticker(() => sim.simulate(), o.simulationIntervalMs ?? 10_000, clock);
@@ -70,7 +72,14 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
     onReboot: () => restart('reboot'),
     onFactoryReset: () => restart('factory reset'),
   });
-  const firmware = new SimFirmware({ device: sim, log, onInstalled: () => restart('firmware update') });
+  // With --state the firmware state is a section of the device's own store (one file, one atomic write), and the
+  // package a file beside it, so a Downloaded package is still there to install after a restart.
+  const firmwareState = o.stateDir ? (await device.openState())?.section<PersistedFirmwareState>('firmware') : undefined;
+  const firmware = new SimFirmware({
+    device: sim, log, onInstalled: () => restart('firmware update'),
+    ...(o.stateDir && firmwareState ? { packageFile: join(o.stateDir, 'firmware.bin'), persist: firmwareState } : {}),
+    ...(o.firmwareDownload ? { download: o.firmwareDownload } : {}),
+  });
   const settings = new Map<string, string>(Object.entries(DEFAULT_SETTINGS));
   const newConfig = (instanceId: number): SimConfig => new SimConfig({
     settings,
@@ -81,6 +90,13 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
     onApplyFailed: ({ name, code, error }) => log(`config apply failed for ${name} (${code}): ${error.message}`),
   }, instanceId);
   device.addInstance(sim).addInstance(firmware).addObject(Config, { create: (id) => newConfig(id) }).addInstance(newConfig(0));
+  if (o.sendPaths !== undefined) checkSendPaths(device.registry, o.sendPaths);
+  const sending = o.sendPaths === undefined ? undefined : new SendLoop({
+    paths: o.sendPaths, clock, log, send: (paths, options) => device.send(paths, options),
+    ...(o.sendIntervalMs !== undefined ? { intervalMs: o.sendIntervalMs } : {}),
+    ...(o.preferredFormat !== undefined ? { preferredFormat: o.preferredFormat } : {}),
+  });
+  device.on('registered', () => sending?.registered());
 
   // One line per bootstrap step and per restored item; none holds a key (the runtime's events carry none).
   device.on('bootstrap', (s) => {
@@ -90,10 +106,12 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
       case 'retry': log(`bootstrap: attempt ${s.attempt} failed (${s.reason}); retry in ${Math.round(s.retryInMs / 1000)} s`); break;
       case 'done': log('bootstrap: finished'); break;
       case 'failed': log(`bootstrap: gave up (${s.reason})`); break;
+      case 'account-removed': log(`bootstrap: Bootstrap-Server account ${s.path} removed (its Account Timeout of ${s.seconds} s ran out)`); break;
       default: log(`bootstrap: ${s.step} ${s.path} -> ${s.code}`);
     }
   });
   device.on('restored', (r) => log(`restored ${r.item} ${r.detail}`));
+  device.on('observations-ended', (e) => log(`not resumed: observation${e.paths.length > 1 ? 's' : ''} ${e.paths.join(', ')} of server ${e.shortServerId} (${e.reason})`));
   device.on('state-problem', (p) => log(`state not restored: ${p.message}${p.quarantinedTo ? ` (moved to ${p.quarantinedTo})` : ''}; using the factory configuration`));
   device.on('error', (e) => log(`error: ${e.message}`));
   device.on('server', ({ shortServerId, uri, client }) => {
@@ -105,11 +123,15 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
     client.on('request', (e) => log(`${e.method} ${e.uriPath} -> ${e.code}`));
   });
 
+  await firmware.updater.ready;
+  const keptFirmware = firmwareState?.load();
+  if (keptFirmware) log(`restored firmware state ${stateName(keptFirmware.state)}${keptFirmware.pkgVersion ? ` (package ${keptFirmware.pkgVersion})` : ''}, now ${stateName(firmware.updater.state)}`);
   log(`starting ${endpointName}: ${o.bootstrap ? `bootstrap from ${o.bootstrap}` : `server ${server}`}${o.stateDir ? `, state in ${o.stateDir}` : ''}`);
   simulation.start();
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= (async () => {
     simulation.stop();
+    sending?.stop();
     sim.behaviour.dispose();
     await device.stop();
   })());
@@ -124,4 +146,8 @@ export async function startProvisionedDevice(o: ProvisionedDeviceOptions): Promi
     device, endpointName, stop,
     registered: () => [...device.clients().values()].some((c) => c.state === 'registered'),
   };
+}
+
+function stateName(state: number): string {
+  return Object.entries(FirmwareState).find(([, v]) => v === state)?.[0] ?? String(state);
 }

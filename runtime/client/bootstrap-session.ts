@@ -1,11 +1,12 @@
-// The client's side of one bootstrap session: Bootstrap-Write, -Delete, -Discover, -Read and -Finish on a staged copy of /0 and /1.
+// The client's side of one bootstrap session: Bootstrap-Write, -Delete, -Discover, -Read and -Finish on a staged copy of /0, /1 and the app's objects' writes.
 import type { IncomingRequest, OutgoingResponse } from '../coap/types.js';
 import { ContentFormat, decodeRecords, encodeRecords, formatLinks, isSupportedFormat, type Link, type Lwm2mRecord } from '../codec/index.js';
 import { encodeInstances } from '../codec/records.js';
 import type { ResourceLookup } from '../codec/types.js';
 import { BadRequestError, Lwm2mError, MethodNotAllowedError, NotAcceptableError, NotFoundError, UnsupportedContentFormatError } from '../errors.js';
-import { formatPath, parsePath, type Lwm2mPath, type ResourceContent, type ResourceValue } from '../model.js';
+import { formatPath, isExecutable, parsePath, type Lwm2mPath, type ResourceContent, type ResourceValue } from '../model.js';
 import type { ObjectInstance } from '../object/instance.js';
+import { checkContent } from '../values/check.js';
 import { checkServerTransport } from './connect.js';
 import type { ObjectRegistry } from './registry.js';
 import { copySecurityInstance, SECURITY_OBJECT, SecurityInstance, SecurityMode } from './security-object.js';
@@ -80,11 +81,19 @@ export function finishProblem(security: readonly SecurityInstance[], servers: re
   return usable > 0 ? undefined : 'no LwM2M Server account: a /0 instance (not the bootstrap one) with a matching /1 instance';
 }
 
+/** A Bootstrap-Write to an app object, checked by the app's hooks at Finish: the instance and the commit that stores its values. */
+interface PreparedAppWrite {
+  readonly instance: ObjectInstance;
+  readonly created: boolean;
+  readonly commit: () => void;
+}
+
 /**
- * One bootstrap session. Every operation works on copies of the /0 and /1 instances; the device's registry changes
- * only when `commit()` runs after a Finish answered 2.04, so a failed or abandoned bootstrap keeps nothing.
- * Bootstrap-Write and -Delete reach /0 and /1 only (other objects: 4.05, a deliberate departure: their values are
- * the app's). A Bootstrap-Write the models refuse is 4.00 and changes nothing, even in the staging.
+ * One bootstrap session. Every operation works on copies of the /0 and /1 instances, and Bootstrap-Writes to the
+ * app's objects are staged as values; the device's registry changes only when `commit()` runs after a Finish answered
+ * 2.04, so a failed or abandoned bootstrap keeps nothing. A Bootstrap-Write the models refuse is 4.00 and changes
+ * nothing, even in the staging; the app's write hooks run at Finish, before its answer, and a refusal there makes the
+ * Finish 4.06. Bootstrap-Delete reaches /0 and /1 only.
  */
 export class BootstrapSession {
   readonly #registry: ObjectRegistry;
@@ -92,6 +101,9 @@ export class BootstrapSession {
   readonly #lwm2mVersion: string;
   readonly #staged = new Map<number, Map<number, ObjectInstance>>([[SECURITY_OBJECT, new Map()], [SERVER_OBJECT, new Map()]]);
   readonly #lookup: ResourceLookup;
+  /** Bootstrap-Writes to other objects: objectId → instanceId → values, checked against the model. */
+  readonly #appWrites = new Map<number, Map<number, Map<number, ResourceContent>>>();
+  #prepared: PreparedAppWrite[] = [];
 
   constructor(registry: ObjectRegistry, options: { preferredFormat?: number; lwm2mVersion?: string } = {}) {
     this.#registry = registry;
@@ -116,13 +128,41 @@ export class BootstrapSession {
     return [...this.#staged.get(SERVER_OBJECT)!.values()].sort((a, b) => a.instanceId - b.instanceId);
   }
 
-  /** Replaces the registry's /0 and /1 instances with the staged ones. */
+  /** Replaces the registry's /0 and /1 instances with the staged ones, and stores the app objects' writes Finish prepared. */
   commit(): void {
     for (const objectId of [SECURITY_OBJECT, SERVER_OBJECT]) {
       for (const inst of this.#registry.instances(objectId)) this.#registry.removeInstance(objectId, inst.instanceId);
     }
     if (!this.#registry.object(SECURITY_OBJECT)) this.#registry.addObject(SECURITY_MODEL);
     for (const inst of [...this.security(), ...this.servers()]) this.#registry.addInstance(inst);
+    for (const w of this.#prepared) {
+      w.commit();
+      if (w.created) this.#registry.addInstance(w.instance);
+    }
+    this.#prepared = [];
+  }
+
+  /**
+   * Runs the app's write hooks on every staged write to its objects (a new instance made by the object's factory),
+   * storing nothing; the problem, naming the path, when one refuses.
+   */
+  async #prepareAppWrites(): Promise<string | undefined> {
+    const prepared: PreparedAppWrite[] = [];
+    for (const [objectId, instances] of this.#appWrites) {
+      for (const [instanceId, values] of instances) {
+        const existing = this.#registry.instance(objectId, instanceId);
+        try {
+          const instance = existing ?? this.#registry.object(objectId)!.create!(instanceId, values);
+          // A Bootstrap-Write may set resources a DM server only reads (LwM2M 1.1 5.2.7.4), as a Create does.
+          const commit = await instance.prepareWrite(values, 'replace', { create: true });
+          prepared.push({ instance, created: !existing, commit });
+        } catch (err) {
+          return `/${objectId}/${instanceId}: ${err instanceof Lwm2mError ? err.message : 'the app refused the values'}`;
+        }
+      }
+    }
+    this.#prepared = prepared;
+    return undefined;
   }
 
   /** Serves one request of the bootstrap server; never throws. */
@@ -132,7 +172,7 @@ export class BootstrapSession {
     try {
       if (req.method === 'POST' && req.path.length === 1 && req.path[0] === 'bs') {
         operation = 'finish';
-        const problem = finishProblem(this.security(), this.servers());
+        const problem = finishProblem(this.security(), this.servers()) ?? await this.#prepareAppWrites();
         if (problem) return { response: { code: '4.06', payload: diagnostic(problem) }, operation, path };
         return { response: { code: '2.04' }, operation, path, finished: true };
       }
@@ -171,11 +211,12 @@ export class BootstrapSession {
     const staged = this.#staged.get(path.objectId);
     if (staged) return staged;
     if (!this.#registry.object(path.objectId)) throw new NotFoundError('no such object', path);
-    throw new MethodNotAllowedError('a bootstrap server writes and deletes only /0 and /1 here', path);
+    throw new MethodNotAllowedError('a Bootstrap-Delete reaches only /0 and /1 here', path);
   }
 
   #write(req: IncomingRequest, path: Lwm2mPath): OutgoingResponse {
-    const staged = this.#stagedObject(path);
+    const app = !this.#staged.has(path.objectId);
+    if (app && !this.#registry.object(path.objectId)) throw new NotFoundError('no such object', path);
     if (req.contentFormat === undefined) throw new BadRequestError('a Bootstrap-Write needs a Content-Format', path);
     if (!isSupportedFormat(req.contentFormat) || req.contentFormat === ContentFormat.LINK_FORMAT) {
       throw new UnsupportedContentFormatError(`Content-Format ${req.contentFormat} is not supported`, path);
@@ -210,6 +251,8 @@ export class BootstrapSession {
         values.set(p.resourceId, rec.value);
       }
     }
+    if (app) return this.#stageAppWrite(path, byInstance);
+    const staged = this.#stagedObject(path);
     const next = new Map<number, ObjectInstance>();
     for (const [iid, values] of byInstance) {
       const current = staged.get(iid);
@@ -218,6 +261,27 @@ export class BootstrapSession {
       next.set(iid, path.objectId === SECURITY_OBJECT ? this.#security(iid, merged) : serverInstanceFrom(iid, merged));
     }
     for (const [iid, inst] of next) staged.set(iid, inst);
+    return { code: '2.04' };
+  }
+
+  /** Checks a write to an app object against its model and stages it; the instance must exist or the object have a factory. */
+  #stageAppWrite(path: Lwm2mPath, byInstance: ReadonlyMap<number, ReadonlyMap<number, ResourceContent>>): OutgoingResponse {
+    const entry = this.#registry.object(path.objectId)!;
+    const checked = new Map<number, Map<number, ResourceContent>>();
+    for (const [iid, values] of byInstance) {
+      if (!entry.instances.has(iid) && !entry.create) throw new NotFoundError('no such instance, and the object takes no new ones', { objectId: path.objectId, instanceId: iid });
+      const out = new Map(this.#appWrites.get(path.objectId)?.get(iid));
+      for (const [rid, content] of values) {
+        const model = entry.definition.resource(rid)!;
+        const where = { objectId: path.objectId, instanceId: iid, resourceId: rid };
+        if (isExecutable(model)) throw new MethodNotAllowedError('an executable resource has no value', where);
+        out.set(rid, checkContent(model, content, where));
+      }
+      checked.set(iid, out);
+    }
+    let object = this.#appWrites.get(path.objectId);
+    if (!object) this.#appWrites.set(path.objectId, object = new Map());
+    for (const [iid, values] of checked) object.set(iid, values);
     return { code: '2.04' };
   }
 
@@ -256,8 +320,12 @@ export class BootstrapSession {
       const def = objectId === SECURITY_OBJECT ? SECURITY_MODEL : objectId === SERVER_OBJECT ? SERVER_MODEL : this.#registry.object(objectId)?.definition;
       if (!def) throw new NotFoundError('no such object', { objectId });
       const ver = def.objectVersion && def.objectVersion !== '1.0' ? [['ver', def.objectVersion] as const] : [];
-      if (instances.length === 0 || ver.length > 0) links.push({ target: `/${objectId}`, attributes: ver });
-      for (const inst of instances) links.push({ target: `/${objectId}/${inst.instanceId}`, attributes: this.#discoverAttributes(inst) });
+      // Instances a staged Bootstrap-Write creates are listed as the Finish would make them.
+      const listed = instances.map((inst) => ({ id: inst.instanceId, attributes: this.#discoverAttributes(inst) }));
+      for (const id of this.#appWrites.get(objectId)?.keys() ?? []) if (!listed.some((l) => l.id === id)) listed.push({ id, attributes: [] });
+      listed.sort((a, b) => a.id - b.id);
+      if (listed.length === 0 || ver.length > 0) links.push({ target: `/${objectId}`, attributes: ver });
+      for (const l of listed) links.push({ target: `/${objectId}/${l.id}`, attributes: l.attributes });
     }
     return { code: '2.05', contentFormat: ContentFormat.LINK_FORMAT, payload: utf8.encode(formatLinks(links)) };
   }

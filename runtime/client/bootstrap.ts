@@ -14,7 +14,9 @@ export type BootstrapStep =
   | { readonly step: BootstrapOperation; readonly path: string; readonly code: string }
   | { readonly step: 'retry'; readonly reason: string; readonly attempt: number; readonly retryInMs: number }
   | { readonly step: 'done' }
-  | { readonly step: 'failed'; readonly reason: string };
+  | { readonly step: 'failed'; readonly reason: string }
+  /** The Bootstrap-Server Account Timeout (/0/x/12) ran out: the account at `path` was purged. */
+  | { readonly step: 'account-removed'; readonly path: string; readonly seconds: number };
 
 /** The bootstrap gave up (its retry schedule ran out) or was stopped. */
 export class BootstrapError extends Error {

@@ -11,6 +11,7 @@ import { ObjectRegistry, ClientUsageError, type ObjectOptions, type RegistryEven
 import { ClientObservations, type StoredObservation } from './observe.js';
 import { RegistrationEngine, type RegistrationSettings, type RegistrationState, type ResumedRegistration } from './registration.js';
 import { RequestRouter, type ObserveHooks } from './router.js';
+import { Sender, type OfflineSendSink, type SendOptions, type SendResult, type SendTarget } from './send.js';
 import { ServerObject, type ServerSettings } from './server-object.js';
 
 export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'>, RegistrationSettings {
@@ -58,6 +59,13 @@ export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'
   readonly notifyPolicy?: NotifyPolicy;
   /** Notifications as CON (default false: NON, with a CON at least daily). */
   readonly confirmableNotifications?: boolean;
+  /**
+   * Where a Send goes while the client is not registered (see send.ts's OfflineSendSink); absent, such a send()
+   * rejects with SendNotRegisteredError.
+   */
+  readonly offlineSend?: OfflineSendSink;
+  /** Wall-clock time, ms since the epoch, for the timestamps of Sends; Date.now by default. */
+  readonly wallClock?: () => number;
 }
 
 /** A server's session as a store keeps it across a restart. */
@@ -104,6 +112,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   readonly #o: Lwm2mClientOptions;
   readonly #server: ServerObject;
   readonly #engine: RegistrationEngine;
+  readonly #sender: Sender;
   // Made on first use (a fleet holds many clients, most of them never observed nor written to): the attributes,
   // the observations and the router, with the tables below.
   #attributes: AttributeStore | undefined;
@@ -150,6 +159,17 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
         if (name === 'registered' || name === 'updated' || name === 'deregistered') options.onSessionChange?.();
       },
       ...(options.onRegistrationExhausted ? { onExhausted: options.onRegistrationExhausted } : {}),
+    });
+    this.#sender = new Sender({
+      registry: this.registry,
+      transport: options.transport,
+      server: options.server,
+      state: () => this.#engine.state,
+      muteSend: () => this.#server.muteSend(),
+      shortServerId: () => this.#server.shortServerId(),
+      now: options.wallClock ?? Date.now,
+      lwm2mVersion: options.lwm2mVersion ?? '1.1',
+      ...(options.offlineSend ? { offline: options.offlineSend } : {}),
     });
     this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
   }
@@ -369,6 +389,22 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   /** Sends an Update now (what Registration Update Trigger does); a no-op unless registered. */
   async update(): Promise<void> {
     await this.#engine.update();
+  }
+
+  /**
+   * Send (LwM2M 1.1, POST /dp): the values of `targets` (paths read now, or values captured earlier with their times)
+   * as timestamped SenML to this client's server. Rejects with SendPathError (a path the device lacks, cannot read, or
+   * /0), SendMutedError (Mute Send /1/x/23), SendNotRegisteredError (offline, unless `offlineSend` keeps it),
+   * SendError (registered as LwM2M 1.0, which has no Send) or SendRejectedError (the server's error code, or no
+   * answer); nothing goes out but in the last case.
+   */
+  send(targets: readonly SendTarget[], options?: SendOptions): Promise<SendResult> {
+    return this.#sender.send(targets, options);
+  }
+
+  /** Mute Send (/1/x/23) of this server's /1 instance; undefined when absent, which LwM2M 1.1 reads as muted. */
+  muteSend(): boolean | undefined {
+    return this.#server.muteSend();
   }
 
   // ---- serving ----

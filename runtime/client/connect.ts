@@ -196,7 +196,7 @@ export interface SasOptions {
   readonly sasTtlSeconds?: number;
   /** Renew (and register again) this long before the token expires (default 300 s). */
   readonly sasRenewBeforeSeconds?: number;
-  /** Milliseconds since the epoch for token expiry; Date.now by default (tests tie it to their ManualClock). */
+  /** Milliseconds since the epoch for token expiry and Send timestamps; Date.now by default (tests tie it to their ManualClock). */
   readonly wallClock?: () => number;
   /** Told when a renewed token is about to be registered; gets only its expiry, never the token. */
   readonly onSasRenewed?: (expiresAt: number) => void;
@@ -350,6 +350,7 @@ export async function connectClient(uri: string, options: ConnectClientOptions):
     client = new ConnectedLwm2mClient({
       ...clientOptions, endpointName, transport: opened.endpoint, server: opened.server, binding,
       ...(query !== undefined ? { extraQuery: query } : {}),
+      ...(_wall ? { wallClock: _wall } : {}),
     });
   } catch (err) {
     await opened.endpoint.close();

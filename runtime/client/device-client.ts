@@ -1,10 +1,11 @@
 // DeviceClient: a device with any number of servers — factory or stored /0 and /1, bootstrap, one Lwm2mClient per server, the store.
-import { systemClock, type Clock, type TimerHandle } from '../coap/clock.js';
+import { systemClock, type Clock } from '../coap/clock.js';
 import type { ObjectDefinition } from '../model.js';
 import type { ObjectInstance } from '../object/instance.js';
 import type { StateStore } from '../store/types.js';
 import { PersistentState } from '../store/state.js';
 import { TypedEmitter } from '../emitter.js';
+import { BootstrapAccountTimer } from './bootstrap-account.js';
 import { finishProblem, instanceValues, serverInstanceFrom } from './bootstrap-session.js';
 import { BootstrapError, runBootstrap, type BootstrapStep } from './bootstrap.js';
 import { Lwm2mClient, type Lwm2mClientOptions } from './client.js';
@@ -15,6 +16,7 @@ import {
 } from './device-state.js';
 import type { ClientEvents } from './events.js';
 import { lwm2mRetrySchedule, type RetryOptions } from './registration.js';
+import { SendError, SendNotRegisteredError, type SendOptions, type SendResult, type SendTarget } from './send.js';
 import { ClientUsageError, ObjectRegistry, type ObjectOptions } from './registry.js';
 import { SECURITY_MODEL } from './security-model.js';
 import { SECURITY_OBJECT, SecurityInstance, type SecurityAccount, type SecurityAccountInput } from './security-object.js';
@@ -48,6 +50,8 @@ export interface DeviceClientOptions {
     readonly preferredFormat?: number;
   };
   readonly clock?: Clock;
+  /** Milliseconds since the epoch, for deadlines kept in the store across restarts (the Bootstrap-Server Account Timeout); Date.now by default. */
+  readonly wallClock?: () => number;
 }
 
 /** Something the device took back from its store at start. */
@@ -65,6 +69,8 @@ export interface DeviceEvents {
   /** A server's client was made (before its start): subscribe to its events here. */
   server: { readonly shortServerId: number; readonly uri: string; readonly client: Lwm2mClient };
   registered: { readonly shortServerId: number; readonly location: readonly string[] };
+  /** Observations of a stream server (coap+tcp, coaps+tcp) that ended with their connection (a restart, or a connection lost): the device registers afresh. */
+  'observations-ended': { readonly shortServerId: number; readonly paths: readonly string[]; readonly reason: string };
   error: Error;
 }
 
@@ -89,16 +95,28 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
   #sessions = new Map<number, KeptSession>();
   #stopped = false;
   #bootstrapping: Promise<void> | undefined;
-  #accountTimer: TimerHandle | undefined;
+  readonly #accountTimer: BootstrapAccountTimer;
+  /** Set once start() has restored the app's values: saving before that would overwrite them with the app's defaults. */
+  #valuesRestored = false;
 
   constructor(options: DeviceClientOptions) {
     super();
     if (!options.endpointName) throw new ClientUsageError('endpointName is required');
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    this.#accountTimer = new BootstrapAccountTimer({
+      registry: this.registry, clock: this.#clock, wallClock: options.wallClock ?? Date.now,
+      purged: (instanceId, seconds) => {
+        this.emit('bootstrap', { step: 'account-removed', path: `/0/${instanceId}`, seconds });
+        void this.#saveConfiguration();
+      },
+      deadline: (purgeAt) => this.#saveAccountDeadline(purgeAt),
+    });
     this.registry.addObject(SECURITY_MODEL);
     this.registry.onEvent((e) => {
-      if (e.kind === 'resource-changed' && e.source === 'server' && this.#o.persistValues?.includes(e.objectId)) void this.#saveValues();
+      if (e.kind === 'object-added' || !this.#valuesRestored || !this.#o.persistValues?.includes(e.objectId)) return;
+      // A server's Write, Create or Delete; the app's own changes (and its setup before start) are not saved.
+      if (e.kind !== 'resource-changed' || e.source === 'server') void this.#saveValues();
     });
   }
 
@@ -117,6 +135,27 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     return new Map([...this.#connections].map(([ssid, c]) => [ssid, c.client]));
   }
 
+  /**
+   * Send (POST /dp) to one server. A Send is one request to one server (the spec leaves the choice to the client):
+   * `shortServerId`'s, else the first server by Short Server ID that is registered and not muted (Mute Send /1/x/23
+   * false), else the first not muted (which then rejects as not registered, or keeps the Send in its offline sink),
+   * else the first (which rejects as muted). See Lwm2mClient.send for the errors.
+   */
+  async send(targets: readonly SendTarget[], options: SendOptions & { readonly shortServerId?: number } = {}): Promise<SendResult & { readonly shortServerId: number }> {
+    const { shortServerId, ...sendOptions } = options;
+    const servers = [...this.#connections].sort((a, b) => a[0] - b[0]).map(([ssid, c]) => ({ ssid, client: c.client }));
+    let chosen: { ssid: number; client: Lwm2mClient } | undefined;
+    if (shortServerId !== undefined) {
+      chosen = servers.find((s) => s.ssid === shortServerId);
+      if (!chosen) throw new SendError(`no LwM2M Server with Short Server ID ${shortServerId} (servers: ${servers.map((s) => s.ssid).join(', ') || 'none'})`);
+    } else {
+      const open = servers.filter((s) => s.client.muteSend() === false);
+      chosen = open.find((s) => s.client.state === 'registered') ?? open[0] ?? servers[0];
+      if (!chosen) throw new SendNotRegisteredError('idle');
+    }
+    return { ...await chosen.client.send(targets, sendOptions), shortServerId: chosen.ssid };
+  }
+
   /** The accounts /0 holds now (keys included: for the app, never for a log). */
   accounts(): SecurityAccount[] {
     return this.registry.instances(SECURITY_OBJECT).filter((i): i is SecurityInstance => i instanceof SecurityInstance).map((i) => i.account());
@@ -131,6 +170,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     this.#stopped = false;
     const restored = await this.#restore();
     if (!restored) this.#factory();
+    this.#valuesRestored = true;
     if (finishProblem(this.#security(), this.registry.instances(SERVER_OBJECT)) !== undefined) {
       if (!this.accounts().some((a) => a.bootstrap)) throw new ClientUsageError('no usable LwM2M Server account and no Bootstrap-Server account');
       await this.#bootstrap(true);
@@ -146,7 +186,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
    */
   async stop(options: { readonly deregister?: boolean } = {}): Promise<void> {
     this.#stopped = true;
-    if (this.#accountTimer !== undefined) this.#clock.clearTimeout(this.#accountTimer);
+    this.#accountTimer.stop();
     await this.#disconnectAll(false, options.deregister ?? !this.#o.store);
     await this.#state?.flush().catch(() => undefined);
   }
@@ -197,9 +237,21 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     for (const s of security) this.emit('restored', { item: 'security', detail: `/0/${s.instanceId}` });
     for (const s of servers) this.emit('restored', { item: 'server', detail: `/1/${s.instanceId}` });
     this.#sessions = loadSessions(sections.sessions.load());
-    for (const path of await restoreWritableValues(sections.values.load(), (o, i) => this.registry.instance(o, i))) {
-      this.emit('restored', { item: 'values', detail: path });
-    }
+    this.#accountTimer.resume(sections.bootstrap.load()?.accountPurgeAt);
+    const values = await restoreWritableValues(sections.values.load(), (o, i) => this.registry.instance(o, i), (this.#o.persistValues ?? []).map((objectId) => {
+      const factory = this.registry.object(objectId)?.create;
+      return {
+        objectId,
+        instances: () => this.registry.instances(objectId),
+        // Only an object the server may Create and Delete instances of gets its stored set of instances back.
+        ...(factory ? {
+          create: (instanceId: number) => { const inst = factory(instanceId, new Map()); this.registry.addInstance(inst); return inst; },
+          remove: (instanceId: number) => { this.registry.removeInstance(objectId, instanceId); },
+        } : {}),
+      };
+    }));
+    for (const path of values.restored) this.emit('restored', { item: 'values', detail: path });
+    for (const problem of values.problems) this.emit('state-problem', { message: `${this.#o.store.where}: stored values of ${problem}; the instance keeps the app's` });
     return true;
   }
 
@@ -241,10 +293,11 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
 
   async #bootstrap(atStart: boolean): Promise<void> {
     if (this.#bootstrapping) return this.#bootstrapping;
+    // Checked before leaving the servers: a device whose bootstrap account was purged (/0/x/12) stays registered.
+    const account = this.accounts().find((a) => a.bootstrap);
+    if (!account) throw new BootstrapError('no Bootstrap-Server account in /0 (none was configured, or its Account Timeout purged it)');
     const run = (async () => {
       await this.#disconnectAll(true);
-      const account = this.accounts().find((a) => a.bootstrap);
-      if (!account) throw new BootstrapError('no Bootstrap-Server account in /0');
       const b = this.#o.bootstrap ?? {};
       const session = await runBootstrap({
         endpointName: this.#o.endpointName, account, registry: this.registry, clock: this.#clock, holdOff: atStart,
@@ -260,7 +313,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
       this.#sessions.clear();
       await this.#saveConfiguration();
       this.#saveSessions();
-      this.#armAccountTimeout();
+      this.#accountTimer.arm();
     })();
     this.#bootstrapping = run;
     try {
@@ -271,17 +324,11 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     if (!this.#stopped) await this.#connectAll();
   }
 
-  /** Bootstrap-Server Account Timeout (/0/x/12): the bootstrap account is removed that long after a bootstrap. */
-  #armAccountTimeout(): void {
-    const bs = this.#security().find((i) => i.value(1) === true);
-    const seconds = bs?.account().accountTimeout ?? 0;
-    if (!bs || seconds <= 0) return;
-    if (this.#accountTimer !== undefined) this.#clock.clearTimeout(this.#accountTimer);
-    this.#accountTimer = this.#clock.setTimeout(() => {
-      this.#accountTimer = undefined;
-      this.registry.removeInstance(SECURITY_OBJECT, bs.instanceId);
-      void this.#saveConfiguration();
-    }, seconds * 1000);
+  #saveAccountDeadline(purgeAt: number | undefined): void {
+    if (!this.#state) return;
+    const section = deviceSections(this.#state).bootstrap;
+    if (purgeAt === undefined && section.load() === undefined) return;
+    (purgeAt === undefined ? section.delete() : section.save({ accountPurgeAt: purgeAt })).catch((err: unknown) => this.emit('error', err as Error));
   }
 
   async #connectAll(): Promise<void> {
@@ -326,6 +373,7 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
       ...(num(ServerResource.COMMUNICATION_SEQUENCE_RETRY_COUNT) !== undefined ? { sequenceRetryCount: num(ServerResource.COMMUNICATION_SEQUENCE_RETRY_COUNT)! } : {}),
     });
     const hasBootstrap = this.accounts().some((a) => a.bootstrap);
+    const resume = this.#resumable(kept, transport);
     client = new Lwm2mClient({
       ...this.#o.client,
       endpointName: this.#o.endpointName,
@@ -335,21 +383,70 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
       shortServerId: ssid,
       retry: this.#o.retry ?? { schedule },
       ...(this.#o.clock ? { clock: this.#o.clock } : {}),
-      ...(kept ? { resume: kept } : {}),
+      ...(resume ? { resume } : {}),
       onSessionChange: () => this.#saveSessions(),
       ...(hasBootstrap ? { onBootstrapRequest: () => void this.#bootstrap(false).catch((err: unknown) => this.emit('error', err as Error)) } : {}),
       ...(hasBootstrap && bootstrapOnFailure ? { onRegistrationExhausted: () => void this.#bootstrap(false).catch((err: unknown) => this.emit('error', err as Error)) } : {}),
     });
     client.on('registered', (e) => this.emit('registered', { shortServerId: ssid, location: e.location }));
     client.on('error', (e) => this.emit('error', e));
+    const c = client;
+    if (transport.binding === 'T') {
+      transport.recovery?.onConnectionLost(() => {
+        if (this.#connections.get(ssid)?.client === c) void this.#streamLost(ssid, c, transport.scheme);
+      });
+    }
     this.#connections.set(ssid, { client, transport, account });
     this.emit('server', { shortServerId: ssid, uri: account.uri, client });
-    if (kept?.registration) {
-      this.emit('restored', { item: 'registration', detail: `/${kept.registration.location.join('/')} at ${account.uri}` });
-      for (const o of kept.observations) this.emit('restored', { item: 'observation', detail: pathText(o.path) });
-      for (const a of kept.attributes) this.emit('restored', { item: 'attributes', detail: pathText(a.path) });
+    if (kept?.registration && resume && resume.observations.length < kept.observations.length) {
+      this.emit('observations-ended', {
+        shortServerId: ssid, paths: kept.observations.map((o) => pathText(o.path)),
+        reason: streamObservationsEnded(transport.scheme),
+      });
+    }
+    if (resume?.registration) this.emit('restored', { item: 'registration', detail: `/${resume.registration.location.join('/')} at ${account.uri}` });
+    if (resume) {
+      for (const o of resume.observations) this.emit('restored', { item: 'observation', detail: pathText(o.path) });
+      for (const a of resume.attributes) this.emit('restored', { item: 'attributes', detail: pathText(a.path) });
     }
     await client.start();
+  }
+
+  /**
+   * What of a kept session the new connection can resume. Over UDP and DTLS all of it: the registration (an Update to
+   * its location) and the observations, notified to the same server address with their tokens. Over coap+tcp and
+   * coaps+tcp an observation lives as long as its connection (RFC 8323 §7.3: the CoAP server, here the device, removes
+   * its observers when the connection closes), so a restart cannot resume one; when there were any, the device
+   * registers afresh instead of updating, the Register telling the server that its observations are gone.
+   */
+  #resumable(kept: KeptSession | undefined, transport: ServerTransport): KeptSession | undefined {
+    if (!kept || transport.binding !== 'T' || kept.observations.length === 0) return kept;
+    const { registration: _ended, ...rest } = kept;
+    return { ...rest, observations: [] };
+  }
+
+  /**
+   * A coap+tcp or coaps+tcp connection closed under a running client: its observations ended with it (RFC 8323 §7.3),
+   * so they are dropped now (no notification with their tokens on the next connection) and the device registers
+   * afresh to tell the server; with none it sends an Update, which reconnects and finds out whether the server kept
+   * the registration (a restarted one answers 4.04, and the client registers).
+   */
+  async #streamLost(ssid: number, client: Lwm2mClient, scheme: string): Promise<void> {
+    const paths = client.session().observations.map((o) => pathText(o.path));
+    try {
+      if (client.observations.endAll() > 0) {
+        this.#saveSessions();
+        this.emit('observations-ended', {
+          shortServerId: ssid, paths,
+          reason: streamObservationsEnded(scheme),
+        });
+        await client.reregister();
+      } else {
+        await client.update();
+      }
+    } catch (err) {
+      this.emit('error', err as Error);
+    }
   }
 
   async #disconnectAll(forBootstrap: boolean, deregister = true): Promise<void> {
@@ -373,6 +470,10 @@ export class DeviceClient extends TypedEmitter<DeviceEvents> {
     if (!this.#state || !any) return;
     deviceSections(this.#state).sessions.save(storeSessions(this.#sessions)).catch((err: unknown) => this.emit('error', err as Error));
   }
+}
+
+function streamObservationsEnded(scheme: string): string {
+  return `${scheme}:// observations end with their connection (RFC 8323 §7.3); registering afresh so the server observes again`;
 }
 
 function pathText(p: { objectId: number; instanceId?: number; resourceId?: number; resourceInstanceId?: number }): string {

@@ -9,7 +9,14 @@ import type { ResumedRegistration } from './registration.js';
 import type { StoredObservation } from './observe.js';
 
 /** Section names in the store. */
-export const DeviceSections = Object.freeze({ SECURITY: 'security', SERVERS: 'servers', SESSIONS: 'sessions', VALUES: 'values' });
+export const DeviceSections = Object.freeze({
+  SECURITY: 'security', SERVERS: 'servers', SESSIONS: 'sessions', VALUES: 'values', BOOTSTRAP: 'bootstrap',
+});
+
+/** When the Bootstrap-Server account is due to be purged (/0/x/12), in wall-clock ms, so a restart keeps the deadline. */
+export interface StoredBootstrap {
+  readonly accountPurgeAt?: number;
+}
 
 type StoredInstance = { readonly instanceId: number; readonly values: readonly (readonly [number, StoredValue])[] };
 
@@ -93,18 +100,40 @@ export function storeWritableValues(instances: readonly ObjectInstance[]): Store
   return out;
 }
 
-/** Writes stored values back into the app's instances (as a server write would); returns the paths restored. */
-export async function restoreWritableValues(value: StoredValue | undefined, find: (objectId: number, instanceId: number) => ObjectInstance | undefined): Promise<string[]> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
-  const restored: string[] = [];
-  for (const [key, values] of Object.entries(value as Record<string, readonly (readonly [number, StoredValue])[]>)) {
-    const [o, i] = key.split('/').map(Number);
-    const inst = find(o!, i!);
-    if (!inst || !Array.isArray(values)) continue;
-    await inst.writeResources(new Map(values.map(([rid, c]) => [rid, loadContent(c)])), 'replace');
-    restored.push(`/${key}`);
+/** What restoring the app's values did: the instances restored, and those that could not be (a value the app's hooks now refuse). */
+export interface RestoredValues {
+  readonly restored: string[];
+  readonly problems: string[];
+}
+
+/**
+ * Writes stored values back into the app's instances (as a server write would, hooks included). With `create` (the
+ * object's factory) an instance the server had created is made again, and one it had deleted is removed again.
+ */
+export async function restoreWritableValues(
+  value: StoredValue | undefined,
+  find: (objectId: number, instanceId: number) => ObjectInstance | undefined,
+  objects: readonly { readonly objectId: number; readonly instances: () => readonly ObjectInstance[]; readonly create?: (instanceId: number) => ObjectInstance | undefined; readonly remove?: (instanceId: number) => void }[] = [],
+): Promise<RestoredValues> {
+  const out: RestoredValues = { restored: [], problems: [] };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return out;
+  const stored = value as Record<string, readonly (readonly [number, StoredValue])[]>;
+  for (const o of objects) {
+    if (!o.create || !o.remove) continue;
+    for (const inst of o.instances()) if (!(`${o.objectId}/${inst.instanceId}` in stored)) o.remove(inst.instanceId);
   }
-  return restored;
+  for (const [key, values] of Object.entries(stored)) {
+    const [objectId, instanceId] = key.split('/').map(Number) as [number, number];
+    const inst = find(objectId, instanceId) ?? objects.find((o) => o.objectId === objectId)?.create?.(instanceId);
+    if (!inst || !Array.isArray(values)) continue;
+    try {
+      await inst.writeResources(new Map(values.map(([rid, c]) => [rid, loadContent(c)])), 'replace');
+      out.restored.push(`/${key}`);
+    } catch (err) {
+      out.problems.push(`/${key}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return out;
 }
 
 /** The sections a DeviceClient uses, on one PersistentState. */
@@ -114,5 +143,6 @@ export function deviceSections(state: PersistentState) {
     servers: state.section<StoredValue>(DeviceSections.SERVERS),
     sessions: state.section<StoredValue>(DeviceSections.SESSIONS),
     values: state.section<StoredValue>(DeviceSections.VALUES),
+    bootstrap: state.section<StoredBootstrap>(DeviceSections.BOOTSTRAP),
   };
 }

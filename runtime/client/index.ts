@@ -6,6 +6,7 @@ export * from './registry.js';
 export * from './router.js';
 export * from './connect.js';
 export * from './registration.js';
+export * from './send.js';
 export * from './server-object.js';
 export * from './server-model.js';
 export type { CompositeObserveHooks, CompositeObserveRegistration } from './composite.js';

@@ -45,6 +45,11 @@ export interface ServerSettings {
   readonly disableTimeout?: number;
   /** Notification Storing When Disabled or Offline (/1/x/6); default false. */
   readonly notificationStoring?: boolean;
+  /**
+   * Mute Send (/1/x/23); default false, so the client may Send. LwM2M 1.1 reads an absent Mute Send as muted: an
+   * app's own /1 instance without it cannot Send.
+   */
+  readonly muteSend?: boolean;
 }
 
 /** The runtime's own /1 instance: the values of ServerSettings, checked against the Server object's model. */
@@ -57,6 +62,7 @@ export class ServerInstance extends ObjectInstance {
     if (settings.defaultPmax !== undefined) this.setResource(ServerResource.DEFAULT_PMAX, settings.defaultPmax);
     if (settings.disableTimeout !== undefined) this.setResource(ServerResource.DISABLE_TIMEOUT, settings.disableTimeout);
     this.setResource(ServerResource.NOTIFICATION_STORING, settings.notificationStoring ?? false);
+    this.setResource(ServerResource.MUTE_SEND, settings.muteSend ?? false);
     this.setResource(ServerResource.BINDING, checkBinding(settings.binding ?? 'U', this.path(ServerResource.BINDING)));
   }
 
@@ -135,6 +141,22 @@ export class ServerObject {
   binding(): string {
     const v = this.value(ServerResource.BINDING);
     return typeof v === 'string' && v !== '' ? v : this.#o.settings.binding ?? 'U';
+  }
+
+  /**
+   * Mute Send (/1/x/23): its value, or undefined when the instance lacks the resource (which LwM2M 1.1 reads as
+   * muted). Before start() has made the instance, the settings' (default false).
+   */
+  muteSend(): boolean | undefined {
+    if (!this.instance()) return this.#o.settings.muteSend ?? false;
+    const v = this.value(ServerResource.MUTE_SEND);
+    return typeof v === 'boolean' ? v : undefined;
+  }
+
+  /** This server's Short Server ID (/1/x/0), when its instance says. */
+  shortServerId(): number | undefined {
+    const v = this.value(ServerResource.SHORT_SERVER_ID);
+    return typeof v === 'number' ? v : this.#o.shortServerId;
   }
 
   disableTimeout(): number {

@@ -40,6 +40,34 @@ export function decodeCompositeRecords(format: number, payload: Uint8Array, look
 }
 
 /**
+ * The formats of a Send's body (POST /dp, the LwM2M 1.1 Information Reporting interface): SenML JSON and SenML CBOR, which name each value
+ * by its full path and carry its time (bt, t). LwM2M CBOR (1.2) has no time field and is not offered.
+ */
+export const SEND_FORMATS: ReadonlySet<number> = new Set([ContentFormat.SENML_JSON, ContentFormat.SENML_CBOR]);
+
+/** A Send's body: records of any objects with full names, `baseTime` (seconds since the epoch) as bt, each record's time as t. */
+export function encodeSendRecords(format: number, records: readonly Lwm2mRecord[], lookup: ResourceLookup, baseTime: number): Uint8Array {
+  switch (format) {
+    case ContentFormat.SENML_JSON: return encodeSenmlJson(undefined, records, lookup, baseTime);
+    case ContentFormat.SENML_CBOR: return encodeSenmlCbor(undefined, records, lookup, baseTime);
+    default: throw new UnsupportedContentFormatError(`Content-Format ${format} cannot carry a Send; use SenML JSON (110) or SenML CBOR (112)`);
+  }
+}
+
+/**
+ * The records of a Send's body with their resolved times (bt + t). With the device's models (`lookup`) values are
+ * typed by them; without, by their SenML field alone (v a number, or a bigint beyond 2^53; vlo an object link).
+ * 4.15 for another format, 4.00 for a malformed body.
+ */
+export function decodeSendRecords(format: number, payload: Uint8Array, lookup?: ResourceLookup): Lwm2mRecord[] {
+  switch (format) {
+    case ContentFormat.SENML_JSON: return decodeSenmlJson(undefined, payload, lookup);
+    case ContentFormat.SENML_CBOR: return decodeSenmlCbor(undefined, payload, lookup);
+    default: throw new UnsupportedContentFormatError(`Content-Format ${format} cannot carry a Send; use SenML JSON (110) or SenML CBOR (112)`);
+  }
+}
+
+/**
  * The body of a Read-Composite or Observe-Composite request: SenML records that carry only a name
  * (`[{"n":"/3/0/0"},{"n":"/1/0"}]`), or LwM2M CBOR maps with null leaves (`{3: {0: {0: null}}, 1: {0: null}}`).
  */

@@ -6,4 +6,5 @@ export { contentRecords, encodeInstances, instanceRecords } from './records.js';
 export type { InstanceContent } from './types.js';
 export {
   COMPOSITE_FORMATS, decodeCompositePaths, decodeCompositeRecords, encodeCompositePaths, encodeCompositeRecords, isCompositeFormat,
+  SEND_FORMATS, decodeSendRecords, encodeSendRecords,
 } from './composite.js';

@@ -63,16 +63,42 @@ function inside(basePath: Lwm2mPath | undefined, records: readonly Lwm2mRecord[]
   return rs;
 }
 
-/** `basePath` undefined: the root of a composite operation (records of any objects, full names). */
-export function encodeSenmlJson(basePath: Lwm2mPath | undefined, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
+/**
+ * SenML times (RFC 8428 4.5.3), written only when a record has a time or a base time is given: `bt` on the first
+ * record (the base time, else the first record's time), and on each record its offset `t` from it, to the
+ * millisecond, left out when 0. A record without a time then reads as taken at the base time.
+ */
+function times(records: readonly Lwm2mRecord[], baseTime: number | undefined): { bt: number | undefined; t: Array<number | undefined> } {
+  const bt = baseTime ?? records.find((r) => r.time !== undefined)?.time;
+  if (bt === undefined) return { bt: undefined, t: [] };
+  if (!Number.isFinite(bt)) throw new ValueError(`SenML base time ${bt} is not a finite number`);
+  return {
+    bt,
+    t: records.map((r) => {
+      if (r.time === undefined) return undefined;
+      if (!Number.isFinite(r.time)) throw new ValueError(`SenML time ${r.time} is not a finite number`, r.path);
+      const offset = Math.round((r.time - bt) * 1000) / 1000;
+      return offset === 0 ? undefined : offset;
+    }),
+  };
+}
+
+/**
+ * `basePath` undefined: the root of a composite operation (records of any objects, full names). `baseTime` (seconds
+ * since the epoch) and records' `time` add SenML's bt and t (see times()).
+ */
+export function encodeSenmlJson(basePath: Lwm2mPath | undefined, records: readonly Lwm2mRecord[], lookup: ResourceLookup, baseTime?: number): Uint8Array {
   const rs = inside(basePath, records);
   const { bn, n } = names(basePath, rs);
+  const { bt, t } = times(rs, baseTime);
   const parts: string[] = [];
   rs.forEach((r, i) => {
     const { field, value } = senmlValue(lookup, r);
     let s = i === 0 && bn !== undefined ? `{"bn":${JSON.stringify(bn)}` : '{';
+    if (i === 0 && bt !== undefined) s += `${s.length > 1 ? ',' : ''}"bt":${String(bt)}`;
     const name = n[i];
     if (name !== undefined) s += `${s.length > 1 ? ',' : ''}"n":${JSON.stringify(name)}`;
+    if (t[i] !== undefined) s += `${s.length > 1 ? ',' : ''}"t":${String(t[i])}`;
     const sep = s.length > 1 ? ',' : '';
     if (value instanceof Uint8Array) s += `${sep}"vd":"${toBase64(value, true)}"`;
     else if (typeof value === 'string') s += `${sep}"${field}":${JSON.stringify(value)}`;
@@ -82,23 +108,40 @@ export function encodeSenmlJson(basePath: Lwm2mPath | undefined, records: readon
   return utf8Encoder.encode(`[${parts.join(',')}]`);
 }
 
-export function encodeSenmlCbor(basePath: Lwm2mPath | undefined, records: readonly Lwm2mRecord[], lookup: ResourceLookup): Uint8Array {
+/** A SenML time as CBOR: an integer when it is one, else the shortest lossless float. */
+function cborNumber(w: CborWriter, v: number): void {
+  if (Number.isSafeInteger(v)) w.int(v);
+  else w.float(v);
+}
+
+/** As encodeSenmlJson, in SenML CBOR. */
+export function encodeSenmlCbor(basePath: Lwm2mPath | undefined, records: readonly Lwm2mRecord[], lookup: ResourceLookup, baseTime?: number): Uint8Array {
   const rs = inside(basePath, records);
   const { bn, n } = names(basePath, rs);
+  const { bt, t } = times(rs, baseTime);
   const w = new CborWriter(64 + rs.length * 24);
   w.head(4, rs.length);
   rs.forEach((r, i) => {
     const out = senmlValue(lookup, r);
     const name = n[i];
     const withBn = i === 0 && bn !== undefined;
-    w.head(5, 1 + (withBn ? 1 : 0) + (name !== undefined ? 1 : 0));
+    const withBt = i === 0 && bt !== undefined;
+    w.head(5, 1 + (withBn ? 1 : 0) + (withBt ? 1 : 0) + (name !== undefined ? 1 : 0) + (t[i] !== undefined ? 1 : 0));
     if (withBn) {
       w.int(SenmlLabel.bn);
       w.text(bn!);
     }
+    if (withBt) {
+      w.int(SenmlLabel.bt);
+      cborNumber(w, bt!);
+    }
     if (name !== undefined) {
       w.int(SenmlLabel.n);
       w.text(name);
+    }
+    if (t[i] !== undefined) {
+      w.int(SenmlLabel.t);
+      cborNumber(w, t[i]!);
     }
     if (out.field === 'vlo') w.text('vlo');
     else w.int(SenmlLabel[out.field]);
@@ -296,11 +339,52 @@ function typedValue(model: ResourceModel, r: RawRecord, baseValue: RawField | un
   }
 }
 
-/** Resolves names (bn + n) and types values per the model: the part both SenML encodings share. */
-function decodeSenml(basePath: Lwm2mPath | undefined, records: readonly RawRecord[], lookup: ResourceLookup, json: boolean): Lwm2mRecord[] {
+/** A value typed by its SenML field alone, for a reader without the models: v a number (a bigint beyond 2^53), vlo an object link. */
+function untypedValue(r: RawRecord, baseValue: RawField | undefined, path: Lwm2mPath, json: boolean): ResourceValue {
+  const fields = (['v', 'vs', 'vb', 'vd', 'vlo'] as const).filter((f) => r.has(f));
+  if (fields.length !== 1) throw new BadRequestError(fields.length === 0 ? 'record has no value' : `record has several values (${fields.join(', ')})`, path);
+  const field = fields[0]!;
+  const v = r.get(field)!;
+  const mismatch = (): never => {
+    throw new BadRequestError(`${describeField(v)} is not a valid "${field}" value`, path);
+  };
+  switch (field) {
+    case 'v': {
+      const n = exactInteger(v);
+      const b = baseValue === undefined ? 0 : exactInteger(baseValue);
+      if (n !== undefined && b !== undefined) {
+        const sum = sumIntegers(n, b);
+        return typeof sum === 'bigint' && sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(sum) : sum;
+      }
+      const f = (numeric(v) ?? mismatch()) + (baseValue === undefined ? 0 : numeric(baseValue) ?? NaN);
+      if (!Number.isFinite(f)) throw new ValueError(`${describeField(v)} is not a finite number`, path);
+      return f;
+    }
+    case 'vs': return typeof v === 'string' ? v : mismatch();
+    case 'vb': return typeof v === 'boolean' ? v : mismatch();
+    case 'vd':
+      if (json) return typeof v === 'string' ? fromBase64(v, path) : mismatch();
+      return v instanceof Uint8Array ? new Uint8Array(v) : mismatch();
+    case 'vlo': return typeof v === 'string' ? parseObjlnk(v, path) : mismatch();
+  }
+}
+
+/** A SenML time field (bt or t) as seconds. */
+function timeField(v: RawField, label: 'bt' | 't', path: Lwm2mPath | undefined): number {
+  const n = numeric(v);
+  if (n === undefined || !Number.isFinite(n)) throw new BadRequestError(`SenML ${label === 'bt' ? 'base time' : 'time'} ${describeField(v)} is not a number`, path);
+  return n;
+}
+
+/**
+ * Resolves names (bn + n) and times (bt + t), and types values per the model: the part both SenML encodings share.
+ * Without a lookup (a reader that lacks the models) values are typed by their field alone (see untypedValue).
+ */
+function decodeSenml(basePath: Lwm2mPath | undefined, records: readonly RawRecord[], lookup: ResourceLookup | undefined, json: boolean): Lwm2mRecord[] {
   const out: Lwm2mRecord[] = [];
   let bn = '';
   let bv: RawField | undefined;
+  let bt: number | undefined;
   for (const r of records) {
     for (const key of r.keys()) {
       // RFC 8428 section 4.4: a label ending in "_" must be understood, and we understand none.
@@ -320,15 +404,25 @@ function decodeSenml(basePath: Lwm2mPath | undefined, records: readonly RawRecor
     if (!path || name === '') throw new BadRequestError(`SenML name ${JSON.stringify(name.slice(0, 40))} is not an LwM2M path`, basePath);
     if (basePath !== undefined && !isUnder(basePath, path)) throw new BadRequestError(`SenML record ${name} lies outside the request path`, basePath);
     if (path.resourceId === undefined) throw new BadRequestError(`SenML record ${name} names no resource`, basePath);
-    const model = requireModel(lookup, path);
-    checkMultiplicity(model, path);
-    out.push({ path, value: typedValue(model, r, bv, path, json) });
+    const rbt = r.get('bt');
+    if (rbt !== undefined) bt = timeField(rbt, 'bt', path);
+    const rt = r.get('t');
+    const t = rt === undefined ? undefined : timeField(rt, 't', path);
+    let value: ResourceValue;
+    if (lookup) {
+      const model = requireModel(lookup, path);
+      checkMultiplicity(model, path);
+      value = typedValue(model, r, bv, path, json);
+    } else {
+      value = untypedValue(r, bv, path, json);
+    }
+    out.push(bt === undefined && t === undefined ? { path, value } : { path, value, time: (bt ?? 0) + (t ?? 0) });
   }
   return out;
 }
 
 /** `basePath` undefined: the root of a composite operation, where records may name any object. */
-export function decodeSenmlJson(basePath: Lwm2mPath | undefined, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
+export function decodeSenmlJson(basePath: Lwm2mPath | undefined, payload: Uint8Array, lookup: ResourceLookup | undefined): Lwm2mRecord[] {
   let text: string;
   try {
     text = utf8Decoder.decode(payload);
@@ -346,7 +440,7 @@ export function decodeSenmlJson(basePath: Lwm2mPath | undefined, payload: Uint8A
   return decodeSenml(basePath, records, lookup, true);
 }
 
-export function decodeSenmlCbor(basePath: Lwm2mPath | undefined, payload: Uint8Array, lookup: ResourceLookup): Lwm2mRecord[] {
+export function decodeSenmlCbor(basePath: Lwm2mPath | undefined, payload: Uint8Array, lookup: ResourceLookup | undefined): Lwm2mRecord[] {
   const doc = decodeCbor(payload, basePath);
   if (!Array.isArray(doc)) throw new BadRequestError('SenML CBOR must be an array of records', basePath);
   const records = doc.map((r: unknown) => {

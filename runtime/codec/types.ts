@@ -7,6 +7,12 @@ import type { Lwm2mPath, ObjectLink, ResourceContent, ResourceModel, ResourceTyp
 export interface Lwm2mRecord {
   readonly path: Lwm2mPath;
   readonly value: ResourceValue;
+  /**
+   * When the value was captured, in seconds since the epoch (fractions allowed): SenML's resolved time (bt + t).
+   * Only SenML carries it: a Send writes it, the SenML decoders set it when the payload has bt or t. A resolved time
+   * below 2^28 is relative to now (RFC 8428 4.5.3), negative in the past.
+   */
+  readonly time?: number;
 }
 
 /**

@@ -1,5 +1,5 @@
 // Issue 14's done-when with the example device as a process: --bootstrap and --state only, provisioned, registered, read, restarted, still observed.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContentFormat } from '../../../runtime/codec/index.js';
@@ -63,6 +63,30 @@ describe('the example device with --bootstrap and --state', () => {
     while (obs.notifications.length <= count) after = await obs.next();
     expect(after.observe!).toBeGreaterThan(before.observe!);
     expect((await readFile(join(dir, 'state'), 'utf8')).startsWith('lwm2m-gen-state 1 ')).toBe(true);
+  }, 90_000);
+
+  it('keeps the firmware state in the same store: a Downloaded package is still Downloaded after a restart, and installs', async () => {
+    const args = ['--bootstrap', bs.uri(), '--endpoint', 'prov-1', '--state', dir];
+    child = runDevice(args);
+    await child.line(/registered as prov-1/);
+    const pkg = new TextEncoder().encode('simulated image version=2.7.1 '.padEnd(600, '.'));
+    expect((await dm.write('prov-1', '/5/0/0', pkg, ContentFormat.OPAQUE)).code).toBe('2.04');
+    await child.line(/firmware state 2, result 0/);
+    child.proc.kill('SIGINT');
+    expect(await child.exit).toBe(0);
+    // One store file holds the device's sections and the firmware's; the package is the only other file.
+    expect((await readdir(dir)).sort()).toEqual(['firmware.bin', 'state']);
+    const names = Object.keys(JSON.parse((await readFile(join(dir, 'state'), 'utf8')).split('\n')[1]!) as object).sort();
+    expect(names).toEqual(expect.arrayContaining(['firmware', 'security', 'servers', 'sessions']));
+
+    child = runDevice(args);
+    expect(await child.line(/^restored firmware state/)).toBe('restored firmware state Downloaded (package 2.7.1), now Downloaded');
+    await child.line(/^updated \/rd\//);
+    expect(text.decode((await dm.read('prov-1', '/5/0/3', ContentFormat.TEXT)).payload)).toBe('2');
+    expect(text.decode((await dm.read('prov-1', '/5/0/7', ContentFormat.TEXT)).payload)).toBe('2.7.1');
+    expect((await dm.execute('prov-1', '/5/0/2')).code).toBe('2.04');
+    expect(await child.line(/^firmware updated to/)).toBe('firmware updated to 2.7.1');
+    expect(bs.requests.length).toBe(1);
   }, 90_000);
 
   it('parses --bootstrap and --state, and refuses them with the wrong partners', () => {

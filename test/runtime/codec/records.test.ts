@@ -115,10 +115,14 @@ describe('SenML JSON layout', () => {
       { path: { objectId: 9999, instanceId: 0, resourceId: 3 }, value: 1.5 },
     ]);
   });
-  it('applies a base value and ignores times and units', () => {
-    const doc = '[{"bn":"/9999/0/","bt":1.7e9,"bv":10,"n":"1","v":5,"u":"Cel","t":0}]';
+  it('applies a base value, resolves the time (bt + t) and ignores units', () => {
+    const doc = '[{"bn":"/9999/0/","bt":1.7e9,"bv":10,"n":"1","v":5,"u":"Cel","t":-2.5}]';
     expect(decodeRecords(ContentFormat.SENML_JSON, { objectId: 9999 }, utf8(doc), lookup))
-      .toEqual([{ path: { objectId: 9999, instanceId: 0, resourceId: 1 }, value: 15 }]);
+      .toEqual([{ path: { objectId: 9999, instanceId: 0, resourceId: 1 }, value: 15, time: 1.7e9 - 2.5 }]);
+    // Without bt or t a record has no time; a bad one is a malformed payload.
+    expect(decodeRecords(ContentFormat.SENML_JSON, { objectId: 9999 }, utf8('[{"bn":"/9999/0/1","v":5}]'), lookup)[0]).not.toHaveProperty('time');
+    expect(() => decodeRecords(ContentFormat.SENML_JSON, { objectId: 9999 }, utf8('[{"bn":"/9999/0/1","v":5,"t":"now"}]'), lookup))
+      .toThrow(expect.objectContaining({ code: '4.00' }));
   });
   it('refuses JSON that is not SenML, values in the wrong field, must-understand fields', () => {
     const bad = ['{"bn":"/9999/0/0","vs":"x"}', '[{"bn":"/9999/0/0","v":"x"}]', '[{"bn":"/9999/0/0"}]', '[1]',
