@@ -112,7 +112,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   readonly #o: Lwm2mClientOptions;
   readonly #server: ServerObject;
   readonly #engine: RegistrationEngine;
-  readonly #sender: Sender;
+  #sender: Sender | undefined;
   // Made on first use (a fleet holds many clients, most of them never observed nor written to): the attributes,
   // the observations and the router, with the tables below.
   #attributes: AttributeStore | undefined;
@@ -160,7 +160,13 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       },
       ...(options.onRegistrationExhausted ? { onExhausted: options.onRegistrationExhausted } : {}),
     });
-    this.#sender = new Sender({
+    this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
+  }
+
+  /** The Send operation's side, made by the first send() (it keeps nothing but its options). */
+  #makeSender(): Sender {
+    const options = this.#o;
+    return new Sender({
       registry: this.registry,
       transport: options.transport,
       server: options.server,
@@ -171,7 +177,6 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       lwm2mVersion: options.lwm2mVersion ?? '1.1',
       ...(options.offlineSend ? { offline: options.offlineSend } : {}),
     });
-    this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
   }
 
   /** Notification attributes this server wrote (Write-Attributes), read by Discover and the notify scheduler. */
@@ -399,7 +404,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
    * answer); nothing goes out but in the last case.
    */
   send(targets: readonly SendTarget[], options?: SendOptions): Promise<SendResult> {
-    return this.#sender.send(targets, options);
+    return (this.#sender ??= this.#makeSender()).send(targets, options);
   }
 
   /** Mute Send (/1/x/23) of this server's /1 instance; undefined when absent, which LwM2M 1.1 reads as muted. */
