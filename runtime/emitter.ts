@@ -4,13 +4,15 @@ type Listener<T> = (event: T) => void;
 
 /** Extended by the classes that emit events; `emit` is theirs, `on`/`once`/`off`/`next` their users'. */
 export class TypedEmitter<E extends object> {
-  readonly #listeners = new Map<keyof E, Array<Listener<never>>>();
+  /**
+   * Name, listener, name, listener, … in the order added; made by the first `on`. One flat array rather than a map
+   * of lists: a fleet holds a client per device, each with a few listeners, and emitters have few listeners.
+   */
+  #listeners: Array<keyof E | Listener<never>> | undefined;
 
   /** Adds a listener; returns a function that removes it. */
   on<K extends keyof E>(name: K, listener: Listener<E[K]>): () => void {
-    const list = this.#listeners.get(name) ?? [];
-    list.push(listener as Listener<never>);
-    this.#listeners.set(name, list);
+    (this.#listeners ??= []).push(name, listener as Listener<never>);
     return () => this.off(name, listener);
   }
 
@@ -23,15 +25,27 @@ export class TypedEmitter<E extends object> {
   }
 
   off<K extends keyof E>(name: K, listener: Listener<E[K]>): void {
-    const list = this.#listeners.get(name);
+    const list = this.#listeners;
     if (!list) return;
-    const i = list.indexOf(listener as Listener<never>);
-    if (i >= 0) list.splice(i, 1);
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] === name && list[i + 1] === listener) {
+        list.splice(i, 2);
+        return;
+      }
+    }
   }
 
   /** A promise of the next event of that name (handy in tests and startup code). */
   next<K extends keyof E>(name: K): Promise<E[K]> {
     return new Promise((resolve) => this.once(name, resolve));
+  }
+
+  /** The listeners of one event, in order: a copy, so listeners added or removed while it is emitted wait for the next. */
+  #of(name: keyof E): Array<Listener<never>> | undefined {
+    const list = this.#listeners;
+    let out: Array<Listener<never>> | undefined;
+    if (list) for (let i = 0; i < list.length; i += 2) if (list[i] === name) (out ??= []).push(list[i + 1] as Listener<never>);
+    return out;
   }
 
   /**
@@ -40,13 +54,13 @@ export class TypedEmitter<E extends object> {
    * 'error' listener itself, or nobody listens for errors).
    */
   protected emit<K extends keyof E>(name: K, event: E[K]): void {
-    const list = this.#listeners.get(name);
+    const list = this.#of(name);
     if (!list) return;
-    for (const l of [...list]) {
+    for (const l of list) {
       try {
         (l as Listener<E[K]>)(event);
       } catch (err) {
-        if (name !== 'error' && (this.#listeners.get('error' as K)?.length ?? 0) > 0) {
+        if (name !== 'error' && this.#of('error' as K) !== undefined) {
           this.emit('error' as K, (err instanceof Error ? err : new Error(String(err))) as E[K]);
         }
       }

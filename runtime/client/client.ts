@@ -13,7 +13,7 @@ import { ObjectRegistry, ClientUsageError, type ObjectOptions, type RegistryEven
 import { ClientObservations, type StoredObservation } from './observe.js';
 import { QueueModeController, type QueueModeOptions } from './queue-mode.js';
 import { RegistrationEngine, type RegistrationSettings, type RegistrationState, type ResumedRegistration } from './registration.js';
-import { RequestRouter } from './router.js';
+import { RequestRouter, type ObserveHooks } from './router.js';
 import {
   Sender, SendNotRegisteredError, sendDeliverer, type CapturedSend, type OfflineSendSink, type SendOptions, type SendResult, type SendTarget,
 } from './send.js';
@@ -108,6 +108,17 @@ export class MissingMandatoryError extends ClientUsageError {
   }
 }
 
+/** Links texts in use, so the clients of a fleet (alike devices) keep one copy of theirs; bounded. */
+const linksTexts = new Map<string, string>();
+
+function intern(text: string): string {
+  const known = linksTexts.get(text);
+  if (known !== undefined) return known;
+  if (linksTexts.size >= 256) linksTexts.delete(linksTexts.keys().next().value!);
+  linksTexts.set(text, text);
+  return text;
+}
+
 function normalizeAddress(a: string): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
@@ -117,20 +128,21 @@ export type StreamedWriteOpener = (instance: ObjectInstance, start: Block1Start)
 
 export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   readonly registry: ObjectRegistry;
-  /** Notification attributes this server wrote (Write-Attributes), read by Discover and the notify scheduler. */
-  readonly attributes = new AttributeStore();
   readonly #o: Lwm2mClientOptions;
-  readonly #router: RequestRouter;
   readonly #server: ServerObject;
   readonly #engine: RegistrationEngine;
-  readonly #sender: Sender;
-  /** The client's observations (Observe on its server's requests), for inspection and tests. */
-  readonly observations: ClientObservations;
+  #sender: Sender | undefined;
+  // Made on first use (a fleet holds many clients, most of them never observed nor written to): the attributes,
+  // the observations and the router, with the tables below.
+  #attributes: AttributeStore | undefined;
+  #observations: ClientObservations | undefined;
+  #router: RequestRouter | undefined;
+  #observeHooks: ObserveHooks | undefined;
   /** Resources whose block-wise Writes stream to a sink, by "objectId/resourceId". */
-  readonly #streamed = new Map<string, StreamedWriteOpener>();
+  #streamed: Map<string, StreamedWriteOpener> | undefined;
   readonly #offRegistry: () => void;
   /** Paths the server wrote attributes at, for the session a store keeps. */
-  readonly #attributePaths = new Map<string, Lwm2mPath>();
+  #attributePaths: Map<string, Lwm2mPath> | undefined;
   /**
    * What goes to the server goes through here: out at once while the registration is usable, held while it is not
    * (unreachable, disabled, asleep) and delivered in order when it is back. `outbox.deliverer(kind, fn)` adds kinds.
@@ -189,7 +201,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
         // The server's observations end with the registration; held notifications for them are void then. A client that
         // stops without de-registering keeps them (the store carries them to its restart, whose Update resumes them).
         if (why !== 'stop') this.outbox.queue.discard((i) => i.kind === 'notify', 'session-ended');
-        if (this.observations.endAll() > 0) options.onSessionChange?.();
+        if ((this.#observations?.endAll() ?? 0) > 0) options.onSessionChange?.();
       },
       keepSessionWhileDisabled: () => this.outbox.isStoring(),
       ...(options.queueMode ? { registerQueueMode: true, beforeRequest: () => { this.#queueMode?.wake('update'); } } : {}),
@@ -200,7 +212,41 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       },
       ...(options.onRegistrationExhausted ? { onExhausted: options.onRegistrationExhausted } : {}),
     });
-    this.observations = new ClientObservations({
+    // Held Sends may come back from a store before the first send(): their deliverer is there from the start.
+    this.outbox.deliverer('send', sendDeliverer(options.transport, options.server));
+    this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
+  }
+
+  /** The Send operation's side, made by the first send() (it keeps nothing but its options). */
+  #makeSender(): Sender {
+    const options = this.#o;
+    return new Sender({
+      registry: this.registry,
+      transport: options.transport,
+      server: options.server,
+      state: () => this.#engine.state,
+      muteSend: () => this.#server.muteSend(),
+      shortServerId: () => this.#server.shortServerId(),
+      now: options.wallClock ?? Date.now,
+      lwm2mVersion: options.lwm2mVersion ?? '1.1',
+      open: () => this.outbox.open,
+      offline: options.offlineSend ?? ((captured, state) => this.#holdSend(captured, state)),
+    });
+  }
+
+  /** Notification attributes this server wrote (Write-Attributes), read by Discover and the notify scheduler. */
+  get attributes(): AttributeStore {
+    return (this.#attributes ??= new AttributeStore());
+  }
+
+  /** The client's observations (Observe on its server's requests), for inspection and tests. */
+  get observations(): ClientObservations {
+    return (this.#observations ??= this.#makeObservations());
+  }
+
+  #makeObservations(): ClientObservations {
+    const options = this.#o;
+    return new ClientObservations({
       registry: this.registry,
       transport: options.transport,
       attributes: this.attributes,
@@ -216,28 +262,39 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       },
       outbox: this.outbox,
     });
-    const observe = this.observations.hooks();
-    this.#router = new RequestRouter({
+  }
+
+  /** The observations' Observe hooks, made once with them. */
+  #hooks(): ObserveHooks {
+    return (this.#observeHooks ??= this.observations.hooks());
+  }
+
+  #makeRouter(): RequestRouter {
+    const options = this.#o;
+    return new RequestRouter({
       registry: this.registry,
-      preferredFormat: format,
+      preferredFormat: options.preferredFormat ?? ContentFormat.SENML_CBOR,
       attributes: this.attributes,
       // ---- the Observe hook: GET Observe=0/1 go to the notify module's registry and scheduler ----
+      // The observations are made by the first Observe; a cancel before that has nothing to cancel.
       observe: {
-        ...observe,
         onObserve: (r) => {
-          const sequence = observe.onObserve!(r);
+          const sequence = this.#hooks().onObserve!(r);
           options.onSessionChange?.();
           return sequence;
         },
         onCancelObserve: (peer, token, path) => {
-          observe.onCancelObserve!(peer, token, path);
+          if (this.#observations) this.#hooks().onCancelObserve!(peer, token, path);
           options.onSessionChange?.();
         },
-        // Composite observations (onObserveComposite, onCancelObserveComposite) go through as they are.
+        onObserveComposite: (r) => this.#hooks().onObserveComposite!(r),
+        onCancelObserveComposite: (peer, token, paths) => {
+          if (this.#observations) this.#hooks().onCancelObserveComposite!(peer, token, paths);
+        },
       },
       onAttributesWritten: (path) => {
-        this.#attributePaths.set(formatPath(path), path);
-        this.observations.refresh(path);
+        (this.#attributePaths ??= new Map()).set(formatPath(path), path);
+        this.#observations?.refresh(path);
         options.onSessionChange?.();
       },
       protectedInstance: (objectId, instanceId) => this.#server.isProtected(objectId, instanceId),
@@ -245,26 +302,12 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       foreignInstance: (objectId, instanceId) => this.#server.isForeign(objectId, instanceId),
       onInternalError: (error) => this.emit('error', error),
     });
-    this.#sender = new Sender({
-      registry: this.registry,
-      transport: options.transport,
-      server: options.server,
-      state: () => this.#engine.state,
-      muteSend: () => this.#server.muteSend(),
-      shortServerId: () => this.#server.shortServerId(),
-      now: options.wallClock ?? Date.now,
-      lwm2mVersion: options.lwm2mVersion ?? '1.1',
-      open: () => this.outbox.open,
-      offline: options.offlineSend ?? ((captured, state) => this.#holdSend(captured, state)),
-    });
-    this.outbox.deliverer('send', sendDeliverer(options.transport, options.server));
-    this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
   }
 
   /** Stops listening to a shared registry (the device replaced this server's client); call after stop(). */
   dispose(): void {
     this.#offRegistry();
-    this.observations.endAll();
+    this.#observations?.endAll();
   }
 
   // ---- the object registry ----
@@ -290,7 +333,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
    * Write arrives whole through the instance's write hook as before.
    */
   streamWrites(objectId: number, resourceId: number, open: StreamedWriteOpener): this {
-    this.#streamed.set(`${objectId}/${resourceId}`, open);
+    (this.#streamed ??= new Map()).set(`${objectId}/${resourceId}`, open);
     this.#o.transport.streamBlock1?.((start) => this.#selectStream(start));
     return this;
   }
@@ -302,7 +345,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     if (start.contentFormat !== ContentFormat.OPAQUE) return undefined;
     const path = parsePath(start.path.join('/'));
     if (!path || path.instanceId === undefined || path.resourceId === undefined || path.resourceInstanceId !== undefined) return undefined;
-    const open = this.#streamed.get(`${path.objectId}/${path.resourceId}`);
+    const open = this.#streamed?.get(`${path.objectId}/${path.resourceId}`);
     const instance = open ? this.registry.instance(path.objectId, path.instanceId) : undefined;
     return open && instance ? open(instance, start) : undefined;
   }
@@ -312,7 +355,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
    * Wire it to the endpoint: `createUdpEndpoint({ onNotificationReset: (p, t) => client.notificationReset(p, t) })`.
    */
   notificationReset(peer: Peer, token: Uint8Array): void {
-    this.observations.reset(peer, token);
+    this.#observations?.reset(peer, token);
   }
 
   // ---- state ----
@@ -331,8 +374,8 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     const registration = this.#engine.registration;
     return {
       ...(registration ? { registration } : {}),
-      observations: this.observations.snapshot(this.#o.server),
-      attributes: [...this.#attributePaths.values()]
+      observations: this.#observations?.snapshot(this.#o.server) ?? [],
+      attributes: [...(this.#attributePaths?.values() ?? [])]
         .map((path) => ({ path, attributes: this.attributes.get(path) }))
         .filter((a) => Object.keys(a.attributes).length > 0),
     };
@@ -360,7 +403,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
 
   /** The object links the client would register with now. */
   links(): string {
-    return registrationLinks(this.registry, { contentFormat: this.#o.preferredFormat ?? ContentFormat.SENML_CBOR });
+    return intern(registrationLinks(this.registry, { contentFormat: this.#o.preferredFormat ?? ContentFormat.SENML_CBOR }));
   }
 
   // ---- lifecycle ----
@@ -383,7 +426,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     if (resume) {
       for (const a of resume.attributes) {
         this.attributes.apply(a.path, { set: a.attributes, clear: [] });
-        this.#attributePaths.set(formatPath(a.path), a.path);
+        (this.#attributePaths ??= new Map()).set(formatPath(a.path), a.path);
       }
       if (resume.registration) this.observations.restore(this.#o.server, resume.observations);
     }
@@ -468,7 +511,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   async send(targets: readonly SendTarget[], options?: SendOptions): Promise<SendResult> {
     // Queue mode: a sleeping client would not hear the answer; it wakes (an Update first) to send.
     if (this.#queueMode?.asleep) await this.wake('send');
-    return this.#sender.send(targets, options);
+    return (this.#sender ??= this.#makeSender()).send(targets, options);
   }
 
   /** Mute Send (/1/x/23) of this server's /1 instance; undefined when absent, which LwM2M 1.1 reads as muted. */
@@ -506,16 +549,16 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       this.emit('request', { method: req.method, path: parsePath(req.path.join('/')), uriPath, code: '2.04' });
       return { code: '2.04' };
     }
-    const { response, path } = await this.#router.handle(req);
+    const { response, path } = await (this.#router ??= this.#makeRouter()).handle(req);
     this.emit('request', { method: req.method, path, uriPath, code: response.code });
     return response;
   }
 
   #onRegistryEvent(e: RegistryEvent): void {
-    if (e.kind === 'instance-removed') this.attributes.clearInstance(e.objectId, e.instanceId);
-    this.observations.onRegistryEvent(e);
+    if (e.kind === 'instance-removed') this.#attributes?.clearInstance(e.objectId, e.instanceId);
+    this.#observations?.onRegistryEvent(e);
     const meaning = this.#server.onRegistryEvent(e);
-    if (meaning === 'periods') this.observations.refresh();
+    if (meaning === 'periods') this.#observations?.refresh();
     else if (meaning === 'registration') this.#engine.requestUpdate();
   }
 }

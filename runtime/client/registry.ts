@@ -36,12 +36,19 @@ interface MutableEntry {
   definition: ObjectDefinition;
   create: InstanceFactory | undefined;
   instances: Map<number, ObjectInstance>;
-  unsubscribe: Map<number, () => void>;
 }
 
 export class ObjectRegistry {
   readonly #objects = new Map<number, MutableEntry>();
   readonly #listeners: Array<(e: RegistryEvent) => void> = [];
+  /** How to stop listening to each instance's changes: one table for the registry (a fleet holds many registries), made with the first instance. */
+  #unsubscribe: Map<ObjectInstance, () => void> | undefined;
+  /** The one change listener of every instance: the instance says which it is. */
+  readonly #changed = (inst: ObjectInstance, resourceId: number, source: ChangeSource): void => {
+    this.#emit({
+      kind: 'resource-changed', objectId: inst.definition.id, instanceId: inst.instanceId, resourceId, source, instance: inst,
+    });
+  };
 
   /** The resource model lookup codecs need (the codec module's ResourceLookup). */
   readonly lookup = (objectId: number, resourceId: number): ResourceModel | undefined =>
@@ -58,7 +65,7 @@ export class ObjectRegistry {
       return;
     }
     this.#objects.set(definition.id, {
-      definition, create: options.create, instances: new Map(), unsubscribe: new Map(),
+      definition, create: options.create, instances: new Map(),
     });
     this.#emit({ kind: 'object-added', objectId: definition.id });
   }
@@ -78,11 +85,7 @@ export class ObjectRegistry {
       throw new ClientUsageError(`object ${def.id} (${def.name}) is single-instance and already has one`);
     }
     entry.instances.set(instance.instanceId, instance);
-    entry.unsubscribe.set(instance.instanceId, instance.onChange((inst, resourceId, source) => {
-      this.#emit({
-        kind: 'resource-changed', objectId: def.id, instanceId: inst.instanceId, resourceId, source, instance: inst,
-      });
-    }));
+    (this.#unsubscribe ??= new Map()).set(instance, instance.onChange(this.#changed));
     this.#emit({ kind: 'instance-added', objectId: def.id, instanceId: instance.instanceId, instance });
   }
 
@@ -92,8 +95,8 @@ export class ObjectRegistry {
     const instance = entry?.instances.get(instanceId);
     if (!entry || !instance) return false;
     entry.instances.delete(instanceId);
-    entry.unsubscribe.get(instanceId)?.();
-    entry.unsubscribe.delete(instanceId);
+    this.#unsubscribe?.get(instance)?.();
+    this.#unsubscribe?.delete(instance);
     this.#emit({ kind: 'instance-removed', objectId, instanceId, instance });
     return true;
   }

@@ -44,9 +44,10 @@ interface Stream {
 
 /** Block1 transfers in progress on one endpoint; servers see a new token per block, so they are keyed by request, not token (RFC 7959 §2.5). */
 export class Block1Receiver {
-  private readonly reassemblies = new Map<string, Reassembly>();
+  // Both tables are made when first written: most endpoints never take a block-wise upload.
+  private reassemblies: Map<string, Reassembly> | undefined;
   /** Uploads going block by block to a sink (stream), keyed like reassemblies. */
-  private readonly streams = new Map<string, Stream>();
+  private streams: Map<string, Stream> | undefined;
   private selector: Block1Selector | undefined;
 
   constructor(private readonly o: Block1Options) {}
@@ -58,7 +59,7 @@ export class Block1Receiver {
 
   /** Whether a Block1 request may be streamed: a selector is installed or a stream is in progress. */
   get streaming(): boolean {
-    return this.selector !== undefined || this.streams.size > 0;
+    return this.selector !== undefined || (this.streams?.size ?? 0) > 0;
   }
 
   /** 4.13 with the largest body this side takes in Size1 (RFC 7959 §2.9.3). */
@@ -78,21 +79,22 @@ export class Block1Receiver {
    */
   async stream(r: Block1Request): Promise<Reply | { length: number } | undefined> {
     const now = this.o.clock.now();
-    for (const [k, t] of this.streams) {
+    const streams = (this.streams ??= new Map());
+    for (const [k, t] of streams) {
       if (t.expires <= now) {
-        this.streams.delete(k);
+        streams.delete(k);
         t.sink.abort?.();
       }
     }
     const { block } = r;
     const key = JSON.stringify([peerKey(r.peer), r.method, r.path, r.query]);
     const offset = block.num * unitOf(block.szx);
-    let t = this.streams.get(key);
+    let t = streams.get(key);
     const refused = (err: unknown): Reply => errorReply(err, this.o.reportError);
     if (block.num === 0) {
       if (t) {
         // The sender started over: the old transfer will never finish.
-        this.streams.delete(key);
+        streams.delete(key);
         t.sink.abort?.();
         t = undefined;
       }
@@ -111,67 +113,68 @@ export class Block1Receiver {
       }
       if (!sink) return undefined;
       t = { sink, received: 0, expires: now + this.o.transferTimeout };
-      this.streams.set(key, t);
+      streams.set(key, t);
     } else if (!t) {
       return undefined;
     } else if (offset > t.received) {
-      this.streams.delete(key);
+      streams.delete(key);
       t.sink.abort?.();
       return diagnostic('4.08', `block ${block.num} without the blocks before it`);
     }
     if (block.more && !fullBlock(block.szx, r.payload.length)) {
-      this.streams.delete(key);
+      streams.delete(key);
       t.sink.abort?.();
       return this.badSize(block, r.payload.length);
     }
     try {
       await t.sink.write(offset, r.payload, block.more);
     } catch (err) {
-      this.streams.delete(key);
+      streams.delete(key);
       return refused(err);
     }
     t.received = offset + r.payload.length;
     t.expires = this.o.clock.now() + this.o.transferTimeout;
     if (block.more) return this.continue(block);
-    this.streams.delete(key);
+    streams.delete(key);
     return { length: t.received };
   }
 
   /** Reassembles a Block1 upload in memory; the body once the last block is in, else the answer to this block. */
   reassemble(r: Block1Request): Reply | { body: Uint8Array } {
     const now = this.o.clock.now();
-    for (const [k, t] of this.reassemblies) if (t.expires <= now) this.reassemblies.delete(k);
+    const reassemblies = (this.reassemblies ??= new Map());
+    for (const [k, t] of reassemblies) if (t.expires <= now) reassemblies.delete(k);
     const { block, payload } = r;
     const { maxBodySize } = this.o;
     const key = JSON.stringify([peerKey(r.peer), r.method, r.path, r.query]);
     const unit = unitOf(block.szx);
     const offset = block.num * unit;
-    let t = this.reassemblies.get(key);
+    let t = reassemblies.get(key);
     if (block.num === 0) {
       const size1 = getUintOption(r.options, O.Size1);
       if (size1 !== undefined && size1 > maxBodySize) {
-        this.reassemblies.delete(key);
+        reassemblies.delete(key);
         return this.tooLarge();
       }
       if (!block.more) return { body: payload };
       if (!t) {
-        if (this.reassemblies.size >= this.o.maxTransfers) return diagnostic('5.03', 'too many block-wise transfers in progress');
+        if (reassemblies.size >= this.o.maxTransfers) return diagnostic('5.03', 'too many block-wise transfers in progress');
         const size = Math.max(unit, payload.length);
         t = { buffer: new Uint8Array(Math.min(maxBodySize, Math.max(size * 4, size1 ?? 0))), received: 0, expires: 0 };
-        this.reassemblies.set(key, t);
+        reassemblies.set(key, t);
       }
       t.received = 0;
     } else if (!t || offset > t.received) {
-      this.reassemblies.delete(key);
+      reassemblies.delete(key);
       return diagnostic('4.08', `block ${block.num} without the blocks before it`);
     }
     if (block.more && !fullBlock(block.szx, payload.length)) {
-      this.reassemblies.delete(key);
+      reassemblies.delete(key);
       return this.badSize(block, payload.length);
     }
     const end = offset + payload.length;
     if (end > maxBodySize) {
-      this.reassemblies.delete(key);
+      reassemblies.delete(key);
       return this.tooLarge();
     }
     if (end > t.buffer.length) {
@@ -184,7 +187,7 @@ export class Block1Receiver {
     t.received = end;
     t.expires = now + this.o.transferTimeout;
     if (block.more) return this.continue(block);
-    this.reassemblies.delete(key);
+    reassemblies.delete(key);
     return { body: t.buffer.slice(0, t.received) };
   }
 
@@ -195,8 +198,8 @@ export class Block1Receiver {
 
   /** Drops every transfer (the endpoint closed); streamed ones are aborted. */
   clear(): void {
-    for (const t of this.streams.values()) t.sink.abort?.();
-    this.streams.clear();
-    this.reassemblies.clear();
+    for (const t of this.streams?.values() ?? []) t.sink.abort?.();
+    this.streams?.clear();
+    this.reassemblies?.clear();
   }
 }

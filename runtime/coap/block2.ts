@@ -29,26 +29,28 @@ export function makeRoom<V extends { expires: number }>(map: Map<string | number
 
 /** The Block2 side of one endpoint: the cache of large representations and the observations whose notifications may be large. */
 export class Block2Server {
-  private readonly entries = new Map<string, Entry>();
+  // The three tables are made when first written: most endpoints never serve a large response.
+  private entries: Map<string, Entry> | undefined;
   /** Observation (peer|token) → cache key of the observed resource, so large notifications can be fetched with GETs. */
-  private readonly observations = new Map<string, { key: string; expires: number }>();
+  private observations: Map<string, { key: string; expires: number }> | undefined;
   /** A second name of a cached entry (a FETCH without its body → the last FETCH's entry), see `alias`. */
-  private readonly aliases = new Map<string, { key: string; expires: number }>();
+  private aliases: Map<string, { key: string; expires: number }> | undefined;
 
   constructor(private readonly o: Block2Options) {}
 
   /** Block `num` of a cached representation, or undefined when none is cached (or it expired). */
   cached(key: string, num: number, szx: number, extra: readonly RawOption[]): Reply | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.entries?.get(key);
     return entry && entry.expires > this.o.clock.now() ? this.slice(entry.reply, num, szx, extra) : undefined;
   }
 
   /** Caches a large response under `key` and answers its first block. */
   first(key: string, reply: Reply, szx: number): Reply {
     const now = this.o.clock.now();
-    this.entries.delete(key);
-    makeRoom(this.entries, this.o.maxEntries, now);
-    this.entries.set(key, {
+    const entries = (this.entries ??= new Map());
+    entries.delete(key);
+    makeRoom(entries, this.o.maxEntries, now);
+    entries.set(key, {
       // Later blocks answer plain GETs: they never carry Observe.
       reply: { ...reply, options: reply.options.filter((o) => o.number !== O.Observe && o.number !== O.Block1) },
       expires: now + this.o.lifetime,
@@ -59,14 +61,15 @@ export class Block2Server {
   /** Gives the cached entry `key` a second name, valid as long as the entry. */
   alias(name: string, key: string): void {
     const now = this.o.clock.now();
-    this.aliases.delete(name);
-    makeRoom(this.aliases, this.o.maxEntries, now);
-    this.aliases.set(name, { key, expires: now + this.o.lifetime });
+    const aliases = (this.aliases ??= new Map());
+    aliases.delete(name);
+    makeRoom(aliases, this.o.maxEntries, now);
+    aliases.set(name, { key, expires: now + this.o.lifetime });
   }
 
   /** The entry key a second name stands for, while it lasts. */
   resolve(name: string): string | undefined {
-    const a = this.aliases.get(name);
+    const a = this.aliases?.get(name);
     return a && a.expires > this.o.clock.now() ? a.key : undefined;
   }
 
@@ -84,22 +87,23 @@ export class Block2Server {
   /** Remembers an observation (observer key, e.g. peer|token) and the cache key its notifications are fetched under. */
   observe(observation: string, key: string): void {
     const now = this.o.clock.now();
-    this.observations.delete(observation);
-    makeRoom(this.observations, 1024, now);
-    this.observations.set(observation, { key, expires: now + 24 * 3600_000 });
+    const observations = (this.observations ??= new Map());
+    observations.delete(observation);
+    makeRoom(observations, 1024, now);
+    observations.set(observation, { key, expires: now + 24 * 3600_000 });
   }
 
   /** A notification as it goes out: its first block when it is too large and the observation is known. */
   notification(observation: string, reply: Reply): Reply {
     if (this.o.profile.fits(reply.options, reply.payload.length)) return reply;
-    const obs = this.observations.get(observation);
+    const obs = this.observations?.get(observation);
     // The observer fetches the rest with GETs on the observed resource, served from the cache.
     return obs ? this.first(obs.key, reply, this.o.profile.splitSzx(reply.options)) : reply;
   }
 
   clear(): void {
-    this.entries.clear();
-    this.observations.clear();
-    this.aliases.clear();
+    this.entries = undefined;
+    this.observations = undefined;
+    this.aliases = undefined;
   }
 }

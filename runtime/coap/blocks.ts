@@ -37,8 +37,17 @@ export function fullBlock(szx: number, length: number): boolean {
   return szx === BERT_SZX ? length > 0 && length % 1024 === 0 : length === blockSizeOf(szx);
 }
 
+/** The fixed profiles made so far, by SZX: every UDP and DTLS endpoint of a size shares one. */
+const fixedProfiles = new Map<number, BlockProfile>();
+
 /** One block size for every message (UDP, DTLS): whole up to a block, split at that block, no BERT. */
 export function fixedBlockProfile(szx: number): BlockProfile {
+  let profile = fixedProfiles.get(szx);
+  if (!profile) fixedProfiles.set(szx, (profile = makeFixedProfile(szx)));
+  return profile;
+}
+
+function makeFixedProfile(szx: number): BlockProfile {
   const size = blockSizeOf(szx);
   return {
     fits: (_options, length) => length <= size,

@@ -57,11 +57,13 @@ class Endpoint implements CoapEndpoint {
 
   private observeSequence = 0;
   private closed = false;
-  private readonly pending = new Map<string, PendingExchange>();
-  private readonly dedup = new Map<string, DedupEntry>();
-  private readonly nonNotifications = new Map<number, NonNotification>();
+  // The tables below are made when first written (a fleet holds many endpoints, most with nothing in flight);
+  // `pending` is dropped again when its last exchange is done.
+  private pending: Map<string, PendingExchange> | undefined;
+  private dedup: Map<string, DedupEntry> | undefined;
+  private nonNotifications: Map<number, NonNotification> | undefined;
   /** The CON notification in flight per observation (peer|token), to be replaced by a newer one. */
-  private readonly conNotifications = new Map<string, { transmission: Transmission; resolve(o: NotificationOutcome): void }>();
+  private conNotifications: Map<string, { transmission: Transmission; resolve(o: NotificationOutcome): void }> | undefined;
 
   constructor(
     private readonly transport: DatagramTransport,
@@ -117,11 +119,11 @@ class Endpoint implements CoapEndpoint {
     if (this.closed) return;
     this.closed = true;
     const transmissions = this.retransmitter.stopAll();
-    for (const p of this.pending.values()) {
+    for (const p of [...(this.pending?.values() ?? [])]) {
       if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
       p.reject(new CoapClosedError('endpoint closed', p.peer));
     }
-    this.pending.clear();
+    this.pending = undefined;
     this.slots.failAll();
     // Notifications still waiting for an ACK end as 'timeout': nobody will acknowledge them now.
     for (const t of transmissions) t.onTimeout(t.sent);
@@ -134,7 +136,7 @@ class Endpoint implements CoapEndpoint {
     for (;;) {
       const token = new Uint8Array(this.tokenLength);
       crypto.getRandomValues(token);
-      if (!this.pending.has(hex(token))) return token;
+      if (!this.pending?.has(hex(token))) return token;
     }
   }
 
@@ -186,7 +188,7 @@ class Endpoint implements CoapEndpoint {
   ): Promise<CoapMessage> {
     if (this.closed) return Promise.reject(new CoapClosedError('endpoint closed', peer));
     return new Promise<CoapMessage>((resolve, reject) => {
-      const token = reuseToken && !this.pending.has(hex(reuseToken)) ? reuseToken : this.allocateToken();
+      const token = reuseToken && !this.pending?.has(hex(reuseToken)) ? reuseToken : this.allocateToken();
       const key = hex(token);
       const messageId = this.retransmitter.allocateMessageId();
       let data: Uint8Array;
@@ -210,7 +212,7 @@ class Endpoint implements CoapEndpoint {
           reject(e);
         },
       };
-      this.pending.set(key, p);
+      (this.pending ??= new Map()).set(key, p);
       if (type === 'CON') {
         p.transmission = this.retransmitter.sendConfirmable(peer, messageId, data, {
           onAck: (m) => {
@@ -239,7 +241,11 @@ class Endpoint implements CoapEndpoint {
   }
 
   private finishPending(key: string, p: PendingExchange): void {
-    if (this.pending.get(key) === p) this.pending.delete(key);
+    const pending = this.pending;
+    if (pending?.get(key) === p) {
+      pending.delete(key);
+      if (pending.size === 0) this.pending = undefined;
+    }
     if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
     p.timer = undefined;
     if (p.transmission) this.retransmitter.stop(p.transmission);
@@ -266,15 +272,17 @@ class Endpoint implements CoapEndpoint {
       return Promise.reject(new CoapMessageError(`cannot encode notification: ${(err as Error).message}`, peer));
     }
     if (!confirmable) {
-      makeRoom(this.nonNotifications, 256, this.clock.now());
-      this.nonNotifications.set(messageId, { peer, token, expires: this.clock.now() + this.params.nonLifetime });
+      const non = (this.nonNotifications ??= new Map());
+      makeRoom(non, 256, this.clock.now());
+      non.set(messageId, { peer, token, expires: this.clock.now() + this.params.nonLifetime });
       this.send(data, peer);
       return Promise.resolve('sent');
     }
     // RFC 7641 §4.5.2: a newer CON notification replaces one still in flight for the same observation and
     // carries on its retransmission count and timeout; the replaced one ends as the newer one does.
     const okey = `${peerKey(peer)}|${hex(token)}`;
-    let previous = this.conNotifications.get(okey);
+    const con = (this.conNotifications ??= new Map());
+    let previous = con.get(okey);
     if (previous && this.retransmitter.live(previous.transmission)) {
       this.retransmitter.stop(previous.transmission);
     } else {
@@ -282,7 +290,7 @@ class Endpoint implements CoapEndpoint {
     }
     return new Promise<NotificationOutcome>((resolve) => {
       const done = (outcome: NotificationOutcome): void => {
-        if (this.conNotifications.get(okey) === entry) this.conNotifications.delete(okey);
+        if (con.get(okey) === entry) con.delete(okey);
         resolve(outcome);
         previous?.resolve(outcome);
       };
@@ -296,7 +304,7 @@ class Endpoint implements CoapEndpoint {
         ),
         resolve: done,
       };
-      this.conNotifications.set(okey, entry);
+      con.set(okey, entry);
     });
   }
 
@@ -328,18 +336,19 @@ class Endpoint implements CoapEndpoint {
     // CON or NON, request or response: duplicates are answered from the cache, not processed again.
     const now = this.clock.now();
     const dkey = `${peerKey(peer)}#${m.messageId}`;
-    const seen = this.dedup.get(dkey);
+    const dedup = (this.dedup ??= new Map());
+    const seen = dedup.get(dkey);
     if (seen && seen.expires > now) {
       if (m.type === 'CON' && seen.reply) this.send(seen.reply, peer);
       return;
     }
-    if (seen) this.dedup.delete(dkey);
-    makeRoom(this.dedup, this.maxDedupEntries, now);
+    if (seen) dedup.delete(dkey);
+    makeRoom(dedup, this.maxDedupEntries, now);
     const entry: DedupEntry = {
       expires: now + (m.type === 'CON' ? this.params.exchangeLifetime : this.params.nonLifetime),
       reply: undefined,
     };
-    this.dedup.set(dkey, entry);
+    dedup.set(dkey, entry);
     if (cls === 0) void this.serveRequest(m, peer, entry);
     else this.onResponse(m, peer, entry);
   }
@@ -366,9 +375,9 @@ class Endpoint implements CoapEndpoint {
       t.onReset();
       return;
     }
-    const n = this.nonNotifications.get(m.messageId);
+    const n = this.nonNotifications?.get(m.messageId);
     if (n && this.samePeer(n.peer, peer)) {
-      this.nonNotifications.delete(m.messageId);
+      this.nonNotifications!.delete(m.messageId);
       try {
         this.options.onNotificationReset?.(n.peer, n.token);
       } catch (err) {
@@ -379,7 +388,7 @@ class Endpoint implements CoapEndpoint {
 
   /** A separate response (CON or NON) to one of our requests. */
   private onResponse(m: CoapMessage, peer: Peer, entry: DedupEntry): void {
-    const p = this.pending.get(hex(m.token));
+    const p = this.pending?.get(hex(m.token));
     if (!p || !this.samePeer(p.peer, peer)) {
       // No request of ours is waiting for this: tell the sender to stop (also cancels stray notifications).
       const rst = emptyMessage('RST', m.messageId);

@@ -24,7 +24,8 @@ export type TransmissionHandlers = Pick<Transmission, 'onAck' | 'onReset' | 'onT
 
 /** The confirmable messages of one endpoint in flight, by message id. */
 export class Retransmitter {
-  private readonly transmissions = new Map<number, Transmission>();
+  /** Made for the first message and dropped when the last is done: most endpoints of a fleet have none in flight. */
+  private transmissions: Map<number, Transmission> | undefined;
   private nextMessageId = Math.floor(Math.random() * 0x10000);
 
   constructor(
@@ -38,19 +39,19 @@ export class Retransmitter {
     for (let i = 0; i < 0x10000; i++) {
       const id = this.nextMessageId;
       this.nextMessageId = (this.nextMessageId + 1) & 0xffff;
-      if (!this.transmissions.has(id)) return id;
+      if (!this.transmissions?.has(id)) return id;
     }
     throw new CoapMessageError('no free message id: 65536 confirmable messages outstanding');
   }
 
   /** The transmission in flight with this message id. */
   get(messageId: number): Transmission | undefined {
-    return this.transmissions.get(messageId);
+    return this.transmissions?.get(messageId);
   }
 
   /** Whether `t` is still in flight (not acknowledged, reset, given up or replaced). */
   live(t: Transmission): boolean {
-    return this.transmissions.get(t.messageId) === t;
+    return this.transmissions?.get(t.messageId) === t;
   }
 
   /** Sends a CON and retransmits it with exponential backoff until acknowledged, reset or given up. */
@@ -77,7 +78,7 @@ export class Retransmitter {
       ...handlers,
     };
     const fire = (): void => {
-      if (this.transmissions.get(messageId) !== t) return;
+      if (this.transmissions?.get(messageId) !== t) return;
       if (t.sent - 1 < this.params.maxRetransmit) {
         t.sent++;
         t.timeout *= 2;
@@ -85,11 +86,11 @@ export class Retransmitter {
         t.timer = this.clock.setTimeout(fire, t.timeout);
         this.send(data, peer);
       } else {
-        this.transmissions.delete(messageId);
+        this.#delete(messageId);
         t.onTimeout(t.sent);
       }
     };
-    this.transmissions.set(messageId, t);
+    (this.transmissions ??= new Map()).set(messageId, t);
     if (inherit) {
       const wait = Math.max(0, inherit.dueAt - this.clock.now());
       t.dueAt = this.clock.now() + wait;
@@ -104,27 +105,35 @@ export class Retransmitter {
 
   stop(t: Transmission): void {
     this.clock.clearTimeout(t.timer);
-    if (this.transmissions.get(t.messageId) === t) this.transmissions.delete(t.messageId);
+    if (this.transmissions?.get(t.messageId) === t) this.#delete(t.messageId);
+  }
+
+  #delete(messageId: number): void {
+    const map = this.transmissions!;
+    map.delete(messageId);
+    if (map.size === 0) this.transmissions = undefined;
   }
 
   /** Stops every transmission and returns them (the endpoint closes). */
   stopAll(): Transmission[] {
-    const all = [...this.transmissions.values()];
+    const all = [...(this.transmissions?.values() ?? [])];
     for (const t of all) this.clock.clearTimeout(t.timer);
-    this.transmissions.clear();
+    this.transmissions = undefined;
     return all;
   }
 }
 
 /** NSTART (RFC 7252 §4.7): at most `limit` outstanding requests per peer; the rest wait in order. */
 export class PeerSlots {
-  private readonly slots = new Map<string, { active: number; waiters: Array<{ go(): void; fail(e: Error): void }> }>();
+  /** Made for the first request, like the endpoint's other tables. */
+  private slots: Map<string, { active: number; waiters: Array<{ go(): void; fail(e: Error): void }> }> | undefined;
 
   constructor(private readonly limit: number) {}
 
   acquire(key: string): Promise<void> {
-    let slot = this.slots.get(key);
-    if (!slot) this.slots.set(key, (slot = { active: 0, waiters: [] }));
+    const slots = (this.slots ??= new Map());
+    let slot = slots.get(key);
+    if (!slot) slots.set(key, (slot = { active: 0, waiters: [] }));
     if (slot.active < this.limit) {
       slot.active++;
       return Promise.resolve();
@@ -134,16 +143,16 @@ export class PeerSlots {
   }
 
   release(key: string): void {
-    const slot = this.slots.get(key);
+    const slot = this.slots?.get(key);
     if (!slot) return;
     slot.active--;
     const next = slot.waiters.shift();
     if (next) next.go();
-    else if (slot.active === 0) this.slots.delete(key);
+    else if (slot.active === 0) this.slots!.delete(key);
   }
 
   /** Fails every waiting request (the endpoint closes). */
   failAll(): void {
-    for (const slot of this.slots.values()) for (const w of slot.waiters.splice(0)) w.fail(new CoapClosedError('endpoint closed'));
+    for (const slot of this.slots?.values() ?? []) for (const w of slot.waiters.splice(0)) w.fail(new CoapClosedError('endpoint closed'));
   }
 }

@@ -39,6 +39,8 @@ export interface RequestMessage {
 const LAYER_OPTIONS: readonly number[] = [
   O.IfMatch, O.UriHost, O.IfNoneMatch, O.UriPort, O.UriPath, O.UriQuery, O.Accept, O.Block2, O.Block1,
 ];
+/** The critical options known to an endpoint that adds none: one set for every such endpoint. */
+const LAYER_KNOWN: ReadonlySet<number> = new Set(LAYER_OPTIONS);
 /** Options that become fields of IncomingRequest/IncomingResponse rather than RawOptions. */
 export const INTERPRETED: ReadonlySet<number> = new Set<number>([
   O.UriPath, O.UriQuery, O.ContentFormat, O.Accept, O.Observe, O.LocationPath, O.Block1, O.Block2, O.Size1, O.Size2,
@@ -57,16 +59,25 @@ function uninterpreted(options: readonly RawOption[]): RawOption[] {
 export class RequestServer {
   private handler: RequestHandler | undefined;
   private readonly knownCritical: ReadonlySet<number>;
-  private readonly block1: Block1Receiver;
-  private readonly block2: Block2Server;
+  // The block-wise sides are made on first use: a fleet's devices rarely see a block option.
+  #block1: Block1Receiver | undefined;
+  #block2: Block2Server | undefined;
 
   constructor(private readonly o: RequestServerOptions) {
-    this.knownCritical = new Set([...LAYER_OPTIONS, ...(o.knownOptions ?? [])]);
-    this.block1 = new Block1Receiver({
+    this.knownCritical = o.knownOptions?.length ? new Set([...LAYER_OPTIONS, ...o.knownOptions]) : LAYER_KNOWN;
+  }
+
+  private get block1(): Block1Receiver {
+    const o = this.o;
+    return (this.#block1 ??= new Block1Receiver({
       clock: o.clock, profile: o.profile, maxBodySize: o.maxBodySize, maxTransfers: o.maxBlock1Transfers,
       transferTimeout: o.blockTransferTimeout, reportError: o.reportError,
-    });
-    this.block2 = new Block2Server({ clock: o.clock, profile: o.profile, maxEntries: o.maxBlock2Entries, lifetime: o.block2Lifetime });
+    }));
+  }
+
+  private get block2(): Block2Server {
+    const o = this.o;
+    return (this.#block2 ??= new Block2Server({ clock: o.clock, profile: o.profile, maxEntries: o.maxBlock2Entries, lifetime: o.block2Lifetime }));
   }
 
   serve(handler: RequestHandler): void {
@@ -74,18 +85,21 @@ export class RequestServer {
   }
 
   streamBlock1(selector: Block1Selector | undefined): void {
-    this.block1.select(selector);
+    if (selector || this.#block1) this.block1.select(selector);
   }
 
   /** The wire form of a notification (its Observe as given): its first block when large (the rest is fetched from the observed resource). */
   notification(peer: Peer, token: Uint8Array, response: OutgoingResponse): Reply {
-    return this.block2.notification(`${peerKey(peer)}|${hex(token)}`, replyOf(response));
+    const reply = replyOf(response);
+    // Only a notification too large for one message needs the observation's cache key (and so the Block2 side).
+    if (this.o.profile.fits(reply.options, reply.payload.length)) return reply;
+    return this.block2.notification(`${peerKey(peer)}|${hex(token)}`, reply);
   }
 
   /** Drops every transfer in progress and every cached representation. */
   clear(): void {
-    this.block1.clear();
-    this.block2.clear();
+    this.#block1?.clear();
+    this.#block2?.clear();
   }
 
   /** The SZX a response with these options goes out in: ours, or the requester's when it asked for smaller blocks. */

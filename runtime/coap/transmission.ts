@@ -61,12 +61,27 @@ export interface TransmissionParameters {
   readonly nonLifetime: number;
 }
 
+/** Parameters already computed, by their base values: the endpoints of a fleet share one frozen object. */
+const computed = new Map<string, TransmissionParameters>();
+
 export function transmissionParameters(options: CoapEndpointOptions = {}): TransmissionParameters {
   const ackTimeout = options.ackTimeout ?? 2000;
   const ackRandomFactor = options.ackRandomFactor ?? 1.5;
   const maxRetransmit = options.maxRetransmit ?? 4;
   const maxLatency = options.maxLatency ?? 100_000;
   const processingDelay = options.processingDelay ?? ackTimeout;
+  const key = `${ackTimeout},${ackRandomFactor},${maxRetransmit},${maxLatency},${processingDelay}`;
+  let params = computed.get(key);
+  if (!params) {
+    params = Object.freeze(derive(ackTimeout, ackRandomFactor, maxRetransmit, maxLatency, processingDelay));
+    // Bounded: a process that tries many settings (tests) keeps the latest ones.
+    if (computed.size >= 64) computed.delete(computed.keys().next().value!);
+    computed.set(key, params);
+  }
+  return params;
+}
+
+function derive(ackTimeout: number, ackRandomFactor: number, maxRetransmit: number, maxLatency: number, processingDelay: number): TransmissionParameters {
   const maxTransmitSpan = ackTimeout * (2 ** maxRetransmit - 1) * ackRandomFactor;
   const maxTransmitWait = ackTimeout * (2 ** (maxRetransmit + 1) - 1) * ackRandomFactor;
   return {
