@@ -4,7 +4,7 @@ import type { Block1Sink, Block1Start, CoapEndpoint, IncomingRequest, OutgoingRe
 import { ContentFormat, isSupportedFormat } from '../codec/index.js';
 import { formatPath, parsePath, type Lwm2mPath, type ObjectDefinition } from '../model.js';
 import { AttributeStore, type NotificationAttributes, type NotifyPolicy, type NotifyScheduler } from '../notify/index.js';
-import { notificationDeliverer, Outbox } from '../notify/outbox.js';
+import { INITIAL_OFFLINE_BITS, notificationDeliverer, offlineBits, Outbox, type OfflineReason } from '../notify/outbox.js';
 import { StoredQueue, type StoredQueueLimits, type StoredQueuePersistence } from '../notify/stored.js';
 import type { ObjectInstance } from '../object/instance.js';
 import { TypedEmitter, type ClientEvents } from './events.js';
@@ -143,11 +143,9 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   readonly #offRegistry: () => void;
   /** Paths the server wrote attributes at, for the session a store keeps. */
   #attributePaths: Map<string, Lwm2mPath> | undefined;
-  /**
-   * What goes to the server goes through here: out at once while the registration is usable, held while it is not
-   * (unreachable, disabled, asleep) and delivered in order when it is back. `outbox.deliverer(kind, fn)` adds kinds.
-   */
-  readonly outbox: Outbox;
+  /** Made on first use (see `outbox`); until then the offline reasons are kept here, as the Outbox's bits. */
+  #outbox: Outbox | undefined;
+  #offline = INITIAL_OFFLINE_BITS;
   readonly #queueMode: QueueModeController | undefined;
 
   constructor(options: Lwm2mClientOptions) {
@@ -161,23 +159,10 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
     this.#o = options;
     this.registry = options.registry ?? new ObjectRegistry();
     const clock = options.clock ?? systemClock;
-    const store = options.notificationStore ?? {};
-    this.outbox = new Outbox({
-      queue: new StoredQueue({ ...store, onDropped: (e) => this.emit('notifications-dropped', e), onError: (e) => this.emit('error', e) }),
-      storing: () => this.#server.value(ServerResource.NOTIFICATION_STORING) === true,
-      ...(store.now ? { now: store.now } : {}),
-      onWakeNeeded: () => void this.wake('notification'),
-      onUnreachable: () => void this.#engine.update(),
-      onError: (e) => this.emit('error', e),
-    });
-    this.outbox.deliverer('notify', notificationDeliverer(options.transport, options.server, (token) => {
-      this.observations.reset(options.server, token);
-      options.onSessionChange?.();
-    }));
     this.#queueMode = options.queueMode ? new QueueModeController({
       ...options.queueMode, clock,
       onSleep: () => {
-        this.outbox.offline('asleep', true);
+        this.#setOffline('asleep', true);
         this.emit('sleeping', { awakeMs: this.#queueMode!.awakeMs });
       },
       onWake: (reason) => this.emit('awake', { reason }),
@@ -200,10 +185,10 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       endSession: (why) => {
         // The server's observations end with the registration; held notifications for them are void then. A client that
         // stops without de-registering keeps them (the store carries them to its restart, whose Update resumes them).
-        if (why !== 'stop') this.outbox.queue.discard((i) => i.kind === 'notify', 'session-ended');
+        if (why !== 'stop') this.#outbox?.queue.discard((i) => i.kind === 'notify', 'session-ended');
         if ((this.#observations?.endAll() ?? 0) > 0) options.onSessionChange?.();
       },
-      keepSessionWhileDisabled: () => this.outbox.isStoring(),
+      keepSessionWhileDisabled: () => this.#storing(),
       ...(options.queueMode ? { registerQueueMode: true, beforeRequest: () => { this.#queueMode?.wake('update'); } } : {}),
       emit: (name, event) => {
         this.#reachability(name, event);
@@ -212,9 +197,49 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       },
       ...(options.onRegistrationExhausted ? { onExhausted: options.onRegistrationExhausted } : {}),
     });
-    // Held Sends may come back from a store before the first send(): their deliverer is there from the start.
-    this.outbox.deliverer('send', sendDeliverer(options.transport, options.server));
+    // Held messages kept in a store from before a restart go out after the resumed Update: that outbox is made now.
+    if (options.notificationStore?.persist) this.#outbox = this.#makeOutbox();
     this.#offRegistry = this.registry.onEvent((e) => this.#onRegistryEvent(e));
+  }
+
+  /**
+   * What goes to the server goes through here: out at once while the registration is usable, held while it is not
+   * (unreachable, disabled, asleep) and delivered in order when it is back. `outbox.deliverer(kind, fn)` adds kinds.
+   * Made on first use (an Observe, a Send, or a look here): a fleet holds many clients that never need one.
+   */
+  get outbox(): Outbox {
+    return (this.#outbox ??= this.#makeOutbox());
+  }
+
+  #makeOutbox(): Outbox {
+    const options = this.#o;
+    const store = options.notificationStore ?? {};
+    const outbox = new Outbox({
+      queue: new StoredQueue({ ...store, onDropped: (e) => this.emit('notifications-dropped', e), onError: (e) => this.emit('error', e) }),
+      storing: () => this.#storing(),
+      ...(store.now ? { now: store.now } : {}),
+      onWakeNeeded: () => void this.wake('notification'),
+      onUnreachable: () => void this.#engine.update(),
+      onError: (e) => this.emit('error', e),
+      reasons: this.#offline,
+    });
+    outbox.deliverer('notify', notificationDeliverer(options.transport, options.server, (token) => {
+      this.observations.reset(options.server, token);
+      options.onSessionChange?.();
+    }));
+    outbox.deliverer('send', sendDeliverer(options.transport, options.server));
+    return outbox;
+  }
+
+  /** Notification Storing When Disabled or Offline (/1/x/6) as it is now. */
+  #storing(): boolean {
+    return this.#server.value(ServerResource.NOTIFICATION_STORING) === true;
+  }
+
+  /** Sets or clears an offline reason: on the outbox when there is one, else kept for the one made later. */
+  #setOffline(reason: OfflineReason, on: boolean): void {
+    if (this.#outbox) this.#outbox.offline(reason, on);
+    else this.#offline = offlineBits(this.#offline, reason, on);
   }
 
   /** The Send operation's side, made by the first send() (it keeps nothing but its options). */
@@ -229,7 +254,8 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
       shortServerId: () => this.#server.shortServerId(),
       now: options.wallClock ?? Date.now,
       lwm2mVersion: options.lwm2mVersion ?? '1.1',
-      open: () => this.outbox.open,
+      // Without an outbox nothing is held: open exactly when no offline reason is set.
+      open: () => (this.#outbox ? this.#outbox.open : this.#offline === 0),
       offline: options.offlineSend ?? ((captured, state) => this.#holdSend(captured, state)),
     });
   }
@@ -479,14 +505,14 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   /** Whether the server can be reached, from the registration's events: the outbox holds messages while it cannot. */
   #reachability<K extends keyof ClientEvents>(name: K, event: ClientEvents[K]): void {
     if (name === 'registered' || name === 'updated') {
-      this.outbox.offline('disabled', false);
+      this.#setOffline('disabled', false);
       this.#queueMode?.activity();
-      if (!this.#queueMode?.asleep) this.outbox.offline('asleep', false);
-      this.outbox.offline('unreachable', false);
+      if (!this.#queueMode?.asleep) this.#setOffline('asleep', false);
+      this.#setOffline('unreachable', false);
     } else if (name === 'registration-failed') {
-      this.outbox.offline('unreachable', true);
+      this.#setOffline('unreachable', true);
     } else if (name === 'deregistered') {
-      this.outbox.offline((event as ClientEvents['deregistered']).reason === 'disable' ? 'disabled' : 'unreachable', true);
+      this.#setOffline((event as ClientEvents['deregistered']).reason === 'disable' ? 'disabled' : 'unreachable', true);
     }
   }
 

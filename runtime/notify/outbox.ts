@@ -13,6 +13,17 @@ export type OfflineReason = 'unreachable' | 'disabled' | 'asleep';
 const REASONS: readonly OfflineReason[] = ['unreachable', 'disabled', 'asleep'];
 const REASON_BITS: Readonly<Record<OfflineReason, number>> = { unreachable: 1, disabled: 2, asleep: 4 };
 
+/**
+ * A set of offline reasons as bits, for an owner that keeps them before it makes its Outbox (a client makes its outbox
+ * on first use): the bits pass to the Outbox as `reasons`. Starts with 'unreachable' (no registration yet).
+ */
+export function offlineBits(bits: number, reason: OfflineReason, on: boolean): number {
+  return on ? bits | REASON_BITS[reason] : bits & ~REASON_BITS[reason];
+}
+
+/** The reasons an Outbox starts with when not told: 'unreachable' (no registration yet). */
+export const INITIAL_OFFLINE_BITS = REASON_BITS.unreachable;
+
 /** How delivering a stored item went: 'delivered', 'rejected' (the server refused it: drop it, go on), 'failed' (no answer: stop, keep it). */
 export type DeliveryResult = 'delivered' | 'rejected' | 'failed';
 
@@ -30,6 +41,8 @@ export interface OutboxOptions {
   /** A message went unanswered: the client checks its registration (an Update), which brings the outbox back online. */
   readonly onUnreachable?: () => void;
   readonly onError?: (error: Error) => void;
+  /** The offline reasons it starts with, as bits (offlineBits); default INITIAL_OFFLINE_BITS. */
+  readonly reasons?: number;
 }
 
 /** What Outbox.submit needs to hold a message it cannot send now. */
@@ -52,7 +65,7 @@ export class Outbox {
   readonly queue: StoredQueue;
   readonly #o: OutboxOptions;
   /** The offline reasons as bits (REASON_BITS): a fleet holds thousands of outboxes, and a Set costs ~100 bytes each. */
-  #reasons = REASON_BITS.unreachable;
+  #reasons: number;
   /** Deliverers by kind as [kind, deliverer] pairs: a client has one or two, and a Map costs more than the search. */
   readonly #deliverers: Array<readonly [string, Deliverer]> = [];
   #flushing: Promise<void> | undefined;
@@ -60,6 +73,7 @@ export class Outbox {
   constructor(options: OutboxOptions) {
     this.#o = options;
     this.queue = options.queue;
+    this.#reasons = options.reasons ?? INITIAL_OFFLINE_BITS;
   }
 
   /**

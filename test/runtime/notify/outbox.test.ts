@@ -7,7 +7,9 @@ import { MemoryStateStore } from '../../../runtime/store/memory-store.js';
 import { PersistentState } from '../../../runtime/store/state.js';
 import { createUdpEndpoint } from '../../../runtime/coap/index.js';
 import { Lwm2mClient } from '../../../runtime/client/index.js';
-import { Outbox, StoredQueue, type DeliveryResult, type StoredItem, type Submission } from '../../../runtime/notify/index.js';
+import {
+  INITIAL_OFFLINE_BITS, Outbox, StoredQueue, offlineBits, type DeliveryResult, type StoredItem, type Submission,
+} from '../../../runtime/notify/index.js';
 import { parseLinks } from '../../../runtime/codec/index.js';
 import type { Notification, Observation } from 'lwm2m-gen/testing';
 import { TestDevice, TestServer } from '../../support/objects.js';
@@ -331,6 +333,15 @@ describe('Outbox on its own (the API other kinds of message use, e.g. a Send)', 
     return { box, delivered, results, unreachable };
   }
   const message = (body: string, key = '/dp'): Submission => ({ kind: 'send', key, payload: new TextEncoder().encode(body) });
+
+  it('starts with the reasons an owner kept before making it (offlineBits), unreachable when not told', () => {
+    let bits = INITIAL_OFFLINE_BITS;
+    bits = offlineBits(bits, 'unreachable', false);
+    expect(new Outbox({ queue: new StoredQueue(), storing: () => true, reasons: bits }).open).toBe(true);
+    bits = offlineBits(offlineBits(bits, 'disabled', true), 'asleep', true);
+    expect(new Outbox({ queue: new StoredQueue(), storing: () => true, reasons: bits }).reasons()).toEqual(['disabled', 'asleep']);
+    expect(new Outbox({ queue: new StoredQueue(), storing: () => true }).reasons()).toEqual(['unreachable']);
+  });
 
   it('holds while any offline reason is set and delivers in order once the last is cleared, before anything new', async () => {
     const { box, delivered } = outbox();
