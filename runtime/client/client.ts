@@ -1,130 +1,33 @@
 // Lwm2mClient: the facade an app holds — its objects, request serving, observations — over the registration engine and the Server object.
-import { systemClock, type Clock } from '../coap/clock.js';
-import type { Block1Sink, Block1Start, CoapEndpoint, IncomingRequest, OutgoingResponse, Peer } from '../coap/types.js';
+import { systemClock } from '../coap/clock.js';
+import type { Block1Sink, Block1Start, IncomingRequest, OutgoingResponse, Peer } from '../coap/types.js';
 import { ContentFormat, isSupportedFormat } from '../codec/index.js';
 import { formatPath, parsePath, type Lwm2mPath, type ObjectDefinition } from '../model.js';
-import { AttributeStore, type NotificationAttributes, type NotifyPolicy, type NotifyScheduler } from '../notify/index.js';
+import { AttributeStore } from '../notify/index.js';
 import { INITIAL_OFFLINE_BITS, notificationDeliverer, offlineBits, Outbox, type OfflineReason } from '../notify/outbox.js';
-import { StoredQueue, type StoredQueueLimits, type StoredQueuePersistence } from '../notify/stored.js';
+import { StoredQueue } from '../notify/stored.js';
 import type { ObjectInstance } from '../object/instance.js';
 import { TypedEmitter, type ClientEvents } from './events.js';
-import { registrationLinks } from './links.js';
+import { internLinks, registrationLinks } from './links.js';
 import { ObjectRegistry, ClientUsageError, type ObjectOptions, type RegistryEvent } from './registry.js';
-import { ClientObservations, type StoredObservation } from './observe.js';
-import { QueueModeController, type QueueModeOptions } from './queue-mode.js';
-import { RegistrationEngine, type RegistrationSettings, type RegistrationState, type ResumedRegistration } from './registration.js';
+import { ClientObservations } from './observe.js';
+import { QueueModeController } from './queue-mode.js';
+import { RegistrationEngine, type RegistrationState } from './registration.js';
 import { RequestRouter, type ObserveHooks } from './router.js';
 import {
-  Sender, SendNotRegisteredError, sendDeliverer, type CapturedSend, type OfflineSendSink, type SendOptions, type SendResult, type SendTarget,
+  Sender, SendNotRegisteredError, sendDeliverer, type CapturedSend, type SendOptions, type SendResult, type SendTarget,
 } from './send.js';
-import { ServerObject, ServerResource, type ServerSettings } from './server-object.js';
+import { ServerObject, ServerResource } from './server-object.js';
+import { MissingMandatoryError, type ClientSession, type Lwm2mClientOptions, type StreamedWriteOpener } from './client-options.js';
 
-export interface Lwm2mClientOptions extends Omit<ServerSettings, 'shortServerId'>, RegistrationSettings {
-  /** Endpoint Client Name (`ep=`). */
-  readonly endpointName: string;
-  /** The CoAP endpoint the client registers from and serves on; the app owns it (the client never closes it). */
-  readonly transport: CoapEndpoint;
-  /** The LwM2M Server's address. Requests from any other peer are refused with 4.03. */
-  readonly server: Peer;
-  /**
-   * Short Server ID: which Server object instance is this server's (/1/x/0), and the one the client's own instance
-   * gets. By default the only /1 instance; when the app adds none, start() adds one from these options (id 1).
-   */
-  readonly shortServerId?: number;
-  /**
-   * Content-Format of multi-value Reads without Accept, also announced as `ct`; default SenML CBOR (112). One the
-   * client can encode several values in (TLV, SenML JSON, SenML CBOR, LwM2M CBOR, LwM2M JSON), else the constructor throws.
-   */
-  readonly preferredFormat?: number;
-  /** Timers (a manual clock in tests); default the system clock. */
-  readonly clock?: Clock;
-  /**
-   * The objects to serve, shared with the clients of the device's other servers (DeviceClient does this): each
-   * client keeps its own registration, observations and attributes, and its server manages only its own /1 instance.
-   * By default a registry of the client's own.
-   */
-  readonly registry?: ObjectRegistry;
-  /** Bootstrap-Request Trigger (/1/x/9) was executed by this server; called after the 2.04. Absent: /1/x/9 is 4.04. */
-  readonly onBootstrapRequest?: () => void;
-  /**
-   * What this server's session was before a restart (a device's store keeps it): start() restores the attributes
-   * and observations and sends an Update to the registration (a Register when the server answers 4.04).
-   */
-  readonly resume?: ClientSession;
-  /** Told when the session changed (registration, observations, attributes, a notification's sequence number). */
-  readonly onSessionChange?: () => void;
-  /** The retry schedule (retry.schedule) gave up registering: the device falls back to bootstrap. */
-  readonly onRegistrationExhausted?: () => void;
-  /** The notify scheduler; by default the process-wide one (or a private one on `clock` when given). */
-  readonly scheduler?: NotifyScheduler;
-  /**
-   * Notification defaults where neither Write-Attributes nor the Server object say: the spec's (pmin 0, no pmax)
-   * unless given, e.g. NOTIFY_PRESET_2016.
-   */
-  readonly notifyPolicy?: NotifyPolicy;
-  /** Notifications as CON (default false: NON, with a CON at least daily). */
-  readonly confirmableNotifications?: boolean;
-  /**
-   * Notification Storing (/1/x/6): the bounds of what is held while the server cannot be reached (default 1000
-   * notifications and 256 KiB, the oldest dropped first with a 'notifications-dropped' event), and where it is kept
-   * across a restart (DeviceClient passes a section of its store).
-   */
-  readonly notificationStore?: StoredQueueLimits & {
-    readonly persist?: StoredQueuePersistence;
-    /** Wall-clock ms since the epoch, the time a held notification carries (default Date.now). */
-    readonly now?: () => number;
-  };
-  /** Queue mode (LwM2M 1.1): registers with `Q`, sleeps after each awake period, wakes to send; see wake(). */
-  readonly queueMode?: QueueModeOptions;
-  /**
-   * Where a Send goes while the client is not registered or its outbox holds messages (see send.ts's OfflineSendSink).
-   * Absent, the client holds it in its outbox with the notifications (kept per Notification Storing, /1/x/6: all of
-   * them when true, the latest when false) and POSTs it, with its original times, once the server is back; a client
-   * not started, or stopped, rejects with SendNotRegisteredError.
-   */
-  readonly offlineSend?: OfflineSendSink;
-  /** Wall-clock time, ms since the epoch, for the timestamps of Sends; Date.now by default. */
-  readonly wallClock?: () => number;
-}
-
-/** A server's session as a store keeps it across a restart. */
-export interface ClientSession {
-  readonly registration?: ResumedRegistration;
-  readonly observations: readonly StoredObservation[];
-  /** The attributes the server wrote, by the path it wrote them at. */
-  readonly attributes: readonly { readonly path: Lwm2mPath; readonly attributes: NotificationAttributes }[];
-}
+export { MissingMandatoryError, type ClientSession, type Lwm2mClientOptions, type StreamedWriteOpener } from './client-options.js';
 
 /** Supported formats that carry one value (or links) only: never a preferred format for Reads of several values. */
 const SINGLE_VALUE_FORMATS: ReadonlySet<number> = new Set([ContentFormat.TEXT, ContentFormat.OPAQUE, ContentFormat.LINK_FORMAT]);
 
-/** start() found instances without mandatory readable resources; `missing` lists every one, by path. */
-export class MissingMandatoryError extends ClientUsageError {
-  readonly missing: readonly { readonly path: string; readonly name: string }[];
-  constructor(missing: readonly { readonly path: string; readonly name: string }[]) {
-    super(`mandatory resources without a value: ${missing.map((m) => `${m.path} (${m.name})`).join(', ')}`);
-    this.name = 'MissingMandatoryError';
-    this.missing = missing;
-  }
-}
-
-/** Links texts in use, so the clients of a fleet (alike devices) keep one copy of theirs; bounded. */
-const linksTexts = new Map<string, string>();
-
-function intern(text: string): string {
-  const known = linksTexts.get(text);
-  if (known !== undefined) return known;
-  if (linksTexts.size >= 256) linksTexts.delete(linksTexts.keys().next().value!);
-  linksTexts.set(text, text);
-  return text;
-}
-
 function normalizeAddress(a: string): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
-
-/** Opens the sink of a streamed Write (see Lwm2mClient.streamWrites); a thrown Lwm2mError refuses the upload with its code. */
-export type StreamedWriteOpener = (instance: ObjectInstance, start: Block1Start) => Block1Sink | Promise<Block1Sink>;
 
 export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   readonly registry: ObjectRegistry;
@@ -429,7 +332,7 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
 
   /** The object links the client would register with now. */
   links(): string {
-    return intern(registrationLinks(this.registry, { contentFormat: this.#o.preferredFormat ?? ContentFormat.SENML_CBOR }));
+    return internLinks(registrationLinks(this.registry, { contentFormat: this.#o.preferredFormat ?? ContentFormat.SENML_CBOR }));
   }
 
   // ---- lifecycle ----
@@ -526,12 +429,9 @@ export class Lwm2mClient extends TypedEmitter<ClientEvents> {
   /** The default offline sink: a started client holds the Send in its outbox, to go out in order once the server is back. */
   async #holdSend(captured: CapturedSend, state: RegistrationState): Promise<void> {
     if (state === 'idle' || state === 'stopped') throw new SendNotRegisteredError(state);
-    const deliver = sendDeliverer(this.#o.transport, this.#o.server);
     const item = { kind: 'send', key: 'send', time: captured.capturedAt, payload: captured.payload, contentFormat: captured.format };
-    await this.outbox.submit(
-      { kind: 'send', key: 'send', payload: captured.payload, contentFormat: captured.format },
-      async () => ((await deliver(item)) === 'failed' ? 'timeout' : 'sent'),
-    );
+    const deliver = sendDeliverer(this.#o.transport, this.#o.server);
+    await this.outbox.submit(item, async () => ((await deliver(item)) === 'failed' ? 'timeout' : 'sent'));
   }
 
   async send(targets: readonly SendTarget[], options?: SendOptions): Promise<SendResult> {

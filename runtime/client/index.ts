@@ -1,7 +1,7 @@
 // The LwM2M client: connecting (server URI, SAS), the facade, registration engine, Security and Server objects, object registry, request routing, Discover and Write-Attributes.
 export * from './client.js';
 export * from './events.js';
-export * from './links.js';
+export { discoverLinks, registrationLinks, type DiscoverAttributes, type DiscoverInput, type RegistrationLinkOptions } from './links.js';
 export * from './registry.js';
 export * from './router.js';
 export * from './connect.js';

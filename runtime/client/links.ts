@@ -73,3 +73,15 @@ export function discoverLinks(input: DiscoverInput): string {
   }
   return formatLinks(parts);
 }
+
+/** Links texts in use, so the clients of a fleet (alike devices) keep one copy of theirs; bounded. */
+const linksTexts = new Map<string, string>();
+
+/** The one copy of a links text kept for every client that has the same one (alike devices of a fleet). */
+export function internLinks(text: string): string {
+  const known = linksTexts.get(text);
+  if (known !== undefined) return known;
+  if (linksTexts.size >= 256) linksTexts.delete(linksTexts.keys().next().value!);
+  linksTexts.set(text, text);
+  return text;
+}
